@@ -1,0 +1,320 @@
+//! The JSON wire format. Canonical event:
+//! `{"event_id":"e-1","lead_id":"L-42","type":"page_view","occurred_at":"2026-11-20T10:00:00Z","url":"https://example.com/pricing"}`
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::time::{format_rfc3339, parse_rfc3339};
+use crate::core::{Alert, Event, EventKind, EventType, LeadScore, Reason, Rejection};
+
+/// Every field any event type may carry; which are required depends on `type`.
+/// Unknown fields are ignored so producers can add data ahead of leadpulse.
+#[derive(Deserialize)]
+struct RawEvent {
+    event_id: Option<String>,
+    lead_id: Option<String>,
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    occurred_at: Option<String>,
+    company_domain: Option<String>,
+    account_id: Option<String>,
+    url: Option<String>,
+    referrer: Option<String>,
+    duration_ms: Option<u64>,
+    form_id: Option<String>,
+    fields: Option<BTreeMap<String, Value>>,
+    campaign_id: Option<String>,
+    asset_id: Option<String>,
+    webinar_id: Option<String>,
+    attributes: Option<BTreeMap<String, Value>>,
+}
+
+fn required(value: Option<String>, field: &str) -> Result<String, Rejection> {
+    value.ok_or_else(|| Rejection::MissingField(field.to_owned()))
+}
+
+/// Scalar values become strings; nested objects and arrays are refused.
+fn flat_map(
+    map: Option<BTreeMap<String, Value>>,
+    field: &str,
+) -> Result<BTreeMap<String, String>, Rejection> {
+    let mut out = BTreeMap::new();
+    for (k, v) in map.unwrap_or_default() {
+        let s = match v {
+            Value::String(s) => s,
+            Value::Number(n) => n.to_string(),
+            Value::Bool(b) => b.to_string(),
+            Value::Null => continue,
+            Value::Array(_) | Value::Object(_) => {
+                return Err(Rejection::InvalidField {
+                    field: format!("{field}.{k}"),
+                    detail: "must be a string, number or boolean".into(),
+                })
+            }
+        };
+        out.insert(k, s);
+    }
+    Ok(out)
+}
+
+pub(super) fn decode_event(bytes: &[u8]) -> Result<Event, Rejection> {
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    let raw: RawEvent = serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        if path == "." || inner.is_syntax() || inner.is_eof() {
+            Rejection::Malformed {
+                format: "json",
+                detail: inner.to_string(),
+            }
+        } else {
+            Rejection::InvalidField {
+                field: path,
+                detail: inner.to_string(),
+            }
+        }
+    })?;
+    let type_name = required(raw.kind, "type")?;
+    let event_type: EventType = type_name
+        .parse()
+        .map_err(|_| Rejection::UnknownType(type_name.clone()))?;
+    let occurred_at = required(raw.occurred_at, "occurred_at")?;
+    let occurred_at = parse_rfc3339(&occurred_at).map_err(|detail| Rejection::InvalidField {
+        field: "occurred_at".into(),
+        detail,
+    })?;
+    let kind = match event_type {
+        EventType::PageView => EventKind::PageView {
+            url: required(raw.url, "url")?,
+            referrer: raw.referrer,
+            duration_ms: raw.duration_ms,
+        },
+        EventType::FormSubmit => EventKind::FormSubmit {
+            form_id: required(raw.form_id, "form_id")?,
+            fields: flat_map(raw.fields, "fields")?,
+        },
+        EventType::EmailOpen => EventKind::EmailOpen {
+            campaign_id: required(raw.campaign_id, "campaign_id")?,
+        },
+        EventType::EmailClick => EventKind::EmailClick {
+            campaign_id: required(raw.campaign_id, "campaign_id")?,
+            url: required(raw.url, "url")?,
+        },
+        EventType::ContentDownload => EventKind::ContentDownload {
+            asset_id: required(raw.asset_id, "asset_id")?,
+        },
+        EventType::WebinarAttended => EventKind::WebinarAttended {
+            webinar_id: required(raw.webinar_id, "webinar_id")?,
+        },
+        EventType::ProfileUpdate => EventKind::ProfileUpdate {
+            attributes: flat_map(raw.attributes, "attributes")?,
+        },
+        EventType::Unsubscribe => EventKind::Unsubscribe,
+    };
+    let event = Event {
+        event_id: required(raw.event_id, "event_id")?,
+        lead_id: required(raw.lead_id, "lead_id")?,
+        occurred_at,
+        company_domain: raw.company_domain,
+        account_id: raw.account_id,
+        kind,
+    };
+    super::validate(&event)?;
+    Ok(event)
+}
+
+#[derive(Serialize)]
+struct EventOut<'a> {
+    event_id: &'a str,
+    lead_id: &'a str,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    occurred_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    company_domain: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    account_id: Option<&'a str>,
+    #[serde(flatten)]
+    payload: Value,
+}
+
+pub(super) fn encode_event(e: &Event) -> Vec<u8> {
+    use serde_json::json;
+    let payload = match &e.kind {
+        EventKind::PageView {
+            url,
+            referrer,
+            duration_ms,
+        } => {
+            let mut v = json!({ "url": url });
+            if let Some(r) = referrer {
+                v["referrer"] = json!(r);
+            }
+            if let Some(d) = duration_ms {
+                v["duration_ms"] = json!(d);
+            }
+            v
+        }
+        EventKind::FormSubmit { form_id, fields } => json!({ "form_id": form_id, "fields": fields }),
+        EventKind::EmailOpen { campaign_id } => json!({ "campaign_id": campaign_id }),
+        EventKind::EmailClick { campaign_id, url } => {
+            json!({ "campaign_id": campaign_id, "url": url })
+        }
+        EventKind::ContentDownload { asset_id } => json!({ "asset_id": asset_id }),
+        EventKind::WebinarAttended { webinar_id } => json!({ "webinar_id": webinar_id }),
+        EventKind::ProfileUpdate { attributes } => json!({ "attributes": attributes }),
+        EventKind::Unsubscribe => json!({}),
+    };
+    let out = EventOut {
+        event_id: &e.event_id,
+        lead_id: &e.lead_id,
+        kind: e.kind.event_type().as_str(),
+        occurred_at: format_rfc3339(e.occurred_at),
+        company_domain: e.company_domain.as_deref(),
+        account_id: e.account_id.as_deref(),
+        payload,
+    };
+    serde_json::to_vec(&out).expect("serializing plain data cannot fail")
+}
+
+#[derive(Serialize, Deserialize)]
+struct ReasonJson {
+    rule_id: String,
+    label: String,
+    points: f64,
+    count: u32,
+    last_seen: String,
+}
+
+#[derive(Serialize, Deserialize)]
+struct AlertJson {
+    alert_id: String,
+    lead_id: String,
+    score: f64,
+    threshold: f64,
+    crossed_at: String,
+    respond_by: String,
+    model_version: String,
+    event_id: String,
+    reasons: Vec<ReasonJson>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    company_domain: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    account_id: Option<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct ScoreJson {
+    lead_id: String,
+    score: f64,
+    threshold: f64,
+    above_threshold: bool,
+    updated_at: String,
+    model_version: String,
+    reasons: Vec<ReasonJson>,
+}
+
+fn reasons_out(reasons: &[Reason]) -> Vec<ReasonJson> {
+    reasons
+        .iter()
+        .map(|r| ReasonJson {
+            rule_id: r.rule_id.to_string(),
+            label: r.label.to_string(),
+            points: r.points,
+            count: r.count,
+            last_seen: format_rfc3339(r.last_seen),
+        })
+        .collect()
+}
+
+fn time_in(field: &str, s: &str) -> Result<i64, Rejection> {
+    parse_rfc3339(s).map_err(|detail| Rejection::InvalidField {
+        field: field.to_owned(),
+        detail,
+    })
+}
+
+fn reasons_in(reasons: Vec<ReasonJson>) -> Result<Vec<Reason>, Rejection> {
+    reasons
+        .into_iter()
+        .map(|r| {
+            Ok(Reason {
+                last_seen: time_in("reasons.last_seen", &r.last_seen)?,
+                rule_id: Arc::from(r.rule_id),
+                label: Arc::from(r.label),
+                points: r.points,
+                count: r.count,
+            })
+        })
+        .collect()
+}
+
+fn malformed(e: serde_json::Error) -> Rejection {
+    Rejection::Malformed {
+        format: "json",
+        detail: e.to_string(),
+    }
+}
+
+pub(super) fn encode_alert(a: &Alert) -> Vec<u8> {
+    let out = AlertJson {
+        alert_id: a.alert_id.clone(),
+        lead_id: a.lead_id.clone(),
+        score: a.score,
+        threshold: a.threshold,
+        crossed_at: format_rfc3339(a.crossed_at),
+        respond_by: format_rfc3339(a.respond_by),
+        model_version: a.model_version.to_string(),
+        event_id: a.event_id.clone(),
+        reasons: reasons_out(&a.reasons),
+        company_domain: a.company_domain.clone(),
+        account_id: a.account_id.clone(),
+    };
+    serde_json::to_vec(&out).expect("serializing plain data cannot fail")
+}
+
+pub(super) fn decode_alert(bytes: &[u8]) -> Result<Alert, Rejection> {
+    let a: AlertJson = serde_json::from_slice(bytes).map_err(malformed)?;
+    Ok(Alert {
+        crossed_at: time_in("crossed_at", &a.crossed_at)?,
+        respond_by: time_in("respond_by", &a.respond_by)?,
+        reasons: reasons_in(a.reasons)?,
+        alert_id: a.alert_id,
+        lead_id: a.lead_id,
+        score: a.score,
+        threshold: a.threshold,
+        model_version: Arc::from(a.model_version),
+        event_id: a.event_id,
+        company_domain: a.company_domain,
+        account_id: a.account_id,
+    })
+}
+
+pub(super) fn encode_score(s: &LeadScore) -> Vec<u8> {
+    let out = ScoreJson {
+        lead_id: s.lead_id.clone(),
+        score: s.score,
+        threshold: s.threshold,
+        above_threshold: s.above_threshold,
+        updated_at: format_rfc3339(s.updated_at),
+        model_version: s.model_version.to_string(),
+        reasons: reasons_out(&s.reasons),
+    };
+    serde_json::to_vec(&out).expect("serializing plain data cannot fail")
+}
+
+pub(super) fn decode_score(bytes: &[u8]) -> Result<LeadScore, Rejection> {
+    let s: ScoreJson = serde_json::from_slice(bytes).map_err(malformed)?;
+    Ok(LeadScore {
+        updated_at: time_in("updated_at", &s.updated_at)?,
+        reasons: reasons_in(s.reasons)?,
+        lead_id: s.lead_id,
+        score: s.score,
+        threshold: s.threshold,
+        above_threshold: s.above_threshold,
+        model_version: Arc::from(s.model_version),
+    })
+}

@@ -1,0 +1,266 @@
+//! The protobuf wire format (`proto/leadpulse/v1`).
+
+use std::sync::Arc;
+
+use prost::Message;
+use prost_types::Timestamp;
+
+use crate::core::{Alert, Contribution, Event, EventKind, LeadScore, LeadState, Millis, Reason, Rejection};
+use crate::proto::{self as pb, lead_event::Payload};
+
+fn ts(ms: Millis) -> Option<Timestamp> {
+    Some(Timestamp {
+        seconds: ms.div_euclid(1000),
+        nanos: (ms.rem_euclid(1000) * 1_000_000) as i32,
+    })
+}
+
+fn ms(field: &str, t: Option<Timestamp>) -> Result<Millis, Rejection> {
+    let t = t.ok_or_else(|| Rejection::MissingField(field.to_owned()))?;
+    if !(0..1_000_000_000).contains(&t.nanos) {
+        return Err(Rejection::InvalidField {
+            field: field.to_owned(),
+            detail: format!("nanos {} out of range", t.nanos),
+        });
+    }
+    t.seconds
+        .checked_mul(1000)
+        .and_then(|s| s.checked_add(i64::from(t.nanos) / 1_000_000))
+        .ok_or_else(|| Rejection::InvalidField {
+            field: field.to_owned(),
+            detail: "timestamp out of range".into(),
+        })
+}
+
+fn malformed(e: prost::DecodeError) -> Rejection {
+    Rejection::Malformed {
+        format: "protobuf",
+        detail: e.to_string(),
+    }
+}
+
+pub(super) fn decode_event(bytes: &[u8]) -> Result<Event, Rejection> {
+    let m = pb::LeadEvent::decode(bytes).map_err(malformed)?;
+    let kind = match m.payload {
+        None => return Err(Rejection::MissingField("payload (the event type)".into())),
+        Some(Payload::PageView(p)) => EventKind::PageView {
+            url: p.url,
+            referrer: p.referrer,
+            duration_ms: p.duration_ms,
+        },
+        Some(Payload::FormSubmit(p)) => EventKind::FormSubmit {
+            form_id: p.form_id,
+            fields: p.fields,
+        },
+        Some(Payload::EmailOpen(p)) => EventKind::EmailOpen {
+            campaign_id: p.campaign_id,
+        },
+        Some(Payload::EmailClick(p)) => EventKind::EmailClick {
+            campaign_id: p.campaign_id,
+            url: p.url,
+        },
+        Some(Payload::ContentDownload(p)) => EventKind::ContentDownload {
+            asset_id: p.asset_id,
+        },
+        Some(Payload::WebinarAttended(p)) => EventKind::WebinarAttended {
+            webinar_id: p.webinar_id,
+        },
+        Some(Payload::ProfileUpdate(p)) => EventKind::ProfileUpdate {
+            attributes: p.attributes,
+        },
+        Some(Payload::Unsubscribe(_)) => EventKind::Unsubscribe,
+    };
+    let event = Event {
+        occurred_at: ms("occurred_at", m.occurred_at)?,
+        event_id: m.event_id,
+        lead_id: m.lead_id,
+        company_domain: m.company_domain,
+        account_id: m.account_id,
+        kind,
+    };
+    super::validate(&event)?;
+    Ok(event)
+}
+
+pub(super) fn encode_event(e: &Event) -> Vec<u8> {
+    let payload = match &e.kind {
+        EventKind::PageView {
+            url,
+            referrer,
+            duration_ms,
+        } => Payload::PageView(pb::PageView {
+            url: url.clone(),
+            referrer: referrer.clone(),
+            duration_ms: *duration_ms,
+        }),
+        EventKind::FormSubmit { form_id, fields } => Payload::FormSubmit(pb::FormSubmit {
+            form_id: form_id.clone(),
+            fields: fields.clone(),
+        }),
+        EventKind::EmailOpen { campaign_id } => Payload::EmailOpen(pb::EmailOpen {
+            campaign_id: campaign_id.clone(),
+        }),
+        EventKind::EmailClick { campaign_id, url } => Payload::EmailClick(pb::EmailClick {
+            campaign_id: campaign_id.clone(),
+            url: url.clone(),
+        }),
+        EventKind::ContentDownload { asset_id } => {
+            Payload::ContentDownload(pb::ContentDownload {
+                asset_id: asset_id.clone(),
+            })
+        }
+        EventKind::WebinarAttended { webinar_id } => {
+            Payload::WebinarAttended(pb::WebinarAttended {
+                webinar_id: webinar_id.clone(),
+            })
+        }
+        EventKind::ProfileUpdate { attributes } => Payload::ProfileUpdate(pb::ProfileUpdate {
+            attributes: attributes.clone(),
+        }),
+        EventKind::Unsubscribe => Payload::Unsubscribe(pb::Unsubscribe {}),
+    };
+    pb::LeadEvent {
+        event_id: e.event_id.clone(),
+        lead_id: e.lead_id.clone(),
+        occurred_at: ts(e.occurred_at),
+        company_domain: e.company_domain.clone(),
+        account_id: e.account_id.clone(),
+        payload: Some(payload),
+    }
+    .encode_to_vec()
+}
+
+fn reasons_out(reasons: &[Reason]) -> Vec<pb::Reason> {
+    reasons
+        .iter()
+        .map(|r| pb::Reason {
+            rule_id: r.rule_id.to_string(),
+            label: r.label.to_string(),
+            points: r.points,
+            count: r.count,
+            last_seen: ts(r.last_seen),
+        })
+        .collect()
+}
+
+fn reasons_in(reasons: Vec<pb::Reason>) -> Result<Vec<Reason>, Rejection> {
+    reasons
+        .into_iter()
+        .map(|r| {
+            Ok(Reason {
+                last_seen: ms("reasons.last_seen", r.last_seen)?,
+                rule_id: Arc::from(r.rule_id),
+                label: Arc::from(r.label),
+                points: r.points,
+                count: r.count,
+            })
+        })
+        .collect()
+}
+
+pub(super) fn encode_alert(a: &Alert) -> Vec<u8> {
+    pb::HotLeadAlert {
+        alert_id: a.alert_id.clone(),
+        lead_id: a.lead_id.clone(),
+        score: a.score,
+        threshold: a.threshold,
+        crossed_at: ts(a.crossed_at),
+        respond_by: ts(a.respond_by),
+        model_version: a.model_version.to_string(),
+        event_id: a.event_id.clone(),
+        reasons: reasons_out(&a.reasons),
+        company_domain: a.company_domain.clone(),
+        account_id: a.account_id.clone(),
+    }
+    .encode_to_vec()
+}
+
+pub(super) fn decode_alert(bytes: &[u8]) -> Result<Alert, Rejection> {
+    let a = pb::HotLeadAlert::decode(bytes).map_err(malformed)?;
+    Ok(Alert {
+        crossed_at: ms("crossed_at", a.crossed_at)?,
+        respond_by: ms("respond_by", a.respond_by)?,
+        reasons: reasons_in(a.reasons)?,
+        alert_id: a.alert_id,
+        lead_id: a.lead_id,
+        score: a.score,
+        threshold: a.threshold,
+        model_version: Arc::from(a.model_version),
+        event_id: a.event_id,
+        company_domain: a.company_domain,
+        account_id: a.account_id,
+    })
+}
+
+pub(super) fn encode_score(s: &LeadScore) -> Vec<u8> {
+    pb::LeadScore {
+        lead_id: s.lead_id.clone(),
+        score: s.score,
+        threshold: s.threshold,
+        above_threshold: s.above_threshold,
+        updated_at: ts(s.updated_at),
+        model_version: s.model_version.to_string(),
+        reasons: reasons_out(&s.reasons),
+    }
+    .encode_to_vec()
+}
+
+pub(super) fn decode_score(bytes: &[u8]) -> Result<LeadScore, Rejection> {
+    let s = pb::LeadScore::decode(bytes).map_err(malformed)?;
+    Ok(LeadScore {
+        updated_at: ms("updated_at", s.updated_at)?,
+        reasons: reasons_in(s.reasons)?,
+        lead_id: s.lead_id,
+        score: s.score,
+        threshold: s.threshold,
+        above_threshold: s.above_threshold,
+        model_version: Arc::from(s.model_version),
+    })
+}
+
+pub(super) fn encode_state(lead_id: &str, s: &LeadState) -> Vec<u8> {
+    pb::LeadState {
+        lead_id: lead_id.to_owned(),
+        contributions: s
+            .contributions
+            .iter()
+            .map(|c| pb::RuleContribution {
+                rule_id: c.rule_id.to_string(),
+                points: c.points,
+                count: c.count,
+                last_seen_ms: c.last_seen,
+            })
+            .collect(),
+        above_threshold: s.above_threshold,
+        alerts: s.alerts,
+        updated_at_ms: s.updated_at,
+        model_version: s.model_version.to_string(),
+        company_domain: s.company_domain.clone(),
+        account_id: s.account_id.clone(),
+        attributes: s.attributes.clone(),
+    }
+    .encode_to_vec()
+}
+
+pub(super) fn decode_state(bytes: &[u8]) -> Result<LeadState, Rejection> {
+    let s = pb::LeadState::decode(bytes).map_err(malformed)?;
+    Ok(LeadState {
+        contributions: s
+            .contributions
+            .into_iter()
+            .map(|c| Contribution {
+                rule_id: Arc::from(c.rule_id),
+                points: c.points,
+                count: c.count,
+                last_seen: c.last_seen_ms,
+            })
+            .collect(),
+        above_threshold: s.above_threshold,
+        alerts: s.alerts,
+        updated_at: s.updated_at_ms,
+        model_version: Arc::from(s.model_version),
+        company_domain: s.company_domain,
+        account_id: s.account_id,
+        attributes: s.attributes,
+    })
+}

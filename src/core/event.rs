@@ -1,0 +1,147 @@
+//! Domain events: what a lead did, in event time.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+
+/// Event time: milliseconds since the Unix epoch. The core never reads a clock.
+pub type Millis = i64;
+
+/// One hour, the default time a rep has to respond to a hot lead.
+pub const HOUR_MS: Millis = 3_600_000;
+
+/// A decoded, validated engagement event for one lead.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    /// Producer-assigned id; part of the alert id, so it must be stable on retries.
+    pub event_id: String,
+    /// The lead this event belongs to; also the Kafka record key.
+    pub lead_id: String,
+    /// When it happened, as told by the producer. Drives all scoring.
+    pub occurred_at: Millis,
+    /// The lead's company web domain, when the producer knows it.
+    pub company_domain: Option<String>,
+    /// The CRM account the lead belongs to, when known.
+    pub account_id: Option<String>,
+    /// What happened.
+    pub kind: EventKind,
+}
+
+/// The type-specific part of an event.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EventKind {
+    /// A web page was viewed.
+    PageView {
+        url: String,
+        referrer: Option<String>,
+        duration_ms: Option<u64>,
+    },
+    /// A form was submitted; `fields` holds its (non-secret) values.
+    FormSubmit {
+        form_id: String,
+        fields: BTreeMap<String, String>,
+    },
+    /// A marketing email was opened.
+    EmailOpen { campaign_id: String },
+    /// A link in a marketing email was clicked.
+    EmailClick { campaign_id: String, url: String },
+    /// A gated asset (white paper, report) was downloaded.
+    ContentDownload { asset_id: String },
+    /// The lead attended a webinar.
+    WebinarAttended { webinar_id: String },
+    /// Profile attributes changed (job title, company size, ...).
+    ProfileUpdate { attributes: BTreeMap<String, String> },
+    /// The lead unsubscribed from marketing email.
+    Unsubscribe,
+}
+
+/// The event types, as named on the wire and in the model file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventType {
+    PageView,
+    FormSubmit,
+    EmailOpen,
+    EmailClick,
+    ContentDownload,
+    WebinarAttended,
+    ProfileUpdate,
+    Unsubscribe,
+}
+
+impl EventType {
+    /// Every type, in wire order.
+    pub const ALL: [EventType; 8] = [
+        EventType::PageView,
+        EventType::FormSubmit,
+        EventType::EmailOpen,
+        EventType::EmailClick,
+        EventType::ContentDownload,
+        EventType::WebinarAttended,
+        EventType::ProfileUpdate,
+        EventType::Unsubscribe,
+    ];
+
+    /// The wire name, e.g. `page_view`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventType::PageView => "page_view",
+            EventType::FormSubmit => "form_submit",
+            EventType::EmailOpen => "email_open",
+            EventType::EmailClick => "email_click",
+            EventType::ContentDownload => "content_download",
+            EventType::WebinarAttended => "webinar_attended",
+            EventType::ProfileUpdate => "profile_update",
+            EventType::Unsubscribe => "unsubscribe",
+        }
+    }
+
+    /// A dense index, for per-type lookup tables.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+impl fmt::Display for EventType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(self.as_str())
+    }
+}
+
+/// The name was not one of the known event types.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownEventType(pub String);
+
+impl FromStr for EventType {
+    type Err = UnknownEventType;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        EventType::ALL
+            .into_iter()
+            .find(|t| t.as_str() == s)
+            .ok_or_else(|| UnknownEventType(s.to_owned()))
+    }
+}
+
+impl EventKind {
+    /// The type tag of this payload.
+    pub fn event_type(&self) -> EventType {
+        match self {
+            EventKind::PageView { .. } => EventType::PageView,
+            EventKind::FormSubmit { .. } => EventType::FormSubmit,
+            EventKind::EmailOpen { .. } => EventType::EmailOpen,
+            EventKind::EmailClick { .. } => EventType::EmailClick,
+            EventKind::ContentDownload { .. } => EventType::ContentDownload,
+            EventKind::WebinarAttended { .. } => EventType::WebinarAttended,
+            EventKind::ProfileUpdate { .. } => EventType::ProfileUpdate,
+            EventKind::Unsubscribe => EventType::Unsubscribe,
+        }
+    }
+
+    /// The URL a rule's `url` pattern is matched against, if the type has one.
+    pub fn url(&self) -> Option<&str> {
+        match self {
+            EventKind::PageView { url, .. } | EventKind::EmailClick { url, .. } => Some(url),
+            _ => None,
+        }
+    }
+}

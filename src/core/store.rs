@@ -1,0 +1,112 @@
+//! Lead state for one partition, with transactional visibility: changes are
+//! staged until the Kafka transaction that carries them commits.
+
+use std::collections::HashMap;
+
+use super::lead::LeadState;
+
+/// The leads of one input partition.
+#[derive(Debug, Default)]
+pub struct LeadStore {
+    committed: HashMap<String, LeadState>,
+    staged: HashMap<String, Staged>,
+}
+
+/// A lead changed in the open transaction.
+#[derive(Debug, Clone)]
+pub struct Staged {
+    /// The state as it will be once the transaction commits.
+    pub state: LeadState,
+    /// Whether the score record must be republished.
+    pub score_changed: bool,
+}
+
+impl LeadStore {
+    /// A lead's state for change in the open transaction; a new lead starts
+    /// from the default state.
+    pub fn stage(&mut self, lead_id: &str) -> &mut Staged {
+        if !self.staged.contains_key(lead_id) {
+            let state = self.committed.get(lead_id).cloned().unwrap_or_default();
+            self.staged.insert(
+                lead_id.to_owned(),
+                Staged {
+                    state,
+                    score_changed: false,
+                },
+            );
+        }
+        self.staged.get_mut(lead_id).expect("inserted above")
+    }
+
+    /// The leads changed in the open transaction.
+    pub fn staged(&self) -> impl Iterator<Item = (&String, &Staged)> {
+        self.staged.iter()
+    }
+
+    /// The number of leads changed in the open transaction.
+    pub fn staged_len(&self) -> usize {
+        self.staged.len()
+    }
+
+    /// The transaction committed: its changes become the state.
+    pub fn commit(&mut self) {
+        for (id, s) in self.staged.drain() {
+            self.committed.insert(id, s.state);
+        }
+    }
+
+    /// The transaction aborted: forget its changes.
+    pub fn abort(&mut self) {
+        self.staged.clear();
+    }
+
+    /// Puts a lead's state read back from the changelog.
+    pub fn restore(&mut self, lead_id: String, state: LeadState) {
+        self.committed.insert(lead_id, state);
+    }
+
+    /// Removes a lead (a changelog tombstone).
+    pub fn forget(&mut self, lead_id: &str) {
+        self.committed.remove(lead_id);
+    }
+
+    /// The committed state of a lead.
+    pub fn get(&self, lead_id: &str) -> Option<&LeadState> {
+        self.committed.get(lead_id)
+    }
+
+    /// The number of leads with committed state.
+    pub fn len(&self) -> usize {
+        self.committed.len()
+    }
+
+    /// True when no lead has committed state.
+    pub fn is_empty(&self) -> bool {
+        self.committed.is_empty()
+    }
+
+    /// Every committed lead.
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &LeadState)> {
+        self.committed.iter()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn staged_changes_are_invisible_until_commit_and_dropped_on_abort() {
+        let mut store = LeadStore::default();
+        store.stage("L-1").state.alerts = 1;
+        assert!(store.get("L-1").is_none());
+        store.commit();
+        assert_eq!(store.get("L-1").unwrap().alerts, 1);
+
+        store.stage("L-1").state.alerts = 2;
+        assert_eq!(store.stage("L-1").state.alerts, 2, "staged reads see staged writes");
+        store.abort();
+        assert_eq!(store.get("L-1").unwrap().alerts, 1);
+        assert_eq!(store.staged_len(), 0);
+    }
+}

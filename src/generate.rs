@@ -1,0 +1,269 @@
+//! A synthetic, realistic event stream: many leads browsing, reading email
+//! and filling forms, a few of them turning hot. Deterministic for a seed,
+//! so tests, benchmarks and the demo can reproduce any stream.
+
+use std::collections::BTreeMap;
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use crate::core::{Event, EventKind, Millis};
+
+/// The shape of a generated stream.
+#[derive(Debug, Clone)]
+pub struct GeneratorConfig {
+    /// Distinct leads.
+    pub leads: u32,
+    /// Share of leads that behave like buyers (pricing, demo requests).
+    pub hot_fraction: f64,
+    /// Share of events that come from hot leads.
+    pub hot_event_share: f64,
+    /// Event time of the first event.
+    pub start: Millis,
+    /// Mean event-time gap between consecutive events of the stream.
+    pub mean_gap_ms: f64,
+    /// Seed for the random stream.
+    pub seed: u64,
+}
+
+impl Default for GeneratorConfig {
+    fn default() -> Self {
+        GeneratorConfig {
+            leads: 1_000,
+            hot_fraction: 0.05,
+            hot_event_share: 0.3,
+            start: 1_795_165_200_000, // 2026-11-20T09:00:00Z
+            mean_gap_ms: 50.0,
+            seed: 42,
+        }
+    }
+}
+
+struct Lead {
+    id: String,
+    domain: &'static str,
+    hot: bool,
+    introduced: bool,
+}
+
+/// An endless iterator of events.
+pub struct Generator {
+    cfg: GeneratorConfig,
+    rng: ChaCha8Rng,
+    leads: Vec<Lead>,
+    hot: Vec<usize>,
+    now: Millis,
+    seq: u64,
+}
+
+const COMPANIES: &[&str] = &[
+    "acme.io", "globex.com", "initech.com", "umbrella.co", "hooli.com", "vandelay.com",
+    "stark.industries", "wayne.enterprises", "soylent.io", "tyrell.ai", "cyberdyne.systems",
+    "wonka.com", "gringotts.bank", "oscorp.net", "monsters.inc", "gmail.com",
+];
+const TITLES: &[&str] = &[
+    "VP Engineering", "CTO", "Head of Data", "Software Engineer", "Marketing Manager",
+    "Director of IT", "Student", "Product Manager", "CFO", "Analyst",
+];
+const COUNTRIES: &[&str] = &["US", "GB", "DE", "FR", "NL", "CA", "AU", "IN", "BR", "JP"];
+const SIZES: &[&str] = &["1-10", "11-50", "51-200", "201-1000", "1001-5000", "5000+"];
+const INDUSTRIES: &[&str] = &["software", "finance", "retail", "healthcare", "manufacturing", "education"];
+const COLD_PAGES: &[&str] = &[
+    "/", "/blog/kafka-lead-scoring", "/blog/speed-to-lead", "/docs/getting-started", "/about",
+    "/careers", "/blog/mql-vs-sql", "/docs/api",
+];
+const HOT_PAGES: &[&str] = &[
+    "/pricing", "/pricing", "/product", "/product/integrations", "/customers/case-studies",
+    "/security", "/docs/getting-started",
+];
+const ASSETS: &[&str] = &["wp-lead-scoring", "report-state-of-sales", "ebook-revops", "checklist-sla"];
+const CAMPAIGNS: &[&str] = &["nurture-2026-11", "newsletter-weekly", "webinar-invite", "product-launch"];
+const WEBINARS: &[&str] = &["web-speed-to-lead", "web-revops-101"];
+
+impl Generator {
+    pub fn new(cfg: GeneratorConfig) -> Self {
+        let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
+        let mut leads = Vec::with_capacity(cfg.leads as usize);
+        let mut hot = Vec::new();
+        for i in 0..cfg.leads.max(1) {
+            let is_hot = rng.random_bool(cfg.hot_fraction.clamp(0.0, 1.0));
+            if is_hot {
+                hot.push(i as usize);
+            }
+            leads.push(Lead {
+                id: format!("L-{i:06}"),
+                domain: COMPANIES[rng.random_range(0..COMPANIES.len())],
+                hot: is_hot,
+                introduced: false,
+            });
+        }
+        let now = cfg.start;
+        Generator {
+            cfg,
+            rng,
+            leads,
+            hot,
+            now,
+            seq: 0,
+        }
+    }
+
+    fn pick<'a>(&mut self, items: &'a [&'a str]) -> &'a str {
+        items[self.rng.random_range(0..items.len())]
+    }
+
+    /// The next event in the stream.
+    pub fn next_event(&mut self) -> Event {
+        self.seq += 1;
+        // Exponential gaps: a Poisson arrival process.
+        let u: f64 = self.rng.random_range(f64::EPSILON..1.0);
+        self.now += (-u.ln() * self.cfg.mean_gap_ms).round() as Millis;
+
+        let idx = if !self.hot.is_empty() && self.rng.random_bool(self.cfg.hot_event_share.clamp(0.0, 1.0)) {
+            self.hot[self.rng.random_range(0..self.hot.len())]
+        } else {
+            self.rng.random_range(0..self.leads.len())
+        };
+        let (hot, introduced, domain) = {
+            let l = &self.leads[idx];
+            (l.hot, l.introduced, l.domain)
+        };
+        let kind = if !introduced {
+            self.leads[idx].introduced = true;
+            self.profile(domain)
+        } else if hot {
+            self.hot_kind(domain)
+        } else {
+            self.cold_kind(domain)
+        };
+        let lead = &self.leads[idx];
+        Event {
+            event_id: format!("e-{}-{}", self.cfg.seed, self.seq),
+            lead_id: lead.id.clone(),
+            occurred_at: self.now,
+            company_domain: Some(lead.domain.to_owned()),
+            account_id: None,
+            kind,
+        }
+    }
+
+    fn profile(&mut self, domain: &str) -> EventKind {
+        let mut attributes = BTreeMap::new();
+        attributes.insert("job_title".into(), self.pick(TITLES).into());
+        attributes.insert("country".into(), self.pick(COUNTRIES).into());
+        attributes.insert("company_size".into(), self.pick(SIZES).into());
+        attributes.insert("industry".into(), self.pick(INDUSTRIES).into());
+        attributes.insert("email".into(), format!("lead{}@{domain}", self.seq));
+        EventKind::ProfileUpdate { attributes }
+    }
+
+    fn url(&mut self, domain_pages: &[&str]) -> String {
+        format!("https://leadpulse.example{}", self.pick(domain_pages))
+    }
+
+    fn cold_kind(&mut self, domain: &str) -> EventKind {
+        match self.rng.random_range(0..100) {
+            0..=59 => EventKind::PageView {
+                url: self.url(COLD_PAGES),
+                referrer: Some("https://www.google.com/".into()),
+                duration_ms: Some(self.rng.random_range(2_000..90_000)),
+            },
+            60..=79 => EventKind::EmailOpen {
+                campaign_id: self.pick(CAMPAIGNS).into(),
+            },
+            80..=84 => EventKind::EmailClick {
+                campaign_id: self.pick(CAMPAIGNS).into(),
+                url: self.url(COLD_PAGES),
+            },
+            85..=88 => EventKind::ContentDownload {
+                asset_id: self.pick(ASSETS).into(),
+            },
+            89..=91 => EventKind::FormSubmit {
+                form_id: "newsletter".into(),
+                fields: BTreeMap::from([("email".into(), format!("reader{}@{domain}", self.seq))]),
+            },
+            92..=93 => EventKind::WebinarAttended {
+                webinar_id: self.pick(WEBINARS).into(),
+            },
+            94..=98 => self.profile(domain),
+            _ => EventKind::Unsubscribe,
+        }
+    }
+
+    fn hot_kind(&mut self, domain: &str) -> EventKind {
+        match self.rng.random_range(0..100) {
+            0..=44 => EventKind::PageView {
+                url: self.url(HOT_PAGES),
+                referrer: None,
+                duration_ms: Some(self.rng.random_range(10_000..300_000)),
+            },
+            45..=52 => EventKind::FormSubmit {
+                form_id: if self.rng.random_bool(0.7) { "demo-request" } else { "contact-sales" }.into(),
+                fields: BTreeMap::from([
+                    ("email".into(), format!("buyer{}@{domain}", self.seq)),
+                    ("company".into(), domain.into()),
+                ]),
+            },
+            53..=64 => EventKind::ContentDownload {
+                asset_id: self.pick(ASSETS).into(),
+            },
+            65..=71 => EventKind::WebinarAttended {
+                webinar_id: self.pick(WEBINARS).into(),
+            },
+            72..=83 => EventKind::EmailClick {
+                campaign_id: self.pick(CAMPAIGNS).into(),
+                url: self.url(HOT_PAGES),
+            },
+            84..=95 => EventKind::EmailOpen {
+                campaign_id: self.pick(CAMPAIGNS).into(),
+            },
+            _ => self.profile(domain),
+        }
+    }
+}
+
+impl Iterator for Generator {
+    type Item = Event;
+    fn next(&mut self) -> Option<Event> {
+        Some(self.next_event())
+    }
+}
+
+/// A malformed record of kind `n % 6`, for exercising the dead-letter path.
+/// Returns `(key, payload, json_line)`: `json_line` is the same fault as one
+/// NDJSON line, so `replay` sees an equivalent input.
+pub fn malformed(n: u64, lead_id: &str, at: Millis) -> (String, Vec<u8>, String) {
+    let ts = crate::codec::format_rfc3339(at);
+    let line = match n % 6 {
+        0 => "{\"event_id\": \"broken".to_owned(),
+        1 => format!(r#"{{"event_id":"bad-{n}","type":"page_view","occurred_at":"{ts}","url":"https://x/"}}"#),
+        2 => format!(r#"{{"event_id":"bad-{n}","lead_id":"{lead_id}","type":"page_teleport","occurred_at":"{ts}"}}"#),
+        3 => format!(r#"{{"event_id":"bad-{n}","lead_id":"{lead_id}","type":"page_view","occurred_at":"2100-01-01T00:00:00Z","url":"https://x/pricing"}}"#),
+        4 => format!(r#"{{"event_id":"bad-{n}","lead_id":"{lead_id}","type":"form_submit","occurred_at":"{ts}"}}"#),
+        _ => "not json at all".to_owned(),
+    };
+    let payload = if n % 6 == 5 {
+        // Bytes that are neither JSON nor a valid protobuf message.
+        vec![0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f, 0x01]
+    } else {
+        line.clone().into_bytes()
+    };
+    (lead_id.to_owned(), payload, line)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_same_seed_gives_the_same_stream() {
+        let a: Vec<Event> = Generator::new(GeneratorConfig::default()).take(500).collect();
+        let b: Vec<Event> = Generator::new(GeneratorConfig::default()).take(500).collect();
+        assert_eq!(a, b);
+        let c: Vec<Event> = Generator::new(GeneratorConfig { seed: 7, ..Default::default() })
+            .take(500)
+            .collect();
+        assert_ne!(a, c);
+        assert!(a.windows(2).all(|w| w[0].occurred_at <= w[1].occurred_at));
+    }
+}

@@ -1,0 +1,65 @@
+//! librdkafka client configuration.
+
+use rdkafka::ClientConfig;
+
+use crate::settings::Settings;
+
+/// Properties every client shares: bootstrap, client id, `[kafka.properties]`.
+pub(crate) fn client_base(settings: &Settings) -> ClientConfig {
+    let k = &settings.kafka;
+    let mut c = ClientConfig::new();
+    c.set("bootstrap.servers", &k.bootstrap_servers)
+        .set("client.id", format!("leadpulse-{}", k.instance_id()));
+    for (key, value) in &k.properties {
+        c.set(key, value);
+    }
+    c
+}
+
+/// The group consumer: read_committed, cooperative-sticky, offsets committed
+/// only through the producer's transactions.
+pub fn consumer_config(settings: &Settings) -> ClientConfig {
+    let mut c = client_base(settings);
+    c.set("group.id", &settings.kafka.group_id)
+        .set("isolation.level", "read_committed")
+        .set("partition.assignment.strategy", "cooperative-sticky")
+        .set("enable.auto.commit", "false")
+        .set("enable.auto.offset.store", "false")
+        .set("auto.offset.reset", "earliest");
+    for (key, value) in &settings.kafka.consumer {
+        c.set(key, value);
+    }
+    c
+}
+
+/// The transactional producer for all outputs.
+pub fn producer_config(settings: &Settings) -> ClientConfig {
+    let mut c = client_base(settings);
+    let txn_timeout = settings.pipeline.transaction_timeout_ms;
+    c.set("transactional.id", settings.kafka.transactional_id())
+        .set("enable.idempotence", "true")
+        .set("transaction.timeout.ms", txn_timeout.to_string())
+        // Under exactly-once, delivery must give up before the transaction does.
+        .set("message.timeout.ms", (txn_timeout - 500).to_string())
+        .set("linger.ms", "5")
+        .set("compression.type", "lz4");
+    for (key, value) in &settings.kafka.producer {
+        c.set(key, value);
+    }
+    c
+}
+
+/// A plain consumer for reading topics from the start (restore, tooling).
+pub fn reader_config(settings: &Settings) -> ClientConfig {
+    let mut c = client_base(settings);
+    // librdkafka wants a group id even for assign(); this one never joins
+    // the group nor commits.
+    c.set("group.id", format!("{}-reader", settings.kafka.group_id))
+        .set("isolation.level", "read_committed")
+        .set("enable.auto.commit", "false")
+        .set("enable.partition.eof", "true")
+        .set("auto.offset.reset", "earliest")
+        .set("fetch.max.bytes", "104857600")
+        .set("max.partition.fetch.bytes", "16777216");
+    c
+}

@@ -1,0 +1,565 @@
+//! The transactional loop: consume events, score them, and publish outputs
+//! plus the consumer offsets in one Kafka transaction per commit interval.
+//!
+//! Exactly-once rests on four rules, each enforced here:
+//! - outputs, changelog and offsets commit or abort together;
+//! - lead state changes are staged and become visible only after the commit;
+//! - an aborted transaction rewinds the consumer to the first offset of the
+//!   batch, so the batch is scored again from the committed state;
+//! - a fenced or fatal producer exits the process.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use rdkafka::client::ClientContext;
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, Rebalance};
+use rdkafka::error::{KafkaError, RDKafkaError};
+use rdkafka::message::{BorrowedMessage, Header, Headers, Message, OwnedHeaders};
+use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
+use rdkafka::types::RDKafkaErrorCode;
+use rdkafka::{Offset, TopicPartitionList};
+
+use super::topics::TopicNames;
+use super::PipelineError;
+use crate::codec::{self, Format};
+use crate::core::{admit, LeadStore, Model, Rejection, Scorer};
+use crate::settings::Settings;
+use crate::telemetry::{self, BatchCounts};
+
+const TXN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// What a run did, counting committed work only.
+#[derive(Debug, Clone, Default)]
+pub struct RunSummary {
+    pub counts: BatchCounts,
+    pub transactions: u64,
+    pub aborted: u64,
+    pub leads_restored: u64,
+}
+
+/// Runs the service until `shutdown` is set, then commits the open
+/// transaction, leaves the group and returns. Blocks the calling thread.
+pub fn run(
+    settings: &Settings,
+    model: Arc<Model>,
+    shutdown: &AtomicBool,
+) -> Result<RunSummary, PipelineError> {
+    let partitions = super::ensure_topics(settings)?;
+    let topics = TopicNames::from_settings(settings);
+    tracing::info!(
+        events = %topics.events,
+        partitions,
+        model = %model.version,
+        transactional_id = %settings.kafka.transactional_id(),
+        "starting"
+    );
+
+    let producer: ThreadedProducer<DefaultProducerContext> = super::producer_config(settings)
+        .create()
+        .map_err(|e| PipelineError::Client(e.to_string()))?;
+    producer
+        .init_transactions(TXN_TIMEOUT)
+        .map_err(|e| classify(&e, settings).unwrap_or_else(|| PipelineError::Fatal(e.to_string())))?;
+
+    let engine = Arc::new(Mutex::new(Engine {
+        settings: settings.clone(),
+        producer,
+        scorer: Scorer::new(model),
+        topics,
+        format: settings.pipeline.output_format,
+        max_future_skew: settings.pipeline.max_future_skew_secs.saturating_mul(1000),
+        stores: BTreeMap::new(),
+        batch: Batch::default(),
+        summary: RunSummary::default(),
+        fatal: None,
+    }));
+    let consumer: BaseConsumer<RebalanceHandler> = super::consumer_config(settings)
+        .create_with_context(RebalanceHandler {
+            engine: engine.clone(),
+        })
+        .map_err(|e| PipelineError::Client(e.to_string()))?;
+    consumer
+        .subscribe(&[&settings.topics.events])
+        .map_err(|e| PipelineError::Client(e.to_string()))?;
+
+    let interval = Duration::from_millis(settings.pipeline.commit_interval_ms);
+    while !shutdown.load(Ordering::Relaxed) {
+        let wait = {
+            let e = lock(&engine);
+            match e.batch.started {
+                Some(t) => interval.saturating_sub(t.elapsed()),
+                None => Duration::from_millis(100),
+            }
+        };
+        // Rebalance callbacks run inside poll and take the engine lock.
+        let polled = consumer.poll(wait);
+        let mut e = lock(&engine);
+        if let Some(err) = e.fatal.take() {
+            return Err(err);
+        }
+        match polled {
+            Some(Ok(m)) => e.process(&consumer, &m),
+            Some(Err(err)) => e.consumer_error(err),
+            None => {}
+        }
+        if e.batch.started.is_some_and(|t| t.elapsed() >= interval) {
+            e.commit(&consumer);
+        }
+        if let Some(err) = e.fatal.take() {
+            return Err(err);
+        }
+    }
+
+    tracing::info!("shutting down: committing the open transaction");
+    {
+        let mut e = lock(&engine);
+        e.commit(&consumer);
+        if let Some(err) = e.fatal.take() {
+            return Err(err);
+        }
+    }
+    // Closing the consumer leaves the group; the revoke callback finds
+    // nothing left to commit.
+    drop(consumer);
+    let e = lock(&engine);
+    if let Some(err) = &e.fatal {
+        return Err(PipelineError::Fatal(err.to_string()));
+    }
+    tracing::info!(
+        consumed = e.summary.counts.consumed,
+        alerts = e.summary.counts.alerts,
+        dead_lettered = e.summary.counts.dead_lettered_total(),
+        transactions = e.summary.transactions,
+        aborted = e.summary.aborted,
+        "stopped"
+    );
+    Ok(e.summary.clone())
+}
+
+fn lock(engine: &Mutex<Engine>) -> MutexGuard<'_, Engine> {
+    engine.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Classifies an error from a transactional call: `None` means abortable.
+fn classify(err: &KafkaError, settings: &Settings) -> Option<PipelineError> {
+    let KafkaError::Transaction(e) = err else {
+        return None;
+    };
+    if is_fenced(e) {
+        return Some(PipelineError::Fenced(settings.kafka.transactional_id()));
+    }
+    e.is_fatal().then(|| PipelineError::Fatal(e.to_string()))
+}
+
+fn is_fenced(e: &RDKafkaError) -> bool {
+    matches!(
+        e.code(),
+        RDKafkaErrorCode::Fenced
+            | RDKafkaErrorCode::ProducerFenced
+            | RDKafkaErrorCode::InvalidProducerEpoch
+            | RDKafkaErrorCode::TransactionalIdAuthorizationFailed
+    ) && e.is_fatal()
+}
+
+/// The open transaction.
+#[derive(Default)]
+struct Batch {
+    /// When the first record of the batch was read; `None` when no
+    /// transaction is open.
+    started: Option<Instant>,
+    /// Per partition, the offset of the first record in the batch: where to
+    /// rewind to on abort.
+    first: BTreeMap<i32, i64>,
+    /// Per partition, the next offset to consume: what the transaction commits.
+    next: BTreeMap<i32, i64>,
+    counts: BatchCounts,
+}
+
+struct Engine {
+    settings: Settings,
+    producer: ThreadedProducer<DefaultProducerContext>,
+    scorer: Scorer,
+    topics: TopicNames,
+    format: Format,
+    max_future_skew: i64,
+    /// Lead state of each assigned partition.
+    stores: BTreeMap<i32, LeadStore>,
+    batch: Batch,
+    summary: RunSummary,
+    /// Set when the service must stop; checked after every poll.
+    fatal: Option<PipelineError>,
+}
+
+impl Engine {
+    fn begin(&mut self) -> bool {
+        if self.batch.started.is_some() {
+            return true;
+        }
+        match self.producer.begin_transaction() {
+            Ok(()) => {
+                self.batch.started = Some(Instant::now());
+                true
+            }
+            Err(e) => {
+                self.fatal = Some(
+                    classify(&e, &self.settings)
+                        .unwrap_or_else(|| PipelineError::Fatal(format!("begin_transaction: {e}"))),
+                );
+                false
+            }
+        }
+    }
+
+    fn process(&mut self, consumer: &BaseConsumer<RebalanceHandler>, m: &BorrowedMessage<'_>) {
+        let partition = m.partition();
+        if !self.stores.contains_key(&partition) {
+            tracing::warn!(partition, offset = m.offset(), "record for an unassigned partition skipped");
+            return;
+        }
+        if !self.begin() {
+            return;
+        }
+        self.batch.first.entry(partition).or_insert(m.offset());
+        self.batch.next.insert(partition, m.offset() + 1);
+        self.batch.counts.consumed += 1;
+
+        let payload = m.payload().unwrap_or_default();
+        let content_type = m.headers().and_then(|h| {
+            h.iter()
+                .find(|h| h.key.eq_ignore_ascii_case("content-type"))
+                .and_then(|h| h.value)
+        });
+        let decoded = codec::decode_event(payload, content_type).and_then(|event| {
+            if m.key() != Some(event.lead_id.as_bytes()) {
+                return Err(Rejection::KeyMismatch);
+            }
+            if let Some(written) = m.timestamp().to_millis() {
+                admit(&event, written, self.max_future_skew)?;
+            }
+            Ok(event)
+        });
+        let sent = match decoded {
+            Err(rejection) => self.dead_letter(m, &rejection),
+            Ok(event) => {
+                let store = self.stores.get_mut(&partition).expect("checked above");
+                let staged = store.stage(&event.lead_id);
+                let outcome = self.scorer.apply(&mut staged.state, &event);
+                staged.score_changed |= outcome.score_changed;
+                self.batch.counts.scored += 1;
+                match outcome.alert {
+                    None => Ok(()),
+                    Some(alert) => {
+                        self.batch.counts.alerts += 1;
+                        let payload = codec::encode_alert(&alert, self.format);
+                        let headers = self.output_headers();
+                        send(
+                            &self.producer,
+                            BaseRecord::to(&self.topics.alerts)
+                                .key(alert.lead_id.as_bytes())
+                                .payload(&payload)
+                                .headers(headers),
+                        )
+                    }
+                }
+            }
+        };
+        if let Err(e) = sent {
+            tracing::warn!(error = %e, "produce failed; aborting the transaction");
+            self.abort(consumer);
+        }
+    }
+
+    fn output_headers(&self) -> OwnedHeaders {
+        OwnedHeaders::new_with_capacity(2)
+            .insert(Header {
+                key: "content-type",
+                value: Some(self.format.content_type()),
+            })
+            .insert(Header {
+                key: "leadpulse-model-version",
+                value: Some(&*self.scorer.model().version),
+            })
+    }
+
+    /// Sends the original record to the DLQ with the reason in headers.
+    fn dead_letter(&mut self, m: &BorrowedMessage<'_>, rejection: &Rejection) -> Result<(), KafkaError> {
+        let code = rejection.code();
+        self.batch.counts.dead_letter(code);
+        tracing::debug!(
+            partition = m.partition(),
+            offset = m.offset(),
+            reason = code,
+            field = rejection_field(rejection),
+            "event sent to the dead-letter topic"
+        );
+        let detail = rejection.to_string();
+        let partition = m.partition().to_string();
+        let offset = m.offset().to_string();
+        let mut headers = OwnedHeaders::new_with_capacity(6)
+            .insert(Header { key: "leadpulse-dlq-reason", value: Some(code) })
+            .insert(Header { key: "leadpulse-dlq-detail", value: Some(&detail) })
+            .insert(Header { key: "leadpulse-source-topic", value: Some(m.topic()) })
+            .insert(Header { key: "leadpulse-source-partition", value: Some(&partition) })
+            .insert(Header { key: "leadpulse-source-offset", value: Some(&offset) });
+        if let Some(original) = m.headers() {
+            for h in original.iter() {
+                headers = headers.insert(h);
+            }
+        }
+        let mut record = BaseRecord::<[u8], [u8]>::to(&self.topics.dlq).headers(headers);
+        if let Some(k) = m.key() {
+            record = record.key(k);
+        }
+        if let Some(p) = m.payload() {
+            record = record.payload(p);
+        }
+        send(&self.producer, record)
+    }
+
+    fn consumer_error(&mut self, err: KafkaError) {
+        if let KafkaError::MessageConsumption(RDKafkaErrorCode::Fatal) = err {
+            self.fatal = Some(PipelineError::Fatal(format!("consumer: {err}")));
+        } else {
+            tracing::warn!(error = %err, "consumer error");
+        }
+    }
+
+    /// Publishes the staged lead state and scores, then commits outputs and
+    /// offsets in one transaction. On an abortable error the batch is rolled
+    /// back and re-read; on a fatal one `self.fatal` is set.
+    fn commit(&mut self, consumer: &BaseConsumer<RebalanceHandler>) {
+        if self.batch.started.is_none() {
+            return;
+        }
+        let started = Instant::now();
+        if let Err(e) = self.publish_state() {
+            tracing::warn!(error = %e, "produce failed; aborting the transaction");
+            self.abort(consumer);
+            return;
+        }
+        let result = self.send_offsets(consumer).and_then(|()| {
+            let mut attempt = 0;
+            loop {
+                match self.producer.commit_transaction(TXN_TIMEOUT) {
+                    Err(KafkaError::Transaction(e)) if e.is_retriable() && attempt < 5 => {
+                        attempt += 1;
+                        tracing::warn!(error = %e, attempt, "retrying commit");
+                    }
+                    other => break other,
+                }
+            }
+        });
+        match result {
+            Ok(()) => {
+                for store in self.stores.values_mut() {
+                    store.commit();
+                }
+                let batch = std::mem::take(&mut self.batch);
+                tracing::debug!(
+                    consumed = batch.counts.consumed,
+                    open_ms = batch.started.map_or(0, |t| t.elapsed().as_millis() as u64),
+                    commit_ms = started.elapsed().as_millis() as u64,
+                    "transaction committed"
+                );
+                if batch.counts.dead_lettered_total() > 0 {
+                    tracing::info!(
+                        dead_lettered = ?batch.counts.dead_lettered,
+                        "events sent to the dead-letter topic"
+                    );
+                }
+                telemetry::transaction_committed(&batch.counts, started.elapsed().as_secs_f64());
+                telemetry::leads_in_state(self.stores.values().map(LeadStore::len).sum());
+                self.summary.counts.add(&batch.counts);
+                self.summary.transactions += 1;
+            }
+            Err(e) => match classify(&e, &self.settings) {
+                Some(fatal) => self.fatal = Some(fatal),
+                None => {
+                    tracing::warn!(error = %e, "transaction failed; aborting and rewinding");
+                    self.abort(consumer);
+                }
+            },
+        }
+    }
+
+    fn send_offsets(&self, consumer: &BaseConsumer<RebalanceHandler>) -> Result<(), KafkaError> {
+        let mut offsets = TopicPartitionList::new();
+        for (&p, &next) in &self.batch.next {
+            offsets.add_partition_offset(&self.topics.events, p, Offset::Offset(next))?;
+        }
+        let group = consumer
+            .group_metadata()
+            .ok_or_else(|| KafkaError::MetadataFetch(RDKafkaErrorCode::Fail))?;
+        self.producer
+            .send_offsets_to_transaction(&offsets, &group, TXN_TIMEOUT)
+    }
+
+    /// Writes the changelog (to the input's partition) and the score record
+    /// of every lead changed in this batch.
+    fn publish_state(&mut self) -> Result<(), KafkaError> {
+        let mut score_updates = 0;
+        for (&partition, store) in &self.stores {
+            for (lead_id, staged) in store.staged() {
+                let state = codec::encode_state(lead_id, &staged.state);
+                send(
+                    &self.producer,
+                    BaseRecord::to(&self.topics.changelog)
+                        .partition(partition)
+                        .key(lead_id.as_bytes())
+                        .payload(&state),
+                )?;
+                if staged.score_changed {
+                    score_updates += 1;
+                    let score = self.scorer.score_of(lead_id, &staged.state);
+                    let payload = codec::encode_score(&score, self.format);
+                    send(
+                        &self.producer,
+                        BaseRecord::to(&self.topics.scores)
+                            .key(lead_id.as_bytes())
+                            .payload(&payload)
+                            .headers(self.output_headers()),
+                    )?;
+                }
+            }
+        }
+        self.batch.counts.score_updates = score_updates;
+        Ok(())
+    }
+
+    /// Aborts the open transaction, drops its staged state and rewinds each
+    /// partition to the batch's first offset.
+    fn abort(&mut self, consumer: &BaseConsumer<RebalanceHandler>) {
+        if self.batch.started.is_none() {
+            return;
+        }
+        if let Err(e) = self.producer.abort_transaction(TXN_TIMEOUT) {
+            self.fatal = Some(
+                classify(&e, &self.settings)
+                    .unwrap_or_else(|| PipelineError::Fatal(format!("abort_transaction: {e}"))),
+            );
+            return;
+        }
+        for store in self.stores.values_mut() {
+            store.abort();
+        }
+        let batch = std::mem::take(&mut self.batch);
+        for (&p, &first) in &batch.first {
+            if !self.stores.contains_key(&p) {
+                continue;
+            }
+            if let Err(e) = consumer.seek(&self.topics.events, p, Offset::Offset(first), Duration::from_secs(10)) {
+                self.fatal = Some(PipelineError::Fatal(format!(
+                    "cannot rewind partition {p} to offset {first} after an abort: {e}"
+                )));
+                return;
+            }
+        }
+        telemetry::transaction_aborted();
+        self.summary.aborted += 1;
+    }
+
+    fn on_revoke(&mut self, consumer: &BaseConsumer<RebalanceHandler>, partitions: &[i32]) {
+        if consumer.assignment_lost() {
+            tracing::warn!(?partitions, "assignment lost; aborting the open transaction");
+            self.abort(consumer);
+        } else {
+            self.commit(consumer);
+        }
+        for p in partitions {
+            self.stores.remove(p);
+        }
+        tracing::info!(?partitions, "partitions revoked; their lead state is dropped");
+        telemetry::leads_in_state(self.stores.values().map(LeadStore::len).sum());
+    }
+
+    fn on_assign(&mut self, consumer: &BaseConsumer<RebalanceHandler>, partitions: &[i32]) {
+        // Keep the open transaction short: commit it before a long restore.
+        self.commit(consumer);
+        let fresh: Vec<i32> = partitions
+            .iter()
+            .copied()
+            .filter(|p| !self.stores.contains_key(p))
+            .collect();
+        tracing::info!(partitions = ?fresh, "partitions assigned; restoring lead state");
+        match super::restore::restore(&self.settings, &self.topics.changelog, &fresh) {
+            Ok(stores) => {
+                let leads: usize = stores.values().map(LeadStore::len).sum();
+                self.summary.leads_restored += leads as u64;
+                self.stores.extend(stores);
+                telemetry::leads_in_state(self.stores.values().map(LeadStore::len).sum());
+            }
+            Err(e) => self.fatal = Some(e),
+        }
+    }
+}
+
+fn rejection_field(r: &Rejection) -> &str {
+    match r {
+        Rejection::MissingField(f) => f,
+        Rejection::InvalidField { field, .. } => field,
+        _ => "",
+    }
+}
+
+/// Enqueues a record, waiting while the producer queue is full.
+fn send<K, P>(
+    producer: &ThreadedProducer<DefaultProducerContext>,
+    mut record: BaseRecord<'_, K, P>,
+) -> Result<(), KafkaError>
+where
+    K: rdkafka::message::ToBytes + ?Sized,
+    P: rdkafka::message::ToBytes + ?Sized,
+{
+    loop {
+        match producer.send(record) {
+            Ok(()) => return Ok(()),
+            Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), r)) => {
+                record = r;
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            Err((e, _)) => return Err(e),
+        }
+    }
+}
+
+/// Consumer context that commits, restores and drops lead state around
+/// rebalances. Callbacks run on the loop thread, inside `poll`.
+struct RebalanceHandler {
+    engine: Arc<Mutex<Engine>>,
+}
+
+impl ClientContext for RebalanceHandler {}
+
+impl RebalanceHandler {
+    fn partitions(&self, tpl: &TopicPartitionList, engine: &Engine) -> Vec<i32> {
+        tpl.elements()
+            .iter()
+            .filter(|e| e.topic() == engine.topics.events)
+            .map(|e| e.partition())
+            .collect()
+    }
+}
+
+impl ConsumerContext for RebalanceHandler {
+    fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        if let Rebalance::Revoke(tpl) = rebalance {
+            let mut e = lock(&self.engine);
+            let partitions = self.partitions(tpl, &e);
+            e.on_revoke(consumer, &partitions);
+        }
+    }
+
+    fn post_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        match rebalance {
+            Rebalance::Assign(tpl) => {
+                let mut e = lock(&self.engine);
+                let partitions = self.partitions(tpl, &e);
+                e.on_assign(consumer, &partitions);
+            }
+            Rebalance::Error(err) => tracing::warn!(error = %err, "rebalance error"),
+            Rebalance::Revoke(_) => {}
+        }
+    }
+}

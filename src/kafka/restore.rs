@@ -1,0 +1,107 @@
+//! Restore: rebuild the lead state of newly assigned partitions from the
+//! changelog before any of their events are scored.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant};
+
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::error::KafkaError;
+use rdkafka::message::Message;
+use rdkafka::{Offset, TopicPartitionList};
+
+use super::PipelineError;
+use crate::codec;
+use crate::core::LeadStore;
+use crate::settings::Settings;
+
+/// Reads `partitions` of the changelog from the beginning up to the last
+/// committed record (read_committed: aborted writes are skipped) and returns
+/// each partition's leads.
+pub fn restore(
+    settings: &Settings,
+    changelog: &str,
+    partitions: &[i32],
+) -> Result<BTreeMap<i32, LeadStore>, PipelineError> {
+    let mut stores: BTreeMap<i32, LeadStore> =
+        partitions.iter().map(|&p| (p, LeadStore::default())).collect();
+    if partitions.is_empty() {
+        return Ok(stores);
+    }
+    let started = Instant::now();
+    let consumer: BaseConsumer = super::reader_config(settings)
+        .create()
+        .map_err(|e| PipelineError::Client(e.to_string()))?;
+    let mut tpl = TopicPartitionList::new();
+    let mut pending = BTreeSet::new();
+    for &p in partitions {
+        let (low, high) = consumer
+            .fetch_watermarks(changelog, p, Duration::from_secs(30))
+            .map_err(|e| PipelineError::Restore(format!("watermarks of `{changelog}` [{p}]: {e}")))?;
+        if high > low {
+            tpl.add_partition_offset(changelog, p, Offset::Beginning)
+                .map_err(|e| PipelineError::Restore(e.to_string()))?;
+            pending.insert(p);
+        }
+    }
+    if !pending.is_empty() {
+        consumer
+            .assign(&tpl)
+            .map_err(|e| PipelineError::Restore(e.to_string()))?;
+    }
+
+    let mut records = 0u64;
+    let mut last_log = Instant::now();
+    while !pending.is_empty() {
+        match consumer.poll(Duration::from_millis(500)) {
+            None => {}
+            Some(Err(KafkaError::PartitionEOF(p))) => {
+                pending.remove(&p);
+            }
+            Some(Err(e)) => {
+                return Err(PipelineError::Restore(format!(
+                    "reading `{changelog}`: {e}"
+                )))
+            }
+            Some(Ok(m)) => {
+                records += 1;
+                let store = stores
+                    .get_mut(&m.partition())
+                    .expect("only assigned partitions are fetched");
+                let key = m.key().and_then(|k| std::str::from_utf8(k).ok()).ok_or_else(|| {
+                    PipelineError::Restore(format!(
+                        "`{changelog}` partition {} offset {} has no UTF-8 key",
+                        m.partition(),
+                        m.offset()
+                    ))
+                })?;
+                match m.payload() {
+                    None => store.forget(key),
+                    Some(bytes) => {
+                        let state = codec::decode_state(bytes).map_err(|e| {
+                            PipelineError::Restore(format!(
+                                "`{changelog}` partition {} offset {}: {e}",
+                                m.partition(),
+                                m.offset()
+                            ))
+                        })?;
+                        store.restore(key.to_owned(), state);
+                    }
+                }
+                if last_log.elapsed() > Duration::from_secs(5) {
+                    tracing::info!(records, pending = pending.len(), "restoring lead state");
+                    last_log = Instant::now();
+                }
+            }
+        }
+    }
+    let leads: usize = stores.values().map(LeadStore::len).sum();
+    tracing::info!(
+        ?partitions,
+        leads,
+        records,
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "restored lead state from changelog"
+    );
+    crate::telemetry::leads_restored(leads as u64);
+    Ok(stores)
+}

@@ -1,0 +1,29 @@
+//! leadpulse turns website and engagement events on Kafka into explainable
+//! lead scores and hot-lead alerts, exactly once.
+//!
+//! # Layout
+//! - [`core`]: the pure scoring core (event → lead state → alert). No I/O,
+//!   no clocks; every mode below drives it.
+//! - [`codec`]: JSON and protobuf bytes ⇄ domain types, with errors that
+//!   name the field.
+//! - [`kafka`]: the Kafka edge: topics, the transactional
+//!   consume-score-produce loop, rebalances and changelog restore.
+//! - [`replay`]: the same core over an NDJSON file; the oracle for `run`.
+//! - [`demo`]: the whole service on an in-process Kafka cluster.
+//! - [`generate`]: a deterministic synthetic event stream.
+//! - [`settings`]: the service configuration file.
+//! - [`telemetry`]: logging setup.
+
+pub mod codec;
+pub mod core;
+pub mod demo;
+pub mod generate;
+pub mod kafka;
+pub mod replay;
+pub mod settings;
+pub mod telemetry;
+
+/// Generated protobuf types (`proto/leadpulse/v1`).
+pub mod proto {
+    include!(concat!(env!("OUT_DIR"), "/leadpulse.v1.rs"));
+}

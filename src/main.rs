@@ -1,0 +1,345 @@
+//! The `leadpulse` command: parse the CLI, load settings, run.
+
+use std::fs::File;
+use std::io::{self, BufReader, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use leadpulse::codec::{self, parse_rfc3339, Format};
+use leadpulse::core::{Millis, Model, Scorer};
+use leadpulse::generate::{Generator, GeneratorConfig};
+use leadpulse::settings::{LogSettings, Settings};
+use leadpulse::{demo, kafka, replay, telemetry};
+
+/// Real-time lead scoring and hot-lead alerts on Kafka, exactly once.
+#[derive(Parser)]
+#[command(name = "leadpulse", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the service against a Kafka cluster.
+    Run {
+        /// Config file (TOML); `LEADPULSE_SECTION__KEY` variables override it.
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// Model file; overrides `model.path`.
+        #[arg(long, short)]
+        model: Option<PathBuf>,
+    },
+    /// Score an NDJSON file of events offline: alerts go to stdout as
+    /// NDJSON, a summary to stderr.
+    Replay {
+        /// Model file.
+        #[arg(long, short)]
+        model: PathBuf,
+        /// NDJSON events; `-` or absent reads stdin.
+        #[arg(long, short)]
+        events: Option<PathBuf>,
+        /// Also write every lead's final score as NDJSON to this file.
+        #[arg(long)]
+        scores: Option<PathBuf>,
+        /// Record time to judge future-dated events against (RFC 3339);
+        /// defaults to now.
+        #[arg(long)]
+        reference_time: Option<String>,
+        /// Events dated more than this after the reference time are refused.
+        #[arg(long, default_value_t = 86_400)]
+        max_future_skew_secs: i64,
+    },
+    /// Run the whole job on an in-process Kafka cluster with generated
+    /// events, printing alerts as they fire.
+    Demo {
+        /// Seconds of generated traffic.
+        #[arg(long, default_value_t = 30)]
+        duration: u64,
+        /// Distinct leads.
+        #[arg(long, default_value_t = 2_000)]
+        leads: u32,
+        /// Events per second.
+        #[arg(long, default_value_t = 500)]
+        rate: u32,
+        /// Seed of the generated stream.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Model file; defaults to the built-in example model.
+        #[arg(long, short)]
+        model: Option<PathBuf>,
+    },
+    /// Write a synthetic event stream as NDJSON to stdout.
+    Generate {
+        /// Number of events.
+        #[arg(long, default_value_t = 10_000)]
+        events: u64,
+        /// Distinct leads.
+        #[arg(long, default_value_t = 1_000)]
+        leads: u32,
+        /// Share of leads that behave like buyers.
+        #[arg(long, default_value_t = 0.05)]
+        hot_fraction: f64,
+        /// Seed of the stream.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Event time of the first event (RFC 3339).
+        #[arg(long, default_value = "2026-11-20T09:00:00Z")]
+        start: String,
+    },
+    /// Work with model files.
+    Model {
+        #[command(subcommand)]
+        command: ModelCommand,
+    },
+    /// Work with config files.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ModelCommand {
+    /// Validate a model and summarise what it means.
+    Check { file: PathBuf },
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Validate a config file (with environment overrides applied).
+    Check { file: Option<PathBuf> },
+}
+
+/// The model built into the binary, used by `demo` when none is given.
+const EXAMPLE_MODEL: &str = include_str!("../examples/model.toml");
+
+fn load_model(path: &Path) -> anyhow::Result<Arc<Model>> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read model file {}", path.display()))?;
+    Ok(Arc::new(Model::from_toml(&path.display().to_string(), &text)?))
+}
+
+fn now_ms() -> Millis {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as Millis)
+}
+
+fn stop_flag() -> anyhow::Result<Arc<AtomicBool>> {
+    let flag = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+        // A second signal while stopping exits at once.
+        signal_hook::flag::register_conditional_shutdown(sig, 130, flag.clone())?;
+        signal_hook::flag::register(sig, flag.clone())?;
+    }
+    Ok(flag)
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Run { config, model } => {
+            let settings = match Settings::load(config.as_deref(), std::env::vars()) {
+                Ok(s) => s,
+                Err(e) => {
+                    eprintln!("leadpulse: {e}");
+                    return ExitCode::from(1);
+                }
+            };
+            telemetry::init(&settings.log);
+            let result = (|| -> anyhow::Result<kafka::RunSummary> {
+                let model = load_model(model.as_deref().unwrap_or(&settings.model.path))?;
+                let stop = stop_flag()?;
+                Ok(kafka::run(&settings, model, &stop)?)
+            })();
+            match result {
+                Ok(_) => ExitCode::SUCCESS,
+                Err(e) => {
+                    tracing::error!("leadpulse stopped: {e:#}");
+                    ExitCode::from(2)
+                }
+            }
+        }
+        other => {
+            telemetry::init(&LogSettings {
+                level: "warn".into(),
+                ..LogSettings::default()
+            });
+            match offline(other) {
+                Ok(code) => code,
+                Err(e) => {
+                    eprintln!("leadpulse: {e:#}");
+                    ExitCode::from(1)
+                }
+            }
+        }
+    }
+}
+
+fn offline(command: Command) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Run { .. } => unreachable!("handled in main"),
+        Command::Replay {
+            model,
+            events,
+            scores,
+            reference_time,
+            max_future_skew_secs,
+        } => {
+            let model = load_model(&model)?;
+            let reference_time = match reference_time {
+                Some(t) => parse_rfc3339(&t).map_err(|e| anyhow::anyhow!("--reference-time: {e}"))?,
+                None => now_ms(),
+            };
+            let options = replay::ReplayOptions {
+                reference_time,
+                max_future_skew: max_future_skew_secs.saturating_mul(1000),
+            };
+            let input: Box<dyn io::BufRead> = match events.as_deref() {
+                None => Box::new(io::stdin().lock()),
+                Some(p) if p == Path::new("-") => Box::new(io::stdin().lock()),
+                Some(p) => Box::new(BufReader::new(
+                    File::open(p).with_context(|| format!("cannot open {}", p.display()))?,
+                )),
+            };
+            let stdout = io::stdout();
+            let mut out = BufWriter::new(stdout.lock());
+            let mut write_err = None;
+            let outcome = replay::replay(
+                model.clone(),
+                input,
+                &options,
+                |alert| {
+                    let mut line = codec::encode_alert(alert, Format::Json);
+                    line.push(b'\n');
+                    if let Err(e) = out.write_all(&line) {
+                        write_err.get_or_insert(e);
+                    }
+                },
+                |line, rejection| eprintln!("line {line}: {} ({})", rejection, rejection.code()),
+            )?;
+            out.flush()?;
+            if let Some(e) = write_err {
+                return Err(e.into());
+            }
+            if let Some(path) = scores {
+                let mut f = BufWriter::new(File::create(&path)?);
+                for s in outcome.scores(&Scorer::new(model)) {
+                    f.write_all(&codec::encode_score(&s, Format::Json))?;
+                    f.write_all(b"\n")?;
+                }
+                f.flush()?;
+            }
+            let c = &outcome.counts;
+            eprintln!(
+                "replay: {} events, {} scored, {} leads, {} alerts, {} dead-lettered {:?}",
+                c.consumed,
+                c.scored,
+                outcome.leads.len(),
+                c.alerts,
+                c.dead_lettered_total(),
+                c.dead_lettered
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Demo {
+            duration,
+            leads,
+            rate,
+            seed,
+            model,
+        } => {
+            let model = match model {
+                Some(p) => load_model(&p)?,
+                None => Arc::new(Model::from_toml("examples/model.toml (built in)", EXAMPLE_MODEL)?),
+            };
+            let stop = stop_flag()?;
+            let options = demo::DemoOptions {
+                duration: Duration::from_secs(duration),
+                leads,
+                rate,
+                seed,
+                partitions: 3,
+            };
+            let summary = demo::run(model, &options, stop, io::stdout())?;
+            let c = &summary.service.counts;
+            let mut alerted: Vec<_> = summary.alerts_seen.iter().collect();
+            alerted.sort_by(|a, b| b.score.total_cmp(&a.score));
+            println!("\n== demo summary ==");
+            println!("events produced      {}", summary.produced);
+            println!("events scored        {}", c.scored);
+            println!("dead-lettered        {} {:?}", c.dead_lettered_total(), c.dead_lettered);
+            println!("hot-lead alerts      {}", c.alerts);
+            println!("score updates        {}", c.score_updates);
+            println!("transactions         {} committed, {} aborted", summary.service.transactions, summary.service.aborted);
+            if !alerted.is_empty() {
+                println!("hottest leads:");
+                for a in alerted.iter().take(5) {
+                    println!("  {}  {:>5}  {}", a.lead_id, a.score, a.company_domain.as_deref().unwrap_or("-"));
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Generate {
+            events,
+            leads,
+            hot_fraction,
+            seed,
+            start,
+        } => {
+            let start = parse_rfc3339(&start).map_err(|e| anyhow::anyhow!("--start: {e}"))?;
+            let generator = Generator::new(GeneratorConfig {
+                leads,
+                hot_fraction,
+                seed,
+                start,
+                ..GeneratorConfig::default()
+            });
+            let stdout = io::stdout();
+            let mut out = BufWriter::new(stdout.lock());
+            for e in generator.take(events as usize) {
+                out.write_all(&codec::encode_event(&e, Format::Json))?;
+                out.write_all(b"\n")?;
+            }
+            out.flush()?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Model {
+            command: ModelCommand::Check { file },
+        } => match load_model(&file) {
+            Ok(model) => {
+                print!("{}", model.summary());
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(e) => {
+                eprintln!("{e:#}");
+                Ok(ExitCode::from(1))
+            }
+        },
+        Command::Config {
+            command: ConfigCommand::Check { file },
+        } => match Settings::load(file.as_deref(), std::env::vars()) {
+            Ok(s) => {
+                println!(
+                    "config ok: bootstrap {}, group {}, transactional.id {}, events topic `{}`",
+                    s.kafka.bootstrap_servers,
+                    s.kafka.group_id,
+                    s.kafka.transactional_id(),
+                    s.topics.events
+                );
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(e) => {
+                eprintln!("{e}");
+                Ok(ExitCode::from(1))
+            }
+        },
+    }
+}
