@@ -109,7 +109,11 @@ impl Scorer {
                 score_changed = true;
             }
         }
-        lead.updated_at = lead.updated_at.max(event.occurred_at);
+        if event.occurred_at > lead.updated_at {
+            // The score record carries `updated_at`, so it changes too.
+            lead.updated_at = event.occurred_at;
+            score_changed = true;
+        }
         if lead.model_version != model.version {
             lead.model_version = model.version.clone();
             score_changed = true;
