@@ -167,8 +167,16 @@ fn produce(
             let (key, payload, _) = malformed(produced / 200, &event.lead_id, event.occurred_at);
             (key, payload, None)
         } else {
-            let format = if produced % 2 == 0 { Format::Json } else { Format::Protobuf };
-            (event.lead_id.clone(), codec::encode_event(&event, format), Some(format))
+            let format = if produced % 2 == 0 {
+                Format::Json
+            } else {
+                Format::Protobuf
+            };
+            (
+                event.lead_id.clone(),
+                codec::encode_event(&event, format),
+                Some(format),
+            )
         };
         let mut record = BaseRecord::to(topic).key(&key).payload(&payload);
         if let Some(f) = format {

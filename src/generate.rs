@@ -57,27 +57,76 @@ pub struct Generator {
 }
 
 const COMPANIES: &[&str] = &[
-    "acme.io", "globex.com", "initech.com", "umbrella.co", "hooli.com", "vandelay.com",
-    "stark.industries", "wayne.enterprises", "soylent.io", "tyrell.ai", "cyberdyne.systems",
-    "wonka.com", "gringotts.bank", "oscorp.net", "monsters.inc", "gmail.com",
+    "acme.io",
+    "globex.com",
+    "initech.com",
+    "umbrella.co",
+    "hooli.com",
+    "vandelay.com",
+    "stark.industries",
+    "wayne.enterprises",
+    "soylent.io",
+    "tyrell.ai",
+    "cyberdyne.systems",
+    "wonka.com",
+    "gringotts.bank",
+    "oscorp.net",
+    "monsters.inc",
+    "gmail.com",
 ];
 const TITLES: &[&str] = &[
-    "VP Engineering", "CTO", "Head of Data", "Software Engineer", "Marketing Manager",
-    "Director of IT", "Student", "Product Manager", "CFO", "Analyst",
+    "VP Engineering",
+    "CTO",
+    "Head of Data",
+    "Software Engineer",
+    "Marketing Manager",
+    "Director of IT",
+    "Student",
+    "Product Manager",
+    "CFO",
+    "Analyst",
 ];
 const COUNTRIES: &[&str] = &["US", "GB", "DE", "FR", "NL", "CA", "AU", "IN", "BR", "JP"];
 const SIZES: &[&str] = &["1-10", "11-50", "51-200", "201-1000", "1001-5000", "5000+"];
-const INDUSTRIES: &[&str] = &["software", "finance", "retail", "healthcare", "manufacturing", "education"];
+const INDUSTRIES: &[&str] = &[
+    "software",
+    "finance",
+    "retail",
+    "healthcare",
+    "manufacturing",
+    "education",
+];
 const COLD_PAGES: &[&str] = &[
-    "/", "/blog/kafka-lead-scoring", "/blog/speed-to-lead", "/docs/getting-started", "/about",
-    "/careers", "/blog/mql-vs-sql", "/docs/api",
+    "/",
+    "/blog/kafka-lead-scoring",
+    "/blog/speed-to-lead",
+    "/docs/getting-started",
+    "/about",
+    "/careers",
+    "/blog/mql-vs-sql",
+    "/docs/api",
 ];
 const HOT_PAGES: &[&str] = &[
-    "/pricing", "/pricing", "/product", "/product/integrations", "/customers/case-studies",
-    "/security", "/docs/getting-started",
+    "/pricing",
+    "/pricing",
+    "/product",
+    "/product/integrations",
+    "/customers/case-studies",
+    "/security",
+    "/docs/getting-started",
 ];
-const ASSETS: &[&str] = &["wp-lead-scoring", "report-state-of-sales", "ebook-revops", "checklist-sla"];
-const CAMPAIGNS: &[&str] = &["nurture-2026-11", "newsletter-weekly", "webinar-invite", "product-launch"];
+const ASSETS: &[&str] = &[
+    "wp-lead-scoring",
+    "report-state-of-sales",
+    "ebook-revops",
+    "checklist-sla",
+];
+const CAMPAIGNS: &[&str] = &[
+    "nurture-2026-11",
+    "newsletter-weekly",
+    "webinar-invite",
+    "product-launch",
+];
 const WEBINARS: &[&str] = &["web-speed-to-lead", "web-revops-101"];
 
 impl Generator {
@@ -119,7 +168,11 @@ impl Generator {
         let u: f64 = self.rng.random_range(f64::EPSILON..1.0);
         self.now += (-u.ln() * self.cfg.mean_gap_ms).round() as Millis;
 
-        let idx = if !self.hot.is_empty() && self.rng.random_bool(self.cfg.hot_event_share.clamp(0.0, 1.0)) {
+        let idx = if !self.hot.is_empty()
+            && self
+                .rng
+                .random_bool(self.cfg.hot_event_share.clamp(0.0, 1.0))
+        {
             self.hot[self.rng.random_range(0..self.hot.len())]
         } else {
             self.rng.random_range(0..self.leads.len())
@@ -198,7 +251,12 @@ impl Generator {
                 duration_ms: Some(self.rng.random_range(10_000..300_000)),
             },
             45..=52 => EventKind::FormSubmit {
-                form_id: if self.rng.random_bool(0.7) { "demo-request" } else { "contact-sales" }.into(),
+                form_id: if self.rng.random_bool(0.7) {
+                    "demo-request"
+                } else {
+                    "contact-sales"
+                }
+                .into(),
                 fields: BTreeMap::from([
                     ("email".into(), format!("buyer{}@{domain}", self.seq)),
                     ("company".into(), domain.into()),
@@ -236,10 +294,18 @@ pub fn malformed(n: u64, lead_id: &str, at: Millis) -> (String, Vec<u8>, String)
     let ts = crate::codec::format_rfc3339(at);
     let line = match n % 6 {
         0 => "{\"event_id\": \"broken".to_owned(),
-        1 => format!(r#"{{"event_id":"bad-{n}","type":"page_view","occurred_at":"{ts}","url":"https://x/"}}"#),
-        2 => format!(r#"{{"event_id":"bad-{n}","lead_id":"{lead_id}","type":"page_teleport","occurred_at":"{ts}"}}"#),
-        3 => format!(r#"{{"event_id":"bad-{n}","lead_id":"{lead_id}","type":"page_view","occurred_at":"2100-01-01T00:00:00Z","url":"https://x/pricing"}}"#),
-        4 => format!(r#"{{"event_id":"bad-{n}","lead_id":"{lead_id}","type":"form_submit","occurred_at":"{ts}"}}"#),
+        1 => format!(
+            r#"{{"event_id":"bad-{n}","type":"page_view","occurred_at":"{ts}","url":"https://x/"}}"#
+        ),
+        2 => format!(
+            r#"{{"event_id":"bad-{n}","lead_id":"{lead_id}","type":"page_teleport","occurred_at":"{ts}"}}"#
+        ),
+        3 => format!(
+            r#"{{"event_id":"bad-{n}","lead_id":"{lead_id}","type":"page_view","occurred_at":"2100-01-01T00:00:00Z","url":"https://x/pricing"}}"#
+        ),
+        4 => format!(
+            r#"{{"event_id":"bad-{n}","lead_id":"{lead_id}","type":"form_submit","occurred_at":"{ts}"}}"#
+        ),
         _ => "not json at all".to_owned(),
     };
     let payload = if n % 6 == 5 {
@@ -257,12 +323,19 @@ mod tests {
 
     #[test]
     fn the_same_seed_gives_the_same_stream() {
-        let a: Vec<Event> = Generator::new(GeneratorConfig::default()).take(500).collect();
-        let b: Vec<Event> = Generator::new(GeneratorConfig::default()).take(500).collect();
-        assert_eq!(a, b);
-        let c: Vec<Event> = Generator::new(GeneratorConfig { seed: 7, ..Default::default() })
+        let a: Vec<Event> = Generator::new(GeneratorConfig::default())
             .take(500)
             .collect();
+        let b: Vec<Event> = Generator::new(GeneratorConfig::default())
+            .take(500)
+            .collect();
+        assert_eq!(a, b);
+        let c: Vec<Event> = Generator::new(GeneratorConfig {
+            seed: 7,
+            ..Default::default()
+        })
+        .take(500)
+        .collect();
         assert_ne!(a, c);
         assert!(a.windows(2).all(|w| w[0].occurred_at <= w[1].occurred_at));
     }

@@ -123,7 +123,10 @@ const EXAMPLE_MODEL: &str = include_str!("../examples/model.toml");
 fn load_model(path: &Path) -> anyhow::Result<Arc<Model>> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read model file {}", path.display()))?;
-    Ok(Arc::new(Model::from_toml(&path.display().to_string(), &text)?))
+    Ok(Arc::new(Model::from_toml(
+        &path.display().to_string(),
+        &text,
+    )?))
 }
 
 fn now_ms() -> Millis {
@@ -195,7 +198,9 @@ fn offline(command: Command) -> anyhow::Result<ExitCode> {
         } => {
             let model = load_model(&model)?;
             let reference_time = match reference_time {
-                Some(t) => parse_rfc3339(&t).map_err(|e| anyhow::anyhow!("--reference-time: {e}"))?,
+                Some(t) => {
+                    parse_rfc3339(&t).map_err(|e| anyhow::anyhow!("--reference-time: {e}"))?
+                }
                 None => now_ms(),
             };
             let options = replay::ReplayOptions {
@@ -258,7 +263,10 @@ fn offline(command: Command) -> anyhow::Result<ExitCode> {
         } => {
             let model = match model {
                 Some(p) => load_model(&p)?,
-                None => Arc::new(Model::from_toml("examples/model.toml (built in)", EXAMPLE_MODEL)?),
+                None => Arc::new(Model::from_toml(
+                    "examples/model.toml (built in)",
+                    EXAMPLE_MODEL,
+                )?),
             };
             let stop = stop_flag()?;
             let options = demo::DemoOptions {
@@ -275,14 +283,26 @@ fn offline(command: Command) -> anyhow::Result<ExitCode> {
             println!("\n== demo summary ==");
             println!("events produced      {}", summary.produced);
             println!("events scored        {}", c.scored);
-            println!("dead-lettered        {} {:?}", c.dead_lettered_total(), c.dead_lettered);
+            println!(
+                "dead-lettered        {} {:?}",
+                c.dead_lettered_total(),
+                c.dead_lettered
+            );
             println!("hot-lead alerts      {}", c.alerts);
             println!("score updates        {}", c.score_updates);
-            println!("transactions         {} committed, {} aborted", summary.service.transactions, summary.service.aborted);
+            println!(
+                "transactions         {} committed, {} aborted",
+                summary.service.transactions, summary.service.aborted
+            );
             if !alerted.is_empty() {
                 println!("hottest leads:");
                 for a in alerted.iter().take(5) {
-                    println!("  {}  {:>5}  {}", a.lead_id, a.score, a.company_domain.as_deref().unwrap_or("-"));
+                    println!(
+                        "  {}  {:>5}  {}",
+                        a.lead_id,
+                        a.score,
+                        a.company_domain.as_deref().unwrap_or("-")
+                    );
                 }
             }
             Ok(ExitCode::SUCCESS)

@@ -222,10 +222,12 @@ impl Settings {
             ),
             None => ("(defaults)".to_owned(), String::new()),
         };
-        let mut table: toml::Table = text.parse().map_err(|e: toml::de::Error| SettingsError::Parse {
-            origin: origin.clone(),
-            message: e.to_string().trim_end().to_owned(),
-        })?;
+        let mut table: toml::Table =
+            text.parse()
+                .map_err(|e: toml::de::Error| SettingsError::Parse {
+                    origin: origin.clone(),
+                    message: e.to_string().trim_end().to_owned(),
+                })?;
         let mut overridden = Vec::new();
         for (name, value) in env {
             let Some(rest) = name.strip_prefix(ENV_PREFIX) else {
@@ -236,7 +238,10 @@ impl Settings {
                 continue;
             }
             // librdkafka property names use dots: LEADPULSE_KAFKA__PROPERTIES__SASL_USERNAME.
-            if path.len() == 3 && path[0] == "kafka" && matches!(path[1].as_str(), "properties" | "consumer" | "producer") {
+            if path.len() == 3
+                && path[0] == "kafka"
+                && matches!(path[1].as_str(), "properties" | "consumer" | "producer")
+            {
                 path[2] = path[2].replace('_', ".");
             }
             set_path(&mut table, &path, parse_env_value(&value));
@@ -247,10 +252,13 @@ impl Settings {
         } else {
             format!("{origin} with {}", overridden.join(", "))
         };
-        let settings: Settings = table.try_into().map_err(|e: toml::de::Error| SettingsError::Parse {
-            origin,
-            message: e.to_string().trim_end().to_owned(),
-        })?;
+        let settings: Settings =
+            table
+                .try_into()
+                .map_err(|e: toml::de::Error| SettingsError::Parse {
+                    origin,
+                    message: e.to_string().trim_end().to_owned(),
+                })?;
         settings.validate()?;
         Ok(settings)
     }
@@ -269,7 +277,10 @@ impl Settings {
             return bad("kafka.group_id", "must not be empty");
         }
         if !(10..=60_000).contains(&self.pipeline.commit_interval_ms) {
-            return bad("pipeline.commit_interval_ms", "must be between 10 and 60000");
+            return bad(
+                "pipeline.commit_interval_ms",
+                "must be between 10 and 60000",
+            );
         }
         if self.pipeline.transaction_timeout_ms < 1_000 + 2 * self.pipeline.commit_interval_ms {
             return bad(
@@ -284,10 +295,19 @@ impl Settings {
             return bad("topics.partitions", "must be at least 1");
         }
         if self.topics.replication_factor == 0 || self.topics.replication_factor < -1 {
-            return bad("topics.replication_factor", "must be -1 (broker default) or at least 1");
+            return bad(
+                "topics.replication_factor",
+                "must be -1 (broker default) or at least 1",
+            );
         }
         let t = &self.topics;
-        let names = [&t.events, &t.scores, &t.alerts, &t.dlq, &t.changelog(&self.kafka.group_id)];
+        let names = [
+            &t.events,
+            &t.scores,
+            &t.alerts,
+            &t.dlq,
+            &t.changelog(&self.kafka.group_id),
+        ];
         for (i, a) in names.iter().enumerate() {
             if a.trim().is_empty() {
                 return bad("topics", "topic names must not be empty");
@@ -347,7 +367,10 @@ mod tests {
             &[
                 ("LEADPULSE_KAFKA__BOOTSTRAP_SERVERS", "b:2"),
                 ("LEADPULSE_PIPELINE__COMMIT_INTERVAL_MS", "250"),
-                ("LEADPULSE_KAFKA__PROPERTIES__SASL_MECHANISM", "SCRAM-SHA-512"),
+                (
+                    "LEADPULSE_KAFKA__PROPERTIES__SASL_MECHANISM",
+                    "SCRAM-SHA-512",
+                ),
                 ("UNRELATED", "x"),
             ],
         )
@@ -359,17 +382,28 @@ mod tests {
 
     #[test]
     fn unknown_keys_are_errors() {
-        let err = load("[pipeline]\ncommit_intervall_ms = 5\n", &[]).unwrap_err().to_string();
+        let err = load("[pipeline]\ncommit_intervall_ms = 5\n", &[])
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("commit_intervall_ms"), "{err}");
-        let err = load("", &[("LEADPULSE_PIPELINE__NOPE", "1")]).unwrap_err().to_string();
-        assert!(err.contains("nope") && err.contains("LEADPULSE_PIPELINE__NOPE"), "{err}");
+        let err = load("", &[("LEADPULSE_PIPELINE__NOPE", "1")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("nope") && err.contains("LEADPULSE_PIPELINE__NOPE"),
+            "{err}"
+        );
     }
 
     #[test]
     fn invalid_values_name_the_key() {
-        let err = load("[pipeline]\ncommit_interval_ms = 1\n", &[]).unwrap_err().to_string();
+        let err = load("[pipeline]\ncommit_interval_ms = 1\n", &[])
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("pipeline.commit_interval_ms"), "{err}");
-        let err = load("[topics]\nalerts = \"lead-scores\"\n", &[]).unwrap_err().to_string();
+        let err = load("[topics]\nalerts = \"lead-scores\"\n", &[])
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("used for two different topics"), "{err}");
     }
 }

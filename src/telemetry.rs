@@ -10,8 +10,7 @@ use crate::settings::{LogFormat, LogSettings};
 /// Installs the global tracing subscriber, writing to stderr. `RUST_LOG`
 /// overrides the configured level.
 pub fn init(log: &LogSettings) {
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new(&log.level));
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&log.level));
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let builder = fmt()
         .with_env_filter(filter)

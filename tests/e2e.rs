@@ -26,7 +26,13 @@ fn outputs_equal_replay_with_json_protobuf_and_malformed_input() {
     assert!(log.contains("stopped"), "{log}");
 
     let oracle = oracle(&records, d.dir.path());
-    assert!(oracle.summary.contains(&format!("{} dead-lettered", EVENTS / 100)), "{}", oracle.summary);
+    assert!(
+        oracle
+            .summary
+            .contains(&format!("{} dead-lettered", EVENTS / 100)),
+        "{}",
+        oracle.summary
+    );
     assert_matches_oracle(&d, &records, &oracle);
 }
 
@@ -53,7 +59,10 @@ fn sigterm_and_kill_9_mid_stream_change_no_output() {
     s.wait_for_log("transaction committed", Duration::from_secs(60));
     std::thread::sleep(Duration::from_secs(2));
     let log2 = s.kill9();
-    assert!(restored_leads(&log2) > 0, "run 2 must restore state from the changelog:\n{log2}");
+    assert!(
+        restored_leads(&log2) > 0,
+        "run 2 must restore state from the changelog:\n{log2}"
+    );
 
     // Run 3: finishes the stream after the crash.
     let mut s = d.spawn("a", 3);
@@ -61,7 +70,10 @@ fn sigterm_and_kill_9_mid_stream_change_no_output() {
     s.wait_for_log("restored lead state", Duration::from_secs(60));
     d.wait_caught_up(Duration::from_secs(180));
     let log3 = s.terminate();
-    assert!(restored_leads(&log3) > 0, "run 3 must restore state from the changelog:\n{log3}");
+    assert!(
+        restored_leads(&log3) > 0,
+        "run 3 must restore state from the changelog:\n{log3}"
+    );
 
     let oracle = oracle(&records, d.dir.path());
     assert_matches_oracle(&d, &records, &oracle);
@@ -92,7 +104,10 @@ fn two_instances_split_the_partitions_and_together_match_replay() {
             "instance {name} never owned a partition:\n{log}"
         );
     }
-    assert!(log_a.contains("partitions revoked"), "instance a must hand partitions to b:\n{log_a}");
+    assert!(
+        log_a.contains("partitions revoked"),
+        "instance a must hand partitions to b:\n{log_a}"
+    );
 
     let oracle = oracle(&records, d.dir.path());
     assert_matches_oracle(&d, &records, &oracle);

@@ -158,7 +158,9 @@ pub(super) fn encode_event(e: &Event) -> Vec<u8> {
             }
             v
         }
-        EventKind::FormSubmit { form_id, fields } => json!({ "form_id": form_id, "fields": fields }),
+        EventKind::FormSubmit { form_id, fields } => {
+            json!({ "form_id": form_id, "fields": fields })
+        }
         EventKind::EmailOpen { campaign_id } => json!({ "campaign_id": campaign_id }),
         EventKind::EmailClick { campaign_id, url } => {
             json!({ "campaign_id": campaign_id, "url": url })

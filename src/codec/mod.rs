@@ -36,9 +36,9 @@ impl Format {
         let essence = value.split(';').next()?.trim().to_ascii_lowercase();
         match essence.as_str() {
             "application/json" | "text/json" => Some(Format::Json),
-            "application/x-protobuf" | "application/protobuf" | "application/vnd.google.protobuf" => {
-                Some(Format::Protobuf)
-            }
+            "application/x-protobuf"
+            | "application/protobuf"
+            | "application/vnd.google.protobuf" => Some(Format::Protobuf),
             _ => None,
         }
     }

@@ -5,7 +5,9 @@ use std::sync::Arc;
 use prost::Message;
 use prost_types::Timestamp;
 
-use crate::core::{Alert, Contribution, Event, EventKind, LeadScore, LeadState, Millis, Reason, Rejection};
+use crate::core::{
+    Alert, Contribution, Event, EventKind, LeadScore, LeadState, Millis, Reason, Rejection,
+};
 use crate::proto::{self as pb, lead_event::Payload};
 
 fn ts(ms: Millis) -> Option<Timestamp> {
@@ -104,11 +106,9 @@ pub(super) fn encode_event(e: &Event) -> Vec<u8> {
             campaign_id: campaign_id.clone(),
             url: url.clone(),
         }),
-        EventKind::ContentDownload { asset_id } => {
-            Payload::ContentDownload(pb::ContentDownload {
-                asset_id: asset_id.clone(),
-            })
-        }
+        EventKind::ContentDownload { asset_id } => Payload::ContentDownload(pb::ContentDownload {
+            asset_id: asset_id.clone(),
+        }),
         EventKind::WebinarAttended { webinar_id } => {
             Payload::WebinarAttended(pb::WebinarAttended {
                 webinar_id: webinar_id.clone(),

@@ -7,7 +7,8 @@ use crate::core::Millis;
 
 /// Parses an RFC 3339 timestamp (`2026-11-20T10:00:00Z`) to epoch milliseconds.
 pub fn parse_rfc3339(s: &str) -> Result<Millis, String> {
-    let t = OffsetDateTime::parse(s, &Rfc3339).map_err(|e| format!("not an RFC 3339 timestamp: {e}"))?;
+    let t = OffsetDateTime::parse(s, &Rfc3339)
+        .map_err(|e| format!("not an RFC 3339 timestamp: {e}"))?;
     Ok((t.unix_timestamp_nanos() / 1_000_000) as Millis)
 }
 

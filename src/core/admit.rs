@@ -8,7 +8,10 @@ use super::event::{Event, Millis};
 pub enum Rejection {
     /// The bytes are not valid JSON or protobuf.
     #[error("malformed {format}: {detail}")]
-    Malformed { format: &'static str, detail: String },
+    Malformed {
+        format: &'static str,
+        detail: String,
+    },
     /// A required field is absent or empty.
     #[error("missing field `{0}`")]
     MissingField(String),

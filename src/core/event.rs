@@ -50,7 +50,9 @@ pub enum EventKind {
     /// The lead attended a webinar.
     WebinarAttended { webinar_id: String },
     /// Profile attributes changed (job title, company size, ...).
-    ProfileUpdate { attributes: BTreeMap<String, String> },
+    ProfileUpdate {
+        attributes: BTreeMap<String, String>,
+    },
     /// The lead unsubscribed from marketing email.
     Unsubscribe,
 }

@@ -49,7 +49,11 @@ impl LeadState {
 
     /// The contribution of `rule_id`, created empty when missing.
     pub fn contribution_mut(&mut self, rule_id: &Arc<str>) -> &mut Contribution {
-        let i = match self.contributions.iter().position(|c| c.rule_id == *rule_id) {
+        let i = match self
+            .contributions
+            .iter()
+            .position(|c| c.rule_id == *rule_id)
+        {
             Some(i) => i,
             None => {
                 self.contributions.push(Contribution {

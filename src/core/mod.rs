@@ -18,3 +18,6 @@ pub use lead::{Contribution, LeadState};
 pub use model::{Model, ModelError, Rule};
 pub use scorer::{Alert, LeadScore, Outcome, Reason, Scorer};
 pub use store::LeadStore;
+
+#[cfg(test)]
+pub(crate) mod tests;

@@ -104,7 +104,11 @@ mod tests {
         assert_eq!(store.get("L-1").unwrap().alerts, 1);
 
         store.stage("L-1").state.alerts = 2;
-        assert_eq!(store.stage("L-1").state.alerts, 2, "staged reads see staged writes");
+        assert_eq!(
+            store.stage("L-1").state.alerts,
+            2,
+            "staged reads see staged writes"
+        );
         store.abort();
         assert_eq!(store.get("L-1").unwrap().alerts, 1);
         assert_eq!(store.staged_len(), 0);

@@ -9,8 +9,8 @@ mod pipeline;
 mod restore;
 mod topics;
 
-pub use client::{consumer_config, producer_config, reader_config};
 pub(crate) use client::client_base;
+pub use client::{consumer_config, producer_config, reader_config};
 pub use pipeline::{run, RunSummary};
 pub use topics::{ensure_topics, TopicNames};
 

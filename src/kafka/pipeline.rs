@@ -59,9 +59,9 @@ pub fn run(
     let producer: ThreadedProducer<DefaultProducerContext> = super::producer_config(settings)
         .create()
         .map_err(|e| PipelineError::Client(e.to_string()))?;
-    producer
-        .init_transactions(TXN_TIMEOUT)
-        .map_err(|e| classify(&e, settings).unwrap_or_else(|| PipelineError::Fatal(e.to_string())))?;
+    producer.init_transactions(TXN_TIMEOUT).map_err(|e| {
+        classify(&e, settings).unwrap_or_else(|| PipelineError::Fatal(e.to_string()))
+    })?;
 
     let engine = Arc::new(Mutex::new(Engine {
         settings: settings.clone(),
@@ -203,10 +203,10 @@ impl Engine {
                 true
             }
             Err(e) => {
-                self.fatal = Some(
-                    classify(&e, &self.settings)
-                        .unwrap_or_else(|| PipelineError::Fatal(format!("begin_transaction: {e}"))),
-                );
+                self.fatal =
+                    Some(classify(&e, &self.settings).unwrap_or_else(|| {
+                        PipelineError::Fatal(format!("begin_transaction: {e}"))
+                    }));
                 false
             }
         }
@@ -215,7 +215,11 @@ impl Engine {
     fn process(&mut self, consumer: &BaseConsumer<RebalanceHandler>, m: &BorrowedMessage<'_>) {
         let partition = m.partition();
         if !self.stores.contains_key(&partition) {
-            tracing::warn!(partition, offset = m.offset(), "record for an unassigned partition skipped");
+            tracing::warn!(
+                partition,
+                offset = m.offset(),
+                "record for an unassigned partition skipped"
+            );
             return;
         }
         if !self.begin() {
@@ -284,7 +288,11 @@ impl Engine {
     }
 
     /// Sends the original record to the DLQ with the reason in headers.
-    fn dead_letter(&mut self, m: &BorrowedMessage<'_>, rejection: &Rejection) -> Result<(), KafkaError> {
+    fn dead_letter(
+        &mut self,
+        m: &BorrowedMessage<'_>,
+        rejection: &Rejection,
+    ) -> Result<(), KafkaError> {
         let code = rejection.code();
         self.batch.counts.dead_letter(code);
         tracing::debug!(
@@ -298,11 +306,26 @@ impl Engine {
         let partition = m.partition().to_string();
         let offset = m.offset().to_string();
         let mut headers = OwnedHeaders::new_with_capacity(6)
-            .insert(Header { key: "leadpulse-dlq-reason", value: Some(code) })
-            .insert(Header { key: "leadpulse-dlq-detail", value: Some(&detail) })
-            .insert(Header { key: "leadpulse-source-topic", value: Some(m.topic()) })
-            .insert(Header { key: "leadpulse-source-partition", value: Some(&partition) })
-            .insert(Header { key: "leadpulse-source-offset", value: Some(&offset) });
+            .insert(Header {
+                key: "leadpulse-dlq-reason",
+                value: Some(code),
+            })
+            .insert(Header {
+                key: "leadpulse-dlq-detail",
+                value: Some(&detail),
+            })
+            .insert(Header {
+                key: "leadpulse-source-topic",
+                value: Some(m.topic()),
+            })
+            .insert(Header {
+                key: "leadpulse-source-partition",
+                value: Some(&partition),
+            })
+            .insert(Header {
+                key: "leadpulse-source-offset",
+                value: Some(&offset),
+            });
         if let Some(original) = m.headers() {
             for h in original.iter() {
                 headers = headers.insert(h);
@@ -449,7 +472,12 @@ impl Engine {
             if !self.stores.contains_key(&p) {
                 continue;
             }
-            if let Err(e) = consumer.seek(&self.topics.events, p, Offset::Offset(first), Duration::from_secs(10)) {
+            if let Err(e) = consumer.seek(
+                &self.topics.events,
+                p,
+                Offset::Offset(first),
+                Duration::from_secs(10),
+            ) {
                 self.fatal = Some(PipelineError::Fatal(format!(
                     "cannot rewind partition {p} to offset {first} after an abort: {e}"
                 )));
@@ -462,7 +490,10 @@ impl Engine {
 
     fn on_revoke(&mut self, consumer: &BaseConsumer<RebalanceHandler>, partitions: &[i32]) {
         if consumer.assignment_lost() {
-            tracing::warn!(?partitions, "assignment lost; aborting the open transaction");
+            tracing::warn!(
+                ?partitions,
+                "assignment lost; aborting the open transaction"
+            );
             self.abort(consumer);
         } else {
             self.commit(consumer);
@@ -470,7 +501,10 @@ impl Engine {
         for p in partitions {
             self.stores.remove(p);
         }
-        tracing::info!(?partitions, "partitions revoked; their lead state is dropped");
+        tracing::info!(
+            ?partitions,
+            "partitions revoked; their lead state is dropped"
+        );
         telemetry::leads_in_state(self.stores.values().map(LeadStore::len).sum());
     }
 

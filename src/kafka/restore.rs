@@ -22,8 +22,10 @@ pub fn restore(
     changelog: &str,
     partitions: &[i32],
 ) -> Result<BTreeMap<i32, LeadStore>, PipelineError> {
-    let mut stores: BTreeMap<i32, LeadStore> =
-        partitions.iter().map(|&p| (p, LeadStore::default())).collect();
+    let mut stores: BTreeMap<i32, LeadStore> = partitions
+        .iter()
+        .map(|&p| (p, LeadStore::default()))
+        .collect();
     if partitions.is_empty() {
         return Ok(stores);
     }
@@ -36,7 +38,9 @@ pub fn restore(
     for &p in partitions {
         let (low, high) = consumer
             .fetch_watermarks(changelog, p, Duration::from_secs(30))
-            .map_err(|e| PipelineError::Restore(format!("watermarks of `{changelog}` [{p}]: {e}")))?;
+            .map_err(|e| {
+                PipelineError::Restore(format!("watermarks of `{changelog}` [{p}]: {e}"))
+            })?;
         if high > low {
             tpl.add_partition_offset(changelog, p, Offset::Beginning)
                 .map_err(|e| PipelineError::Restore(e.to_string()))?;
@@ -67,13 +71,16 @@ pub fn restore(
                 let store = stores
                     .get_mut(&m.partition())
                     .expect("only assigned partitions are fetched");
-                let key = m.key().and_then(|k| std::str::from_utf8(k).ok()).ok_or_else(|| {
-                    PipelineError::Restore(format!(
-                        "`{changelog}` partition {} offset {} has no UTF-8 key",
-                        m.partition(),
-                        m.offset()
-                    ))
-                })?;
+                let key = m
+                    .key()
+                    .and_then(|k| std::str::from_utf8(k).ok())
+                    .ok_or_else(|| {
+                        PipelineError::Restore(format!(
+                            "`{changelog}` partition {} offset {} has no UTF-8 key",
+                            m.partition(),
+                            m.offset()
+                        ))
+                    })?;
                 match m.payload() {
                     None => store.forget(key),
                     Some(bytes) => {

@@ -30,12 +30,22 @@ pub fn bootstrap() -> String {
 
 /// A name no other test run uses.
 pub fn unique(prefix: &str) -> String {
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos();
-    format!("{prefix}-{}-{}", std::process::id(), nanos % 1_000_000_000_000)
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!(
+        "{prefix}-{}-{}",
+        std::process::id(),
+        nanos % 1_000_000_000_000
+    )
 }
 
 pub fn now_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as i64
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
 }
 
 pub fn model_path() -> PathBuf {
@@ -133,7 +143,10 @@ path = "{model}"
             self.partitions,
             rdkafka::admin::TopicReplication::Fixed(1),
         );
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
         let res = rt
             .block_on(admin.create_topics([&new], &rdkafka::admin::AdminOptions::new()))
             .unwrap();
@@ -197,9 +210,16 @@ impl Service {
         let deadline = Instant::now() + timeout;
         while !self.log_text().contains(needle) {
             if let Ok(Some(status)) = self.child.try_wait() {
-                panic!("leadpulse exited ({status}) before logging {needle:?}:\n{}", self.log_text());
+                panic!(
+                    "leadpulse exited ({status}) before logging {needle:?}:\n{}",
+                    self.log_text()
+                );
             }
-            assert!(Instant::now() < deadline, "no {needle:?} in log within {timeout:?}:\n{}", self.log_text());
+            assert!(
+                Instant::now() < deadline,
+                "no {needle:?} in log within {timeout:?}:\n{}",
+                self.log_text()
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
     }
@@ -209,7 +229,10 @@ impl Service {
         signal(&self.child, "TERM");
         let status = wait_timeout(&mut self.child, Duration::from_secs(60));
         let log = self.log_text();
-        assert!(status.success(), "leadpulse exited with {status} on SIGTERM:\n{log}");
+        assert!(
+            status.success(),
+            "leadpulse exited with {status} on SIGTERM:\n{log}"
+        );
         log
     }
 
@@ -243,7 +266,10 @@ fn wait_timeout(child: &mut Child, timeout: Duration) -> std::process::ExitStatu
         if let Some(s) = child.try_wait().unwrap() {
             return s;
         }
-        assert!(Instant::now() < deadline, "process did not exit within {timeout:?}");
+        assert!(
+            Instant::now() < deadline,
+            "process did not exit within {timeout:?}"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
@@ -273,7 +299,8 @@ pub fn dataset(events: usize, leads: u32, seed: u64) -> std::sync::Arc<Vec<Input
         .map(|i| {
             let event = generator.next_event();
             if i % 100 == 99 {
-                let (key, payload, line) = malformed(i as u64 / 100, &event.lead_id, event.occurred_at);
+                let (key, payload, line) =
+                    malformed(i as u64 / 100, &event.lead_id, event.occurred_at);
                 return InputRecord {
                     key,
                     payload,
@@ -282,7 +309,11 @@ pub fn dataset(events: usize, leads: u32, seed: u64) -> std::sync::Arc<Vec<Input
                     malformed: true,
                 };
             }
-            let format = if i % 2 == 0 { Format::Json } else { Format::Protobuf };
+            let format = if i % 2 == 0 {
+                Format::Json
+            } else {
+                Format::Protobuf
+            };
             InputRecord {
                 key: event.lead_id.clone(),
                 payload: codec::encode_event(&event, format),
@@ -356,7 +387,8 @@ pub fn read_all(topic: &str) -> Vec<OutputRecord> {
     assert!(!partitions.is_empty(), "topic {topic} has no partitions");
     let mut tpl = TopicPartitionList::new();
     for &p in &partitions {
-        tpl.add_partition_offset(topic, p, Offset::Beginning).unwrap();
+        tpl.add_partition_offset(topic, p, Offset::Beginning)
+            .unwrap();
     }
     consumer.assign(&tpl).unwrap();
     let mut pending: std::collections::BTreeSet<i32> = partitions.into_iter().collect();
@@ -380,7 +412,11 @@ pub fn read_all(topic: &str) -> Vec<OutputRecord> {
                     .map(|h| {
                         h.iter()
                             .map(|h| {
-                                (h.key.to_owned(), String::from_utf8_lossy(h.value.unwrap_or_default()).into_owned())
+                                (
+                                    h.key.to_owned(),
+                                    String::from_utf8_lossy(h.value.unwrap_or_default())
+                                        .into_owned(),
+                                )
                             })
                             .collect()
                     })
@@ -449,28 +485,64 @@ pub fn assert_matches_oracle(d: &Deployment, records: &[InputRecord], oracle: &O
         .collect();
     let mut by_id = BTreeMap::new();
     for a in &alerts {
-        assert!(by_id.insert(a.alert_id.clone(), a.clone()).is_none(), "duplicate alert_id {}", a.alert_id);
+        assert!(
+            by_id.insert(a.alert_id.clone(), a.clone()).is_none(),
+            "duplicate alert_id {}",
+            a.alert_id
+        );
     }
-    let want: BTreeMap<String, Alert> = oracle.alerts.iter().map(|a| (a.alert_id.clone(), a.clone())).collect();
+    let want: BTreeMap<String, Alert> = oracle
+        .alerts
+        .iter()
+        .map(|a| (a.alert_id.clone(), a.clone()))
+        .collect();
     assert!(!want.is_empty(), "the dataset must produce alerts");
     let missing: Vec<_> = want.keys().filter(|k| !by_id.contains_key(*k)).collect();
     let extra: Vec<_> = by_id.keys().filter(|k| !want.contains_key(*k)).collect();
-    assert!(missing.is_empty() && extra.is_empty(), "alerts differ from replay: missing {missing:?}, extra {extra:?}");
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "alerts differ from replay: missing {missing:?}, extra {extra:?}"
+    );
     for (id, w) in &want {
-        assert_eq!(&by_id[id], w, "alert {id} differs from replay (left: Kafka, right: replay)");
+        assert_eq!(
+            &by_id[id], w,
+            "alert {id} differs from replay (left: Kafka, right: replay)"
+        );
     }
 
     // Dead letters: every malformed input, byte for byte, with its reason.
     let dlq = read_all(&d.topic("dlq"));
-    let mut bad: Vec<Vec<u8>> = records.iter().filter(|r| r.malformed).map(|r| r.payload.clone()).collect();
-    let mut got: Vec<Vec<u8>> = dlq.iter().map(|r| r.payload.clone().unwrap_or_default()).collect();
+    let mut bad: Vec<Vec<u8>> = records
+        .iter()
+        .filter(|r| r.malformed)
+        .map(|r| r.payload.clone())
+        .collect();
+    let mut got: Vec<Vec<u8>> = dlq
+        .iter()
+        .map(|r| r.payload.clone().unwrap_or_default())
+        .collect();
     bad.sort();
     got.sort();
-    assert_eq!(got.len(), bad.len(), "DLQ holds {} records, {} malformed were produced", got.len(), bad.len());
+    assert_eq!(
+        got.len(),
+        bad.len(),
+        "DLQ holds {} records, {} malformed were produced",
+        got.len(),
+        bad.len()
+    );
     assert_eq!(got, bad, "DLQ payloads differ from the malformed inputs");
     for r in &dlq {
-        for h in ["leadpulse-dlq-reason", "leadpulse-dlq-detail", "leadpulse-source-partition", "leadpulse-source-offset"] {
-            assert!(r.headers.contains_key(h), "DLQ record lacks header {h}: {:?}", r.headers);
+        for h in [
+            "leadpulse-dlq-reason",
+            "leadpulse-dlq-detail",
+            "leadpulse-source-partition",
+            "leadpulse-source-offset",
+        ] {
+            assert!(
+                r.headers.contains_key(h),
+                "DLQ record lacks header {h}: {:?}",
+                r.headers
+            );
         }
     }
 
@@ -480,10 +552,24 @@ pub fn assert_matches_oracle(d: &Deployment, records: &[InputRecord], oracle: &O
         let s = codec::decode_score(r.payload.as_deref().unwrap()).unwrap();
         last.insert(s.lead_id.clone(), s);
     }
-    assert_eq!(last.len(), oracle.scores.len(), "lead-scores covers {} leads, replay {}", last.len(), oracle.scores.len());
+    assert_eq!(
+        last.len(),
+        oracle.scores.len(),
+        "lead-scores covers {} leads, replay {}",
+        last.len(),
+        oracle.scores.len()
+    );
     for (lead, want) in &oracle.scores {
         let got = &last[lead];
-        assert!((got.score - want.score).abs() < 1e-9, "lead {lead}: score {} in Kafka, {} in replay", got.score, want.score);
-        assert_eq!(got, want, "lead {lead}: score record differs (left: Kafka, right: replay)");
+        assert!(
+            (got.score - want.score).abs() < 1e-9,
+            "lead {lead}: score {} in Kafka, {} in replay",
+            got.score,
+            want.score
+        );
+        assert_eq!(
+            got, want,
+            "lead {lead}: score record differs (left: Kafka, right: replay)"
+        );
     }
 }
