@@ -68,6 +68,7 @@ pub fn run(
     let t = &settings.topics;
     for topic in [
         &t.events,
+        &t.enrichment,
         &t.scores,
         &t.alerts,
         &t.dlq,
@@ -76,10 +77,10 @@ pub fn run(
         cluster.create_topic(topic, options.partitions, 1)?;
     }
     eprintln!(
-        "leadpulse demo: in-process Kafka at {bootstrap}; model {} (threshold {}); \
+        "leadpulse demo: in-process Kafka at {bootstrap}; model {} (sales-ready when {}); \
          {} leads, {} events/s for {} s. Ctrl-C stops.",
         model.version,
-        model.threshold,
+        model.qualify.describe(),
         options.leads,
         options.rate,
         options.duration.as_secs()
@@ -93,7 +94,7 @@ pub fn run(
         let stop = service_stop.clone();
         thread::Builder::new()
             .name("leadpulse-run".into())
-            .spawn(move || kafka::run(&settings, model, &stop))?
+            .spawn(move || kafka::run(&settings, model, None, &stop))?
     };
 
     // The live console view of committed alerts.

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::core::{Event, EventKind, Millis};
+use crate::core::{BounceType, Event, EventKind, Millis};
 
 /// The shape of a generated stream.
 #[derive(Debug, Clone)]
@@ -202,7 +202,10 @@ impl Generator {
 
     fn profile(&mut self, domain: &str) -> EventKind {
         let mut attributes = BTreeMap::new();
-        attributes.insert("job_title".into(), self.pick(TITLES).into());
+        // Some profiles arrive without a job title, which sales needs.
+        if self.rng.random_bool(0.8) {
+            attributes.insert("job_title".into(), self.pick(TITLES).into());
+        }
         attributes.insert("country".into(), self.pick(COUNTRIES).into());
         attributes.insert("company_size".into(), self.pick(SIZES).into());
         attributes.insert("industry".into(), self.pick(INDUSTRIES).into());
@@ -238,7 +241,15 @@ impl Generator {
             92..=93 => EventKind::WebinarAttended {
                 webinar_id: self.pick(WEBINARS).into(),
             },
-            94..=98 => self.profile(domain),
+            94..=97 => self.profile(domain),
+            98 => EventKind::EmailBounce {
+                campaign_id: self.pick(CAMPAIGNS).into(),
+                bounce_type: if self.rng.random_bool(0.3) {
+                    BounceType::Hard
+                } else {
+                    BounceType::Soft
+                },
+            },
             _ => EventKind::Unsubscribe,
         }
     }

@@ -9,11 +9,13 @@
 //! - [`kafka`]: the Kafka edge: topics, the transactional
 //!   consume-score-produce loop, rebalances and changelog restore.
 //! - [`replay`]: the same core over an NDJSON file; the oracle for `run`.
+//! - [`backtest`]: the `replay --report` backtest of one model or two.
 //! - [`demo`]: the whole service on an in-process Kafka cluster.
 //! - [`generate`]: a deterministic synthetic event stream.
 //! - [`settings`]: the service configuration file.
 //! - [`telemetry`]: logging setup.
 
+pub mod backtest;
 pub mod codec;
 pub mod core;
 pub mod demo;

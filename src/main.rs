@@ -15,7 +15,7 @@ use leadpulse::codec::{self, parse_rfc3339, Format};
 use leadpulse::core::{Millis, Model, Scorer};
 use leadpulse::generate::{Generator, GeneratorConfig};
 use leadpulse::settings::{LogSettings, Settings};
-use leadpulse::{demo, kafka, replay, telemetry};
+use leadpulse::{backtest, demo, kafka, replay, telemetry};
 
 /// Real-time lead scoring and hot-lead alerts on Kafka, exactly once.
 #[derive(Parser)]
@@ -55,6 +55,14 @@ enum Command {
         /// Events dated more than this after the reference time are refused.
         #[arg(long, default_value_t = 86_400)]
         max_future_skew_secs: i64,
+        /// Print a backtest report (alerts per day, score distribution,
+        /// top rules, enrichment holds) instead of the alerts.
+        #[arg(long)]
+        report: bool,
+        /// With --report: replay the same events under this model too and
+        /// show both side by side.
+        #[arg(long, requires = "report")]
+        compare: Option<PathBuf>,
     },
     /// Run the whole job on an in-process Kafka cluster with generated
     /// events, printing alerts as they fire.
@@ -92,6 +100,9 @@ enum Command {
         /// Event time of the first event (RFC 3339).
         #[arg(long, default_value = "2026-11-20T09:00:00Z")]
         start: String,
+        /// Mean event-time gap between events, in milliseconds.
+        #[arg(long, default_value_t = 50.0)]
+        mean_gap_ms: f64,
     },
     /// Work with model files.
     Model {
@@ -158,9 +169,16 @@ fn main() -> ExitCode {
             };
             telemetry::init(&settings.log);
             let result = (|| -> anyhow::Result<kafka::RunSummary> {
-                let model = load_model(model.as_deref().unwrap_or(&settings.model.path))?;
+                let path = model.unwrap_or_else(|| settings.model.path.clone());
+                let current = load_model(&path)?;
+                let watcher = (settings.model.reload_interval_ms > 0).then(|| {
+                    kafka::ModelWatcher::new(
+                        path,
+                        Duration::from_millis(settings.model.reload_interval_ms),
+                    )
+                });
                 let stop = stop_flag()?;
-                Ok(kafka::run(&settings, model, &stop)?)
+                Ok(kafka::run(&settings, current, watcher, &stop)?)
             })();
             match result {
                 Ok(_) => ExitCode::SUCCESS,
@@ -195,6 +213,8 @@ fn offline(command: Command) -> anyhow::Result<ExitCode> {
             scores,
             reference_time,
             max_future_skew_secs,
+            report,
+            compare,
         } => {
             let model = load_model(&model)?;
             let reference_time = match reference_time {
@@ -214,6 +234,9 @@ fn offline(command: Command) -> anyhow::Result<ExitCode> {
                     File::open(p).with_context(|| format!("cannot open {}", p.display()))?,
                 )),
             };
+            if report {
+                return backtest_report(model, input, &options, compare.as_deref());
+            }
             let stdout = io::stdout();
             let mut out = BufWriter::new(stdout.lock());
             let mut write_err = None;
@@ -313,6 +336,7 @@ fn offline(command: Command) -> anyhow::Result<ExitCode> {
             hot_fraction,
             seed,
             start,
+            mean_gap_ms,
         } => {
             let start = parse_rfc3339(&start).map_err(|e| anyhow::anyhow!("--start: {e}"))?;
             let generator = Generator::new(GeneratorConfig {
@@ -320,6 +344,7 @@ fn offline(command: Command) -> anyhow::Result<ExitCode> {
                 hot_fraction,
                 seed,
                 start,
+                mean_gap_ms,
                 ..GeneratorConfig::default()
             });
             let stdout = io::stdout();
@@ -362,4 +387,27 @@ fn offline(command: Command) -> anyhow::Result<ExitCode> {
             }
         },
     }
+}
+
+/// `replay --report [--compare OTHER]`: the backtest of one model, or two
+/// side by side on the same events.
+fn backtest_report(
+    model: Arc<Model>,
+    mut input: Box<dyn io::BufRead>,
+    options: &replay::ReplayOptions,
+    compare: Option<&Path>,
+) -> anyhow::Result<ExitCode> {
+    let mut events = Vec::new();
+    input.read_to_end(&mut events)?;
+    let run = |model: Arc<Model>| -> anyhow::Result<backtest::Backtest> {
+        let outcome = replay::replay(model.clone(), &events[..], options, |_| {}, |_, _| {})?;
+        Ok(backtest::Backtest::new(&Scorer::new(model), &outcome))
+    };
+    let a = run(model)?;
+    let b = match compare {
+        Some(p) => Some(run(load_model(p)?)?),
+        None => None,
+    };
+    print!("{}", backtest::render(&a, b.as_ref()));
+    Ok(ExitCode::SUCCESS)
 }

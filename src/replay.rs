@@ -1,14 +1,17 @@
 //! Offline replay: the scoring core over an NDJSON file of events.
 //!
 //! This is the oracle for `run`: the same events through the Kafka service
-//! must give the same alerts and final scores.
+//! must give the same alerts and final scores. With `--report` it is also
+//! the backtest marketing and sales use to agree on a model change.
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::BufRead;
 use std::sync::Arc;
 
 use crate::codec;
-use crate::core::{admit, Alert, LeadScore, LeadState, Millis, Model, Scorer};
+use crate::core::{
+    admit, Alert, EnrichmentHold, LeadScore, LeadState, Millis, Model, Rejection, Scorer,
+};
 use crate::telemetry::BatchCounts;
 
 /// How replay judges events.
@@ -27,6 +30,12 @@ pub struct ReplayOutcome {
     pub counts: BatchCounts,
     /// The final state of every lead.
     pub leads: HashMap<String, LeadState>,
+    /// Every alert, in order.
+    pub alerts: Vec<Alert>,
+    /// Every enrichment hold, in order.
+    pub holds: Vec<EnrichmentHold>,
+    /// Earliest and latest event time scored.
+    pub span: Option<(Millis, Millis)>,
 }
 
 impl ReplayOutcome {
@@ -41,7 +50,7 @@ impl ReplayOutcome {
 }
 
 /// Replays NDJSON events (one JSON event per line; blank lines are skipped),
-/// calling `on_alert` for each alert in order. A bad line is counted as
+/// calling `on_alert` for each alert as it fires. A bad line is counted as
 /// dead-lettered, exactly as `run` would, and reported to `on_reject` with
 /// its 1-based line number.
 pub fn replay(
@@ -49,7 +58,7 @@ pub fn replay(
     input: impl BufRead,
     options: &ReplayOptions,
     mut on_alert: impl FnMut(&Alert),
-    mut on_reject: impl FnMut(usize, &crate::core::Rejection),
+    mut on_reject: impl FnMut(usize, &Rejection),
 ) -> std::io::Result<ReplayOutcome> {
     let scorer = Scorer::new(model);
     let mut out = ReplayOutcome::default();
@@ -67,12 +76,19 @@ pub fn replay(
                 on_reject(i + 1, &rejection);
             }
             Ok(event) => {
+                let t = event.occurred_at;
+                out.span = Some(out.span.map_or((t, t), |(a, b)| (a.min(t), b.max(t))));
                 let lead = out.leads.entry(event.lead_id.clone()).or_default();
                 let outcome = scorer.apply(lead, &event);
                 out.counts.scored += 1;
                 if let Some(alert) = outcome.alert {
                     out.counts.alerts += 1;
                     on_alert(&alert);
+                    out.alerts.push(alert);
+                }
+                if let Some(hold) = outcome.hold {
+                    out.counts.holds += 1;
+                    out.holds.push(hold);
                 }
             }
         }

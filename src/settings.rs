@@ -100,6 +100,8 @@ pub struct TopicSettings {
     pub alerts: String,
     /// Output: events that could not be scored, with the reason in headers.
     pub dlq: String,
+    /// Output: qualified leads waiting for required attributes.
+    pub enrichment: String,
     /// Internal: compacted per-lead state, co-partitioned with `events`.
     /// Defaults to `<group_id>-lead-state-changelog`.
     pub changelog: Option<String>,
@@ -118,6 +120,7 @@ impl Default for TopicSettings {
             scores: "lead-scores".into(),
             alerts: "hot-lead-alerts".into(),
             dlq: "lead-events-dlq".into(),
+            enrichment: "leads-needing-enrichment".into(),
             changelog: None,
             create_missing: true,
             partitions: 6,
@@ -166,13 +169,17 @@ impl Default for PipelineSettings {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ModelSettings {
+    /// The model file.
     pub path: PathBuf,
+    /// How often the file is checked for changes; 0 turns hot reload off.
+    pub reload_interval_ms: u64,
 }
 
 impl Default for ModelSettings {
     fn default() -> Self {
         ModelSettings {
             path: "examples/model.toml".into(),
+            reload_interval_ms: 2_000,
         }
     }
 }

@@ -35,6 +35,8 @@ pub struct BatchCounts {
     pub dead_lettered: Vec<(&'static str, u64)>,
     /// Score records published.
     pub score_updates: u64,
+    /// Leads held for enrichment.
+    pub holds: u64,
 }
 
 impl BatchCounts {
@@ -57,6 +59,7 @@ impl BatchCounts {
         self.scored += other.scored;
         self.alerts += other.alerts;
         self.score_updates += other.score_updates;
+        self.holds += other.holds;
         for (r, n) in &other.dead_lettered {
             for _ in 0..*n {
                 self.dead_letter(r);
@@ -72,6 +75,7 @@ pub fn transaction_committed(counts: &BatchCounts, commit_seconds: f64) {
     counter!("leadpulse_events_scored_total").increment(counts.scored);
     counter!("leadpulse_alerts_total").increment(counts.alerts);
     counter!("leadpulse_score_updates_total").increment(counts.score_updates);
+    counter!("leadpulse_enrichment_holds_total").increment(counts.holds);
     for (reason, n) in &counts.dead_lettered {
         counter!("leadpulse_events_dead_lettered_total", "reason" => *reason).increment(*n);
     }
@@ -92,4 +96,10 @@ pub fn leads_in_state(n: usize) {
 /// Records leads restored from the changelog.
 pub fn leads_restored(n: u64) {
     counter!("leadpulse_restored_leads_total").increment(n);
+}
+
+/// Records a model reload attempt: `true` when the new model took effect.
+pub fn model_reload(ok: bool) {
+    let outcome = if ok { "loaded" } else { "rejected" };
+    counter!("leadpulse_model_reloads_total", "outcome" => outcome).increment(1);
 }

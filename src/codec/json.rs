@@ -8,7 +8,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::time::{format_rfc3339, parse_rfc3339};
-use crate::core::{Alert, Event, EventKind, EventType, LeadScore, Reason, Rejection};
+use crate::core::{
+    Alert, BounceType, DisqualifiedBy, EnrichmentHold, Event, EventKind, EventType, Grade,
+    LeadScore, Reason, ReasonKind, Rejection,
+};
 
 /// Every field any event type may carry; which are required depends on `type`.
 /// Unknown fields are ignored so producers can add data ahead of leadpulse.
@@ -30,6 +33,15 @@ struct RawEvent {
     asset_id: Option<String>,
     webinar_id: Option<String>,
     attributes: Option<BTreeMap<String, Value>>,
+    bounce_type: Option<String>,
+}
+
+/// `hard` or `soft`.
+pub(super) fn bounce_type(s: &str) -> Result<BounceType, Rejection> {
+    BounceType::parse(s).ok_or_else(|| Rejection::InvalidField {
+        field: "bounce_type".into(),
+        detail: format!("must be \"hard\" or \"soft\", not {s:?}"),
+    })
 }
 
 fn required(value: Option<String>, field: &str) -> Result<String, Rejection> {
@@ -113,6 +125,10 @@ pub(super) fn decode_event(bytes: &[u8]) -> Result<Event, Rejection> {
             attributes: flat_map(raw.attributes, "attributes")?,
         },
         EventType::Unsubscribe => EventKind::Unsubscribe,
+        EventType::EmailBounce => EventKind::EmailBounce {
+            campaign_id: required(raw.campaign_id, "campaign_id")?,
+            bounce_type: bounce_type(&required(raw.bounce_type, "bounce_type")?)?,
+        },
     };
     let event = Event {
         event_id: required(raw.event_id, "event_id")?,
@@ -169,6 +185,10 @@ pub(super) fn encode_event(e: &Event) -> Vec<u8> {
         EventKind::WebinarAttended { webinar_id } => json!({ "webinar_id": webinar_id }),
         EventKind::ProfileUpdate { attributes } => json!({ "attributes": attributes }),
         EventKind::Unsubscribe => json!({}),
+        EventKind::EmailBounce {
+            campaign_id,
+            bounce_type,
+        } => json!({ "campaign_id": campaign_id, "bounce_type": bounce_type.as_str() }),
     };
     let out = EventOut {
         event_id: &e.event_id,
@@ -186,6 +206,7 @@ pub(super) fn encode_event(e: &Event) -> Vec<u8> {
 struct ReasonJson {
     rule_id: String,
     label: String,
+    kind: String,
     points: f64,
     count: u32,
     last_seen: String,
@@ -196,7 +217,11 @@ struct AlertJson {
     alert_id: String,
     lead_id: String,
     score: f64,
+    fit: f64,
+    engagement: f64,
+    grade: String,
     threshold: f64,
+    qualification: String,
     crossed_at: String,
     respond_by: String,
     model_version: String,
@@ -209,13 +234,42 @@ struct AlertJson {
 }
 
 #[derive(Serialize, Deserialize)]
+struct DisqualifiedJson {
+    rule_id: String,
+    label: String,
+    at: String,
+}
+
+#[derive(Serialize, Deserialize)]
 struct ScoreJson {
     lead_id: String,
     score: f64,
+    fit: f64,
+    engagement: f64,
+    grade: String,
     threshold: f64,
-    above_threshold: bool,
+    qualified: bool,
+    alerted: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    disqualified: Option<DisqualifiedJson>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    missing: Vec<String>,
     updated_at: String,
     model_version: String,
+    reasons: Vec<ReasonJson>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct HoldJson {
+    lead_id: String,
+    missing: Vec<String>,
+    score: f64,
+    fit: f64,
+    engagement: f64,
+    grade: String,
+    held_at: String,
+    model_version: String,
+    event_id: String,
     reasons: Vec<ReasonJson>,
 }
 
@@ -225,6 +279,7 @@ fn reasons_out(reasons: &[Reason]) -> Vec<ReasonJson> {
         .map(|r| ReasonJson {
             rule_id: r.rule_id.to_string(),
             label: r.label.to_string(),
+            kind: r.kind.as_str().to_owned(),
             points: r.points,
             count: r.count,
             last_seen: format_rfc3339(r.last_seen),
@@ -239,12 +294,37 @@ fn time_in(field: &str, s: &str) -> Result<i64, Rejection> {
     })
 }
 
+pub(super) fn grade_in(field: &str, s: &str) -> Result<Grade, Rejection> {
+    match s {
+        "A" => Ok(Grade::A),
+        "B" => Ok(Grade::B),
+        "C" => Ok(Grade::C),
+        "D" => Ok(Grade::D),
+        _ => Err(Rejection::InvalidField {
+            field: field.to_owned(),
+            detail: format!("not a grade A-D: {s:?}"),
+        }),
+    }
+}
+
+pub(super) fn kind_in(s: &str) -> Result<ReasonKind, Rejection> {
+    match s {
+        "fit" => Ok(ReasonKind::Fit),
+        "engagement" => Ok(ReasonKind::Engagement),
+        _ => Err(Rejection::InvalidField {
+            field: "reasons.kind".into(),
+            detail: format!("not fit or engagement: {s:?}"),
+        }),
+    }
+}
+
 fn reasons_in(reasons: Vec<ReasonJson>) -> Result<Vec<Reason>, Rejection> {
     reasons
         .into_iter()
         .map(|r| {
             Ok(Reason {
                 last_seen: time_in("reasons.last_seen", &r.last_seen)?,
+                kind: kind_in(&r.kind)?,
                 rule_id: Arc::from(r.rule_id),
                 label: Arc::from(r.label),
                 points: r.points,
@@ -261,12 +341,20 @@ fn malformed(e: serde_json::Error) -> Rejection {
     }
 }
 
+fn to_vec(value: &impl Serialize) -> Vec<u8> {
+    serde_json::to_vec(value).expect("serializing plain data cannot fail")
+}
+
 pub(super) fn encode_alert(a: &Alert) -> Vec<u8> {
-    let out = AlertJson {
+    to_vec(&AlertJson {
         alert_id: a.alert_id.clone(),
         lead_id: a.lead_id.clone(),
         score: a.score,
+        fit: a.fit,
+        engagement: a.engagement,
+        grade: a.grade.as_str().to_owned(),
         threshold: a.threshold,
+        qualification: a.qualification.clone(),
         crossed_at: format_rfc3339(a.crossed_at),
         respond_by: format_rfc3339(a.respond_by),
         model_version: a.model_version.to_string(),
@@ -274,8 +362,7 @@ pub(super) fn encode_alert(a: &Alert) -> Vec<u8> {
         reasons: reasons_out(&a.reasons),
         company_domain: a.company_domain.clone(),
         account_id: a.account_id.clone(),
-    };
-    serde_json::to_vec(&out).expect("serializing plain data cannot fail")
+    })
 }
 
 pub(super) fn decode_alert(bytes: &[u8]) -> Result<Alert, Rejection> {
@@ -284,10 +371,14 @@ pub(super) fn decode_alert(bytes: &[u8]) -> Result<Alert, Rejection> {
         crossed_at: time_in("crossed_at", &a.crossed_at)?,
         respond_by: time_in("respond_by", &a.respond_by)?,
         reasons: reasons_in(a.reasons)?,
+        grade: grade_in("grade", &a.grade)?,
         alert_id: a.alert_id,
         lead_id: a.lead_id,
         score: a.score,
+        fit: a.fit,
+        engagement: a.engagement,
         threshold: a.threshold,
+        qualification: a.qualification,
         model_version: Arc::from(a.model_version),
         event_id: a.event_id,
         company_domain: a.company_domain,
@@ -296,16 +387,25 @@ pub(super) fn decode_alert(bytes: &[u8]) -> Result<Alert, Rejection> {
 }
 
 pub(super) fn encode_score(s: &LeadScore) -> Vec<u8> {
-    let out = ScoreJson {
+    to_vec(&ScoreJson {
         lead_id: s.lead_id.clone(),
         score: s.score,
+        fit: s.fit,
+        engagement: s.engagement,
+        grade: s.grade.as_str().to_owned(),
         threshold: s.threshold,
-        above_threshold: s.above_threshold,
+        qualified: s.qualified,
+        alerted: s.alerted,
+        disqualified: s.disqualified.as_ref().map(|d| DisqualifiedJson {
+            rule_id: d.rule_id.to_string(),
+            label: d.label.to_string(),
+            at: format_rfc3339(d.at),
+        }),
+        missing: s.missing.clone(),
         updated_at: format_rfc3339(s.updated_at),
         model_version: s.model_version.to_string(),
         reasons: reasons_out(&s.reasons),
-    };
-    serde_json::to_vec(&out).expect("serializing plain data cannot fail")
+    })
 }
 
 pub(super) fn decode_score(bytes: &[u8]) -> Result<LeadScore, Rejection> {
@@ -313,10 +413,54 @@ pub(super) fn decode_score(bytes: &[u8]) -> Result<LeadScore, Rejection> {
     Ok(LeadScore {
         updated_at: time_in("updated_at", &s.updated_at)?,
         reasons: reasons_in(s.reasons)?,
+        grade: grade_in("grade", &s.grade)?,
+        disqualified: match s.disqualified {
+            None => None,
+            Some(d) => Some(DisqualifiedBy {
+                at: time_in("disqualified.at", &d.at)?,
+                rule_id: Arc::from(d.rule_id),
+                label: Arc::from(d.label),
+            }),
+        },
         lead_id: s.lead_id,
         score: s.score,
+        fit: s.fit,
+        engagement: s.engagement,
         threshold: s.threshold,
-        above_threshold: s.above_threshold,
+        qualified: s.qualified,
+        alerted: s.alerted,
+        missing: s.missing,
         model_version: Arc::from(s.model_version),
+    })
+}
+
+pub(super) fn encode_hold(h: &EnrichmentHold) -> Vec<u8> {
+    to_vec(&HoldJson {
+        lead_id: h.lead_id.clone(),
+        missing: h.missing.clone(),
+        score: h.score,
+        fit: h.fit,
+        engagement: h.engagement,
+        grade: h.grade.as_str().to_owned(),
+        held_at: format_rfc3339(h.held_at),
+        model_version: h.model_version.to_string(),
+        event_id: h.event_id.clone(),
+        reasons: reasons_out(&h.reasons),
+    })
+}
+
+pub(super) fn decode_hold(bytes: &[u8]) -> Result<EnrichmentHold, Rejection> {
+    let h: HoldJson = serde_json::from_slice(bytes).map_err(malformed)?;
+    Ok(EnrichmentHold {
+        held_at: time_in("held_at", &h.held_at)?,
+        reasons: reasons_in(h.reasons)?,
+        grade: grade_in("grade", &h.grade)?,
+        lead_id: h.lead_id,
+        missing: h.missing,
+        score: h.score,
+        fit: h.fit,
+        engagement: h.engagement,
+        model_version: Arc::from(h.model_version),
+        event_id: h.event_id,
     })
 }

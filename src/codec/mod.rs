@@ -9,7 +9,7 @@ mod json;
 mod proto;
 mod time;
 
-use crate::core::{Alert, Event, LeadScore, LeadState, Rejection};
+use crate::core::{Alert, EnrichmentHold, Event, LeadScore, LeadState, Rejection};
 
 pub use self::time::{format_rfc3339, parse_rfc3339};
 
@@ -103,6 +103,22 @@ pub fn decode_score(bytes: &[u8]) -> Result<LeadScore, Rejection> {
     }
 }
 
+/// Encodes an enrichment hold for `leads-needing-enrichment`.
+pub fn encode_hold(hold: &EnrichmentHold, format: Format) -> Vec<u8> {
+    match format {
+        Format::Json => json::encode_hold(hold),
+        Format::Protobuf => proto::encode_hold(hold),
+    }
+}
+
+/// Decodes an enrichment hold written by [`encode_hold`] in either format.
+pub fn decode_hold(bytes: &[u8]) -> Result<EnrichmentHold, Rejection> {
+    match Format::sniff(bytes) {
+        Format::Json => json::decode_hold(bytes),
+        Format::Protobuf => proto::decode_hold(bytes),
+    }
+}
+
 /// Encodes a lead's state for the changelog (always protobuf: compact and
 /// fast to restore).
 pub fn encode_state(lead_id: &str, state: &LeadState) -> Vec<u8> {
@@ -123,6 +139,7 @@ fn validate(event: &Event) -> Result<(), Rejection> {
         EmailOpen { campaign_id } => &[("campaign_id", campaign_id)],
         EmailClick { campaign_id, url } => &[("campaign_id", campaign_id), ("url", url)],
         ContentDownload { asset_id } => &[("asset_id", asset_id)],
+        EmailBounce { campaign_id, .. } => &[("campaign_id", campaign_id)],
         WebinarAttended { webinar_id } => &[("webinar_id", webinar_id)],
         ProfileUpdate { .. } | Unsubscribe => &[],
     };

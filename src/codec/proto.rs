@@ -5,8 +5,10 @@ use std::sync::Arc;
 use prost::Message;
 use prost_types::Timestamp;
 
+use super::json::{bounce_type, grade_in, kind_in};
 use crate::core::{
-    Alert, Contribution, Event, EventKind, LeadScore, LeadState, Millis, Reason, Rejection,
+    Alert, Contribution, Disqualification, DisqualifiedBy, EnrichmentHold, Event, EventKind,
+    LeadScore, LeadState, Millis, Reason, Rejection,
 };
 use crate::proto::{self as pb, lead_event::Payload};
 
@@ -71,6 +73,10 @@ pub(super) fn decode_event(bytes: &[u8]) -> Result<Event, Rejection> {
             attributes: p.attributes,
         },
         Some(Payload::Unsubscribe(_)) => EventKind::Unsubscribe,
+        Some(Payload::EmailBounce(p)) => EventKind::EmailBounce {
+            bounce_type: bounce_type(&p.bounce_type)?,
+            campaign_id: p.campaign_id,
+        },
     };
     let event = Event {
         occurred_at: ms("occurred_at", m.occurred_at)?,
@@ -118,6 +124,13 @@ pub(super) fn encode_event(e: &Event) -> Vec<u8> {
             attributes: attributes.clone(),
         }),
         EventKind::Unsubscribe => Payload::Unsubscribe(pb::Unsubscribe {}),
+        EventKind::EmailBounce {
+            campaign_id,
+            bounce_type,
+        } => Payload::EmailBounce(pb::EmailBounce {
+            campaign_id: campaign_id.clone(),
+            bounce_type: bounce_type.as_str().to_owned(),
+        }),
     };
     pb::LeadEvent {
         event_id: e.event_id.clone(),
@@ -136,6 +149,7 @@ fn reasons_out(reasons: &[Reason]) -> Vec<pb::Reason> {
         .map(|r| pb::Reason {
             rule_id: r.rule_id.to_string(),
             label: r.label.to_string(),
+            kind: r.kind.as_str().to_owned(),
             points: r.points,
             count: r.count,
             last_seen: ts(r.last_seen),
@@ -149,6 +163,7 @@ fn reasons_in(reasons: Vec<pb::Reason>) -> Result<Vec<Reason>, Rejection> {
         .map(|r| {
             Ok(Reason {
                 last_seen: ms("reasons.last_seen", r.last_seen)?,
+                kind: kind_in(&r.kind)?,
                 rule_id: Arc::from(r.rule_id),
                 label: Arc::from(r.label),
                 points: r.points,
@@ -163,7 +178,11 @@ pub(super) fn encode_alert(a: &Alert) -> Vec<u8> {
         alert_id: a.alert_id.clone(),
         lead_id: a.lead_id.clone(),
         score: a.score,
+        fit: a.fit,
+        engagement: a.engagement,
+        grade: a.grade.as_str().to_owned(),
         threshold: a.threshold,
+        qualification: a.qualification.clone(),
         crossed_at: ts(a.crossed_at),
         respond_by: ts(a.respond_by),
         model_version: a.model_version.to_string(),
@@ -181,10 +200,14 @@ pub(super) fn decode_alert(bytes: &[u8]) -> Result<Alert, Rejection> {
         crossed_at: ms("crossed_at", a.crossed_at)?,
         respond_by: ms("respond_by", a.respond_by)?,
         reasons: reasons_in(a.reasons)?,
+        grade: grade_in("grade", &a.grade)?,
         alert_id: a.alert_id,
         lead_id: a.lead_id,
         score: a.score,
+        fit: a.fit,
+        engagement: a.engagement,
         threshold: a.threshold,
+        qualification: a.qualification,
         model_version: Arc::from(a.model_version),
         event_id: a.event_id,
         company_domain: a.company_domain,
@@ -196,8 +219,18 @@ pub(super) fn encode_score(s: &LeadScore) -> Vec<u8> {
     pb::LeadScore {
         lead_id: s.lead_id.clone(),
         score: s.score,
+        fit: s.fit,
+        engagement: s.engagement,
+        grade: s.grade.as_str().to_owned(),
         threshold: s.threshold,
-        above_threshold: s.above_threshold,
+        qualified: s.qualified,
+        alerted: s.alerted,
+        disqualified: s.disqualified.as_ref().map(|d| pb::Disqualified {
+            rule_id: d.rule_id.to_string(),
+            label: d.label.to_string(),
+            at: ts(d.at),
+        }),
+        missing: s.missing.clone(),
         updated_at: ts(s.updated_at),
         model_version: s.model_version.to_string(),
         reasons: reasons_out(&s.reasons),
@@ -210,11 +243,56 @@ pub(super) fn decode_score(bytes: &[u8]) -> Result<LeadScore, Rejection> {
     Ok(LeadScore {
         updated_at: ms("updated_at", s.updated_at)?,
         reasons: reasons_in(s.reasons)?,
+        grade: grade_in("grade", &s.grade)?,
+        disqualified: match s.disqualified {
+            None => None,
+            Some(d) => Some(DisqualifiedBy {
+                at: ms("disqualified.at", d.at)?,
+                rule_id: Arc::from(d.rule_id),
+                label: Arc::from(d.label),
+            }),
+        },
         lead_id: s.lead_id,
         score: s.score,
+        fit: s.fit,
+        engagement: s.engagement,
         threshold: s.threshold,
-        above_threshold: s.above_threshold,
+        qualified: s.qualified,
+        alerted: s.alerted,
+        missing: s.missing,
         model_version: Arc::from(s.model_version),
+    })
+}
+
+pub(super) fn encode_hold(h: &EnrichmentHold) -> Vec<u8> {
+    pb::EnrichmentHold {
+        lead_id: h.lead_id.clone(),
+        missing: h.missing.clone(),
+        score: h.score,
+        fit: h.fit,
+        engagement: h.engagement,
+        grade: h.grade.as_str().to_owned(),
+        held_at: ts(h.held_at),
+        model_version: h.model_version.to_string(),
+        event_id: h.event_id.clone(),
+        reasons: reasons_out(&h.reasons),
+    }
+    .encode_to_vec()
+}
+
+pub(super) fn decode_hold(bytes: &[u8]) -> Result<EnrichmentHold, Rejection> {
+    let h = pb::EnrichmentHold::decode(bytes).map_err(malformed)?;
+    Ok(EnrichmentHold {
+        held_at: ms("held_at", h.held_at)?,
+        reasons: reasons_in(h.reasons)?,
+        grade: grade_in("grade", &h.grade)?,
+        lead_id: h.lead_id,
+        missing: h.missing,
+        score: h.score,
+        fit: h.fit,
+        engagement: h.engagement,
+        model_version: Arc::from(h.model_version),
+        event_id: h.event_id,
     })
 }
 
@@ -226,18 +304,31 @@ pub(super) fn encode_state(lead_id: &str, s: &LeadState) -> Vec<u8> {
             .iter()
             .map(|c| pb::RuleContribution {
                 rule_id: c.rule_id.to_string(),
-                points: c.points,
+                weight: c.weight,
                 count: c.count,
                 last_seen_ms: c.last_seen,
+                as_of_ms: c.as_of,
+                days: c
+                    .days
+                    .iter()
+                    .map(|&(day, count)| pb::DayCount { day, count })
+                    .collect(),
+                capped_ms: c.capped.clone(),
             })
             .collect(),
-        above_threshold: s.above_threshold,
+        alerted: s.alerted,
         alerts: s.alerts,
         updated_at_ms: s.updated_at,
         model_version: s.model_version.to_string(),
-        company_domain: s.company_domain.clone(),
-        account_id: s.account_id.clone(),
         attributes: s.attributes.clone(),
+        fit: s.fit,
+        last_alert_at_ms: s.last_alert_at,
+        disqualified: s.disqualified.as_ref().map(|d| pb::Disqualification {
+            rule_id: d.rule_id.to_string(),
+            at_ms: d.at,
+            sticky: d.sticky,
+        }),
+        held: s.held.clone(),
     }
     .encode_to_vec()
 }
@@ -250,17 +341,28 @@ pub(super) fn decode_state(bytes: &[u8]) -> Result<LeadState, Rejection> {
             .into_iter()
             .map(|c| Contribution {
                 rule_id: Arc::from(c.rule_id),
-                points: c.points,
+                // Resolved against the model on the lead's next event.
+                rule: u32::MAX,
+                weight: c.weight,
+                as_of: c.as_of_ms,
                 count: c.count,
                 last_seen: c.last_seen_ms,
+                days: c.days.into_iter().map(|d| (d.day, d.count)).collect(),
+                capped: c.capped_ms,
             })
             .collect(),
-        above_threshold: s.above_threshold,
+        fit: s.fit,
+        alerted: s.alerted,
+        last_alert_at: s.last_alert_at_ms,
         alerts: s.alerts,
         updated_at: s.updated_at_ms,
         model_version: Arc::from(s.model_version),
-        company_domain: s.company_domain,
-        account_id: s.account_id,
         attributes: s.attributes,
+        disqualified: s.disqualified.map(|d| Disqualification {
+            rule_id: Arc::from(d.rule_id),
+            at: d.at_ms,
+            sticky: d.sticky,
+        }),
+        held: s.held,
     })
 }

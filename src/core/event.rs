@@ -55,6 +55,38 @@ pub enum EventKind {
     },
     /// The lead unsubscribed from marketing email.
     Unsubscribe,
+    /// A marketing email to the lead bounced.
+    EmailBounce {
+        campaign_id: String,
+        bounce_type: BounceType,
+    },
+}
+
+/// Whether a bounce is permanent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BounceType {
+    /// The address does not exist: permanent.
+    Hard,
+    /// A full mailbox or similar: temporary.
+    Soft,
+}
+
+impl BounceType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BounceType::Hard => "hard",
+            BounceType::Soft => "soft",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<BounceType> {
+        match s {
+            "hard" => Some(BounceType::Hard),
+            "soft" => Some(BounceType::Soft),
+            _ => None,
+        }
+    }
 }
 
 /// The event types, as named on the wire and in the model file.
@@ -69,11 +101,12 @@ pub enum EventType {
     WebinarAttended,
     ProfileUpdate,
     Unsubscribe,
+    EmailBounce,
 }
 
 impl EventType {
     /// Every type, in wire order.
-    pub const ALL: [EventType; 8] = [
+    pub const ALL: [EventType; 9] = [
         EventType::PageView,
         EventType::FormSubmit,
         EventType::EmailOpen,
@@ -82,6 +115,7 @@ impl EventType {
         EventType::WebinarAttended,
         EventType::ProfileUpdate,
         EventType::Unsubscribe,
+        EventType::EmailBounce,
     ];
 
     /// The wire name, e.g. `page_view`.
@@ -95,6 +129,7 @@ impl EventType {
             EventType::WebinarAttended => "webinar_attended",
             EventType::ProfileUpdate => "profile_update",
             EventType::Unsubscribe => "unsubscribe",
+            EventType::EmailBounce => "email_bounce",
         }
     }
 
@@ -136,6 +171,7 @@ impl EventKind {
             EventKind::WebinarAttended { .. } => EventType::WebinarAttended,
             EventKind::ProfileUpdate { .. } => EventType::ProfileUpdate,
             EventKind::Unsubscribe => EventType::Unsubscribe,
+            EventKind::EmailBounce { .. } => EventType::EmailBounce,
         }
     }
 

@@ -13,10 +13,12 @@ pub mod scorer;
 pub mod store;
 
 pub use admit::{admit, Rejection};
-pub use event::{Event, EventKind, EventType, Millis, HOUR_MS};
-pub use lead::{Contribution, LeadState};
-pub use model::{Model, ModelError, Rule};
-pub use scorer::{Alert, LeadScore, Outcome, Reason, Scorer};
+pub use event::{BounceType, Event, EventKind, EventType, Millis, HOUR_MS};
+pub use lead::{Contribution, Disqualification, LeadState};
+pub use model::{Cap, Decay, Grade, Model, ModelError, Rule, DAY_MS};
+pub use scorer::{
+    Alert, DisqualifiedBy, EnrichmentHold, LeadScore, Outcome, Reason, ReasonKind, Scorer,
+};
 pub use store::LeadStore;
 
 #[cfg(test)]

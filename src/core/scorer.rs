@@ -1,34 +1,31 @@
 //! The scorer: applies one event to one lead's state and decides whether the
 //! lead just became sales-ready. Pure and deterministic on event time.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use xxhash_rust::xxh3::xxh3_128;
 
 use super::event::{Event, EventKind, Millis};
-use super::lead::LeadState;
-use super::model::Model;
+use super::lead::{Contribution, Disqualification, LeadState};
+use super::model::{Cap, Decay, DisqualifyWhen, Grade, Model, Rule, DAY_MS};
 
-/// A hot-lead alert: the lead crossed the threshold upwards.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Alert {
-    /// Deterministic: the same events under the same model give the same id,
-    /// so consumers can de-duplicate and replays can be compared.
-    pub alert_id: String,
-    pub lead_id: String,
-    pub score: f64,
-    pub threshold: f64,
-    /// Event time of the event that crossed the threshold.
-    pub crossed_at: Millis,
-    /// `crossed_at` plus the model's response window.
-    pub respond_by: Millis,
-    pub model_version: Arc<str>,
-    /// The event that crossed the threshold.
-    pub event_id: String,
-    /// Why the lead scores what it does, largest share first.
-    pub reasons: Vec<Reason>,
-    pub company_domain: Option<String>,
-    pub account_id: Option<String>,
+/// Which part of the score a reason belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReasonKind {
+    /// Who the lead is.
+    Fit,
+    /// What the lead did.
+    Engagement,
+}
+
+impl ReasonKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReasonKind::Fit => "fit",
+            ReasonKind::Engagement => "engagement",
+        }
+    }
 }
 
 /// One rule's share of a score, as shown to people.
@@ -36,9 +33,67 @@ pub struct Alert {
 pub struct Reason {
     pub rule_id: Arc<str>,
     pub label: Arc<str>,
+    pub kind: ReasonKind,
+    /// Points after decay, rounded to hundredths.
     pub points: f64,
+    /// Counted matches (1 for fit).
     pub count: u32,
+    /// Event time of the latest counted match (fit: of the lead's latest event).
     pub last_seen: Millis,
+}
+
+/// A disqualification as published.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DisqualifiedBy {
+    pub rule_id: Arc<str>,
+    pub label: Arc<str>,
+    pub at: Millis,
+}
+
+/// A hot-lead alert: the lead became sales-ready.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Alert {
+    /// Deterministic: the same events under the same model give the same id,
+    /// so consumers can de-duplicate and replays can be compared.
+    pub alert_id: String,
+    pub lead_id: String,
+    pub score: f64,
+    pub fit: f64,
+    pub engagement: f64,
+    pub grade: Grade,
+    /// The score the model asks for (see `qualification` for the full rule).
+    pub threshold: f64,
+    /// The qualification rule in words.
+    pub qualification: String,
+    /// Event time at which the lead became sales-ready.
+    pub crossed_at: Millis,
+    /// `crossed_at` plus the model's response window.
+    pub respond_by: Millis,
+    pub model_version: Arc<str>,
+    /// The event that made the lead sales-ready.
+    pub event_id: String,
+    /// Why the lead scores what it does, largest share first.
+    pub reasons: Vec<Reason>,
+    pub company_domain: Option<String>,
+    pub account_id: Option<String>,
+}
+
+/// A lead that qualifies but lacks attributes sales needs: it waits on
+/// `leads-needing-enrichment` and alerts once they arrive.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EnrichmentHold {
+    pub lead_id: String,
+    /// Required attributes that are missing.
+    pub missing: Vec<String>,
+    pub score: f64,
+    pub fit: f64,
+    pub engagement: f64,
+    pub grade: Grade,
+    /// Event time at which the lead was held.
+    pub held_at: Millis,
+    pub model_version: Arc<str>,
+    pub event_id: String,
+    pub reasons: Vec<Reason>,
 }
 
 /// A lead's current score, as published on `lead-scores`.
@@ -46,8 +101,17 @@ pub struct Reason {
 pub struct LeadScore {
     pub lead_id: String,
     pub score: f64,
+    pub fit: f64,
+    pub engagement: f64,
+    pub grade: Grade,
     pub threshold: f64,
-    pub above_threshold: bool,
+    /// The qualification rule holds now.
+    pub qualified: bool,
+    /// The lead has alerted and not re-armed since.
+    pub alerted: bool,
+    pub disqualified: Option<DisqualifiedBy>,
+    /// Required attributes still missing while the lead is held.
+    pub missing: Vec<String>,
     pub updated_at: Millis,
     pub model_version: Arc<str>,
     pub reasons: Vec<Reason>,
@@ -56,16 +120,49 @@ pub struct LeadScore {
 /// What applying one event changed.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Outcome {
-    /// The score or its explanation changed, so `lead-scores` needs a new record.
+    /// The score record changed, so `lead-scores` needs a new record.
     pub score_changed: bool,
-    /// Set when this event made the lead cross the threshold.
+    /// Set when this event made the lead sales-ready.
     pub alert: Option<Alert>,
+    /// Set when the lead qualified without the required attributes.
+    pub hold: Option<EnrichmentHold>,
 }
 
 /// Applies a model to leads.
 #[derive(Debug, Clone)]
 pub struct Scorer {
     model: Arc<Model>,
+}
+
+fn round2(x: f64) -> f64 {
+    let r = (x * 100.0).round() / 100.0;
+    if r == 0.0 {
+        0.0
+    } else {
+        r
+    }
+}
+
+/// 2^(-elapsed / half_life).
+fn halving(elapsed: Millis, half_life: Millis) -> f64 {
+    if elapsed <= 0 {
+        1.0
+    } else {
+        (-(elapsed as f64) / half_life as f64 * std::f64::consts::LN_2).exp()
+    }
+}
+
+fn set_attribute(attributes: &mut BTreeMap<String, String>, key: &str, value: &str) -> bool {
+    if attributes.get(key).is_some_and(|v| v == value) {
+        return false;
+    }
+    attributes.insert(key.to_owned(), value.to_owned());
+    if key == "email" {
+        if let Some((_, domain)) = value.rsplit_once('@') {
+            attributes.insert("email_domain".into(), domain.trim().to_ascii_lowercase());
+        }
+    }
+    true
 }
 
 impl Scorer {
@@ -78,101 +175,352 @@ impl Scorer {
         &self.model
     }
 
+    /// Brings a lead's state under this model: resolves rule indexes, drops
+    /// engagement of rules the model no longer has, recomputes fit and
+    /// attribute disqualifications. Returns true if the version changed.
+    fn adopt(&self, lead: &mut LeadState) -> bool {
+        let m = &*self.model;
+        lead.contributions
+            .retain_mut(|c| match m.rules.iter().position(|r| r.id == c.rule_id) {
+                Some(i) => {
+                    c.rule = i as u32;
+                    true
+                }
+                None => false,
+            });
+        lead.fit = self.fit_of(&lead.attributes);
+        self.reassess_attributes(lead, lead.updated_at);
+        if lead.model_version != m.version {
+            lead.model_version = m.version.clone();
+            true
+        } else {
+            false
+        }
+    }
+
+    fn fit_of(&self, attributes: &BTreeMap<String, String>) -> f64 {
+        self.model
+            .fit_rules
+            .iter()
+            .filter(|r| r.condition.holds(attributes))
+            .map(|r| r.points)
+            .sum()
+    }
+
+    /// Re-evaluates attribute-based disqualifiers after attributes changed.
+    fn reassess_attributes(&self, lead: &mut LeadState, at: Millis) {
+        if lead.disqualified.as_ref().is_some_and(|d| d.sticky) {
+            return;
+        }
+        let hit = self.model.disqualifiers.iter().find(|d| match &d.when {
+            DisqualifyWhen::Attribute(c) => c.holds(&lead.attributes),
+            DisqualifyWhen::Event(..) => false,
+        });
+        lead.disqualified = match (hit, lead.disqualified.take()) {
+            (Some(d), Some(old)) if old.rule_id == d.id => Some(old),
+            (Some(d), _) => Some(Disqualification {
+                rule_id: d.id.clone(),
+                at,
+                sticky: false,
+            }),
+            (None, _) => None,
+        };
+    }
+
     /// Applies `event` to `lead` and reports what changed.
     pub fn apply(&self, lead: &mut LeadState, event: &Event) -> Outcome {
-        let model = &*self.model;
-        if let Some(d) = &event.company_domain {
-            lead.company_domain = Some(d.clone());
-        }
-        if let Some(a) = &event.account_id {
-            lead.account_id = Some(a.clone());
-        }
-        match &event.kind {
-            EventKind::ProfileUpdate { attributes } => {
-                lead.attributes
-                    .extend(attributes.iter().map(|(k, v)| (k.clone(), v.clone())));
-            }
-            EventKind::FormSubmit { fields, .. } => {
-                lead.attributes
-                    .extend(fields.iter().map(|(k, v)| (k.clone(), v.clone())));
-            }
-            _ => {}
+        let m = &*self.model;
+        let mut changed = false;
+        let unresolved = lead
+            .contributions
+            .first()
+            .is_some_and(|c| c.rule == u32::MAX);
+        if lead.model_version != m.version || unresolved {
+            changed |= self.adopt(lead);
         }
 
-        let mut score_changed = false;
-        for rule in model.rules_for(event.kind.event_type()) {
+        // Who they are.
+        let mut attrs_changed = false;
+        if let Some(d) = &event.company_domain {
+            attrs_changed |= set_attribute(&mut lead.attributes, "company_domain", d);
+        }
+        if let Some(a) = &event.account_id {
+            attrs_changed |= set_attribute(&mut lead.attributes, "account_id", a);
+        }
+        if let EventKind::ProfileUpdate { attributes: map }
+        | EventKind::FormSubmit { fields: map, .. } = &event.kind
+        {
+            for (k, v) in map {
+                attrs_changed |= set_attribute(&mut lead.attributes, k, v);
+            }
+        }
+        if attrs_changed {
+            lead.fit = self.fit_of(&lead.attributes);
+            self.reassess_attributes(lead, event.occurred_at);
+            changed = true;
+        }
+        if lead.disqualified.as_ref().is_none_or(|d| !d.sticky) {
+            if let Some(d) = m
+                .disqualifiers_for(event.kind.event_type())
+                .find(|d| d.matches_event(event))
+            {
+                lead.disqualified = Some(Disqualification {
+                    rule_id: d.id.clone(),
+                    at: event.occurred_at,
+                    sticky: true,
+                });
+                changed = true;
+            }
+        }
+
+        // What they do.
+        let now = lead.updated_at.max(event.occurred_at);
+        for &i in m.rule_indexes_for(event.kind.event_type()) {
+            let rule = &m.rules[i];
             if rule.matches(event) {
-                let c = lead.contribution_mut(&rule.id);
-                c.points += rule.points;
-                c.count += 1;
-                c.last_seen = c.last_seen.max(event.occurred_at);
-                score_changed = true;
+                changed |= self.count(lead, i, rule, event.occurred_at, now);
             }
         }
         if event.occurred_at > lead.updated_at {
-            // The score record carries `updated_at`, so it changes too.
             lead.updated_at = event.occurred_at;
-            score_changed = true;
-        }
-        if lead.model_version != model.version {
-            lead.model_version = model.version.clone();
-            score_changed = true;
+            changed = true;
         }
 
-        let score = lead.score();
-        let alert = if score >= model.threshold {
-            if lead.above_threshold {
-                None
-            } else {
-                lead.above_threshold = true;
-                lead.alerts += 1;
-                Some(self.alert(lead, event, score))
+        // Decisions, at the lead's latest event time.
+        let t = lead.updated_at;
+        let engagement = self.engagement_at(lead, t);
+        let score = lead.fit + engagement;
+        let grade = m.grades.grade(lead.fit);
+        let qualifies = m.qualify.holds(grade, engagement, score);
+        if lead.alerted {
+            let fell = match m.qualify.rearm_below {
+                Some(level) => score < level,
+                None => !qualifies,
+            };
+            let cooled = m
+                .qualify
+                .cooldown
+                .zip(lead.last_alert_at)
+                .is_some_and(|(cooldown, at)| t >= at + cooldown);
+            if fell || cooled {
+                lead.alerted = false;
+                changed = true;
             }
-        } else {
-            lead.above_threshold = false;
-            None
-        };
-        Outcome {
-            score_changed,
-            alert,
         }
+        let mut outcome = Outcome::default();
+        if qualifies && !lead.alerted && lead.disqualified.is_none() {
+            let missing: Vec<String> = m
+                .require
+                .iter()
+                .filter(|k| lead.attributes.get(*k).is_none_or(|v| v.trim().is_empty()))
+                .cloned()
+                .collect();
+            if missing.is_empty() {
+                lead.alerted = true;
+                lead.alerts += 1;
+                lead.last_alert_at = Some(t);
+                lead.held.clear();
+                changed = true;
+                outcome.alert = Some(self.alert(lead, event, t, score, engagement, grade));
+            } else if lead.held != missing {
+                lead.held = missing;
+                changed = true;
+                outcome.hold = Some(EnrichmentHold {
+                    lead_id: event.lead_id.clone(),
+                    missing: lead.held.clone(),
+                    score: round2(score),
+                    fit: round2(lead.fit),
+                    engagement: round2(engagement),
+                    grade,
+                    held_at: t,
+                    model_version: m.version.clone(),
+                    event_id: event.event_id.clone(),
+                    reasons: self.reasons(lead),
+                });
+            }
+        } else if !lead.held.is_empty() && (!qualifies || lead.disqualified.is_some()) {
+            lead.held.clear();
+            changed = true;
+        }
+        outcome.score_changed = changed;
+        outcome
     }
 
-    fn alert(&self, lead: &LeadState, event: &Event, score: f64) -> Alert {
-        let model = &*self.model;
-        Alert {
-            alert_id: alert_id(&model.version, &event.lead_id, &event.event_id, lead.alerts),
-            lead_id: event.lead_id.clone(),
-            score,
-            threshold: model.threshold,
-            crossed_at: event.occurred_at,
-            respond_by: event.occurred_at + model.respond_within,
-            model_version: model.version.clone(),
-            event_id: event.event_id.clone(),
-            reasons: self.reasons(lead),
-            company_domain: lead.company_domain.clone(),
-            account_id: lead.account_id.clone(),
-        }
-    }
-
-    /// Every rule's share of the lead's score, largest first. They add up to
-    /// the score.
-    pub fn reasons(&self, lead: &LeadState) -> Vec<Reason> {
-        let mut reasons: Vec<Reason> = lead
+    /// Counts one match of `rule` at `at` unless its cap refuses it.
+    fn count(
+        &self,
+        lead: &mut LeadState,
+        index: usize,
+        rule: &Rule,
+        at: Millis,
+        now: Millis,
+    ) -> bool {
+        let pos = match lead
             .contributions
             .iter()
-            .filter(|c| c.count > 0)
-            .map(|c| Reason {
-                rule_id: c.rule_id.clone(),
-                label: self
-                    .model
-                    .rule(&c.rule_id)
-                    .map_or_else(|| c.rule_id.clone(), |r| r.label.clone()),
-                points: c.points,
-                count: c.count,
-                last_seen: c.last_seen,
+            .position(|c| c.rule as usize == index)
+        {
+            Some(p) => p,
+            None => {
+                lead.contributions
+                    .push(Contribution::new(rule.id.clone(), index as u32, at));
+                lead.contributions.len() - 1
+            }
+        };
+        let c = &mut lead.contributions[pos];
+        match rule.cap {
+            Cap::None => {}
+            Cap::Once => {
+                if c.count > 0 {
+                    return false;
+                }
+            }
+            Cap::PerWindow { max, window } => {
+                // Counted when fewer than `max` counted matches lie within
+                // `window` on either side: then no window of that length
+                // holds more than `max`, whatever order events arrive in.
+                let latest = c.capped.iter().copied().max().unwrap_or(at);
+                if at <= latest - window {
+                    return false; // too late to judge against pruned history
+                }
+                let near = c
+                    .capped
+                    .iter()
+                    .filter(|&&x| x > at - window && x < at + window)
+                    .count();
+                if near >= max as usize {
+                    return false;
+                }
+                c.capped.push(at);
+                let horizon = latest.max(at) - 2 * window;
+                c.capped.retain(|&x| x > horizon);
+            }
+        }
+        c.count += 1;
+        c.last_seen = c.last_seen.max(at);
+        match self.effective_decay(rule) {
+            Decay::None => c.weight += 1.0,
+            Decay::HalfLife(h) => {
+                let base = c.as_of.max(at);
+                c.weight = c.weight * halving(base - c.as_of, h) + halving(base - at, h);
+                c.as_of = base;
+            }
+            Decay::Window(w) => {
+                let day = at.div_euclid(DAY_MS);
+                match c.days.binary_search_by_key(&day, |(d, _)| *d) {
+                    Ok(i) => c.days[i].1 += 1,
+                    Err(i) => c.days.insert(i, (day, 1)),
+                }
+                let first_live = now.div_euclid(DAY_MS) - w / DAY_MS;
+                c.days.retain(|(d, _)| *d > first_live);
+            }
+        }
+        true
+    }
+
+    /// Negative points never decay, so waiting never raises a score.
+    fn effective_decay(&self, rule: &Rule) -> Decay {
+        if rule.points < 0.0 {
+            Decay::None
+        } else {
+            self.model.decay_of(rule)
+        }
+    }
+
+    fn points_at(&self, c: &Contribution, t: Millis) -> f64 {
+        let rule = &self.model.rules[c.rule as usize];
+        let weight = match self.effective_decay(rule) {
+            Decay::None => c.weight,
+            Decay::HalfLife(h) => c.weight * halving(t - c.as_of, h),
+            Decay::Window(w) => {
+                let first_live = t.div_euclid(DAY_MS) - w / DAY_MS;
+                c.days
+                    .iter()
+                    .filter(|(d, _)| *d > first_live)
+                    .map(|(_, n)| f64::from(*n))
+                    .sum()
+            }
+        };
+        rule.points * weight
+    }
+
+    /// Engagement points at event time `t` (not before the lead's latest event).
+    pub fn engagement_at(&self, lead: &LeadState, t: Millis) -> f64 {
+        lead.contributions
+            .iter()
+            .filter(|c| (c.rule as usize) < self.model.rules.len())
+            .map(|c| self.points_at(c, t))
+            .sum()
+    }
+
+    /// The full score at event time `t`: fit plus decayed engagement.
+    pub fn score_at(&self, lead: &LeadState, t: Millis) -> f64 {
+        lead.fit + self.engagement_at(lead, t)
+    }
+
+    fn alert(
+        &self,
+        lead: &LeadState,
+        event: &Event,
+        t: Millis,
+        score: f64,
+        engagement: f64,
+        grade: Grade,
+    ) -> Alert {
+        let m = &*self.model;
+        Alert {
+            alert_id: alert_id(&m.version, &event.lead_id, &event.event_id, lead.alerts),
+            lead_id: event.lead_id.clone(),
+            score: round2(score),
+            fit: round2(lead.fit),
+            engagement: round2(engagement),
+            grade,
+            threshold: m.qualify.threshold(),
+            qualification: m.qualify.describe(),
+            crossed_at: t,
+            respond_by: t + m.respond_within,
+            model_version: m.version.clone(),
+            event_id: event.event_id.clone(),
+            reasons: self.reasons(lead),
+            company_domain: lead.attributes.get("company_domain").cloned(),
+            account_id: lead.attributes.get("account_id").cloned(),
+        }
+    }
+
+    /// Every rule's share of the lead's score at its latest event, largest
+    /// first. They add up to the score, within rounding.
+    pub fn reasons(&self, lead: &LeadState) -> Vec<Reason> {
+        let m = &*self.model;
+        let t = lead.updated_at;
+        let mut reasons: Vec<Reason> = m
+            .fit_rules
+            .iter()
+            .filter(|r| r.condition.holds(&lead.attributes))
+            .map(|r| Reason {
+                rule_id: r.id.clone(),
+                label: r.label.clone(),
+                kind: ReasonKind::Fit,
+                points: round2(r.points),
+                count: 1,
+                last_seen: t,
             })
             .collect();
+        for c in &lead.contributions {
+            let Some(rule) = m.rules.get(c.rule as usize) else {
+                continue;
+            };
+            let points = round2(self.points_at(c, t));
+            if points != 0.0 {
+                reasons.push(Reason {
+                    rule_id: rule.id.clone(),
+                    label: rule.label.clone(),
+                    kind: ReasonKind::Engagement,
+                    points,
+                    count: c.count,
+                    last_seen: c.last_seen,
+                });
+            }
+        }
         reasons.sort_by(|a, b| {
             b.points
                 .abs()
@@ -184,11 +532,29 @@ impl Scorer {
 
     /// The lead's current score record.
     pub fn score_of(&self, lead_id: &str, lead: &LeadState) -> LeadScore {
+        let m = &*self.model;
+        let engagement = self.engagement_at(lead, lead.updated_at);
+        let score = lead.fit + engagement;
+        let grade = m.grades.grade(lead.fit);
         LeadScore {
             lead_id: lead_id.to_owned(),
-            score: lead.score(),
-            threshold: self.model.threshold,
-            above_threshold: lead.above_threshold,
+            score: round2(score),
+            fit: round2(lead.fit),
+            engagement: round2(engagement),
+            grade,
+            threshold: m.qualify.threshold(),
+            qualified: m.qualify.holds(grade, engagement, score),
+            alerted: lead.alerted,
+            disqualified: lead.disqualified.as_ref().map(|d| DisqualifiedBy {
+                label: m
+                    .disqualifiers
+                    .iter()
+                    .find(|x| x.id == d.rule_id)
+                    .map_or_else(|| d.rule_id.clone(), |x| x.label.clone()),
+                rule_id: d.rule_id.clone(),
+                at: d.at,
+            }),
+            missing: lead.held.clone(),
             updated_at: lead.updated_at,
             model_version: lead.model_version.clone(),
             reasons: self.reasons(lead),

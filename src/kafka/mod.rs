@@ -5,12 +5,14 @@
 //! transactional calls block, and rebalance callbacks are synchronous.
 
 mod client;
+mod model_watch;
 mod pipeline;
 mod restore;
 mod topics;
 
 pub(crate) use client::client_base;
 pub use client::{consumer_config, producer_config, reader_config};
+pub use model_watch::ModelWatcher;
 pub use pipeline::{run, RunSummary};
 pub use topics::{ensure_topics, TopicNames};
 

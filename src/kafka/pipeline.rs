@@ -44,6 +44,7 @@ pub struct RunSummary {
 pub fn run(
     settings: &Settings,
     model: Arc<Model>,
+    mut watcher: Option<super::ModelWatcher>,
     shutdown: &AtomicBool,
 ) -> Result<RunSummary, PipelineError> {
     let partitions = super::ensure_topics(settings)?;
@@ -106,6 +107,18 @@ pub fn run(
         }
         if e.batch.started.is_some_and(|t| t.elapsed() >= interval) {
             e.commit(&consumer);
+        }
+        // A new model takes effect between transactions.
+        if e.batch.started.is_none() {
+            if let Some(model) = watcher.as_mut().and_then(super::ModelWatcher::poll) {
+                tracing::info!(
+                    from = %e.scorer.model().version,
+                    to = %model.version,
+                    "model reloaded; leads are re-scored under it at their next event"
+                );
+                telemetry::model_reload(true);
+                e.scorer = Scorer::new(model);
+            }
         }
         if let Some(err) = e.fatal.take() {
             return Err(err);
@@ -252,21 +265,30 @@ impl Engine {
                 let outcome = self.scorer.apply(&mut staged.state, &event);
                 staged.score_changed |= outcome.score_changed;
                 self.batch.counts.scored += 1;
-                match outcome.alert {
-                    None => Ok(()),
-                    Some(alert) => {
-                        self.batch.counts.alerts += 1;
-                        let payload = codec::encode_alert(&alert, self.format);
-                        let headers = self.output_headers();
-                        send(
-                            &self.producer,
-                            BaseRecord::to(&self.topics.alerts)
-                                .key(alert.lead_id.as_bytes())
-                                .payload(&payload)
-                                .headers(headers),
-                        )
-                    }
+                let mut sent = Ok(());
+                if let Some(alert) = outcome.alert {
+                    self.batch.counts.alerts += 1;
+                    let payload = codec::encode_alert(&alert, self.format);
+                    sent = send(
+                        &self.producer,
+                        BaseRecord::to(&self.topics.alerts)
+                            .key(alert.lead_id.as_bytes())
+                            .payload(&payload)
+                            .headers(self.output_headers()),
+                    );
                 }
+                if let (Ok(()), Some(hold)) = (&sent, outcome.hold) {
+                    self.batch.counts.holds += 1;
+                    let payload = codec::encode_hold(&hold, self.format);
+                    sent = send(
+                        &self.producer,
+                        BaseRecord::to(&self.topics.enrichment)
+                            .key(hold.lead_id.as_bytes())
+                            .payload(&payload)
+                            .headers(self.output_headers()),
+                    );
+                }
+                sent
             }
         };
         if let Err(e) = sent {

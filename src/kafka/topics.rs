@@ -19,6 +19,7 @@ pub struct TopicNames {
     pub scores: String,
     pub alerts: String,
     pub dlq: String,
+    pub enrichment: String,
     pub changelog: String,
 }
 
@@ -30,6 +31,7 @@ impl TopicNames {
             scores: t.scores.clone(),
             alerts: t.alerts.clone(),
             dlq: t.dlq.clone(),
+            enrichment: t.enrichment.clone(),
             changelog: t.changelog(&settings.kafka.group_id),
         }
     }
@@ -62,11 +64,12 @@ pub fn ensure_topics(settings: &Settings) -> Result<i32, PipelineError> {
     };
 
     let compacted: &[(&str, &str)] = &[("cleanup.policy", "compact")];
-    let outputs: [(&String, &[(&str, &str)]); 4] = [
+    let outputs: [(&String, &[(&str, &str)]); 5] = [
         (&names.changelog, compacted),
         (&names.scores, compacted),
         (&names.alerts, &[]),
         (&names.dlq, &[]),
+        (&names.enrichment, &[]),
     ];
     for (name, config) in outputs {
         match existing.get(name) {

@@ -77,6 +77,12 @@ impl Deployment {
 
     /// Writes a config for instance `instance` and returns its path.
     pub fn config(&self, instance: &str, extra: &str) -> PathBuf {
+        self.config_with_model(instance, extra, &model_path())
+    }
+
+    /// Like [`Deployment::config`], with the model file at `model` (checked
+    /// for changes every 200 ms).
+    pub fn config_with_model(&self, instance: &str, extra: &str, model: &Path) -> PathBuf {
         let path = self.dir.path().join(format!("{instance}.toml"));
         let text = format!(
             r#"
@@ -94,12 +100,14 @@ events = "{events}"
 scores = "{scores}"
 alerts = "{alerts}"
 dlq = "{dlq}"
+enrichment = "{enrichment}"
 changelog = "{changelog}"
 partitions = {partitions}
 replication_factor = 1
 
 [model]
 path = "{model}"
+reload_interval_ms = 200
 {extra}
 "#,
             bootstrap = bootstrap(),
@@ -108,9 +116,10 @@ path = "{model}"
             scores = self.topic("scores"),
             alerts = self.topic("alerts"),
             dlq = self.topic("dlq"),
+            enrichment = self.topic("enrichment"),
             changelog = self.topic("changelog"),
             partitions = self.partitions,
-            model = model_path().display(),
+            model = model.display(),
         );
         std::fs::write(&path, text).unwrap();
         path
@@ -118,11 +127,15 @@ path = "{model}"
 
     /// Starts `leadpulse run` as a child process, logging to `<instance>-<n>.log`.
     pub fn spawn(&self, instance: &str, run: usize) -> Service {
-        let config = self.config(instance, "");
+        self.spawn_with_config(instance, run, &self.config(instance, ""))
+    }
+
+    /// Starts `leadpulse run` with the given config file.
+    pub fn spawn_with_config(&self, instance: &str, run: usize, config: &Path) -> Service {
         let log = self.dir.path().join(format!("{instance}-{run}.log"));
         let child = Command::new(env!("CARGO_BIN_EXE_leadpulse"))
             .args(["run", "--config"])
-            .arg(&config)
+            .arg(config)
             .env("RUST_LOG", "leadpulse=debug,info")
             .stdout(Stdio::null())
             .stderr(File::create(&log).unwrap())
