@@ -42,7 +42,8 @@ impl Default for GeneratorConfig {
 struct Lead {
     id: String,
     domain: &'static str,
-    hot: bool,
+    /// Hot leads behave like buyers from this event number on.
+    hot_from: Option<u64>,
     introduced: bool,
 }
 
@@ -134,6 +135,9 @@ impl Generator {
         let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
         let mut leads = Vec::with_capacity(cfg.leads as usize);
         let mut hot = Vec::new();
+        // Leads turn hot at random points spread over the first ~20 events
+        // per lead of the stream, so alerts do not all come at the start.
+        let horizon = u64::from(cfg.leads.max(1)) * 20;
         for i in 0..cfg.leads.max(1) {
             let is_hot = rng.random_bool(cfg.hot_fraction.clamp(0.0, 1.0));
             if is_hot {
@@ -142,7 +146,7 @@ impl Generator {
             leads.push(Lead {
                 id: format!("L-{i:06}"),
                 domain: COMPANIES[rng.random_range(0..COMPANIES.len())],
-                hot: is_hot,
+                hot_from: is_hot.then(|| rng.random_range(0..horizon)),
                 introduced: false,
             });
         }
@@ -173,13 +177,25 @@ impl Generator {
                 .rng
                 .random_bool(self.cfg.hot_event_share.clamp(0.0, 1.0))
         {
-            self.hot[self.rng.random_range(0..self.hot.len())]
+            let candidate = self.hot[self.rng.random_range(0..self.hot.len())];
+            if self.leads[candidate]
+                .hot_from
+                .is_some_and(|from| self.seq >= from)
+            {
+                candidate
+            } else {
+                self.rng.random_range(0..self.leads.len())
+            }
         } else {
             self.rng.random_range(0..self.leads.len())
         };
         let (hot, introduced, domain) = {
             let l = &self.leads[idx];
-            (l.hot, l.introduced, l.domain)
+            (
+                l.hot_from.is_some_and(|from| self.seq >= from),
+                l.introduced,
+                l.domain,
+            )
         };
         let kind = if !introduced {
             self.leads[idx].introduced = true;

@@ -840,7 +840,7 @@ impl Model {
             });
         }
         if let Some(g) = &file.fit.grades {
-            let max_fit: f64 = fit_rules.iter().map(|r| r.points.max(0.0)).sum();
+            let max_fit: f64 = fit_rules.iter().map(|r| r.points.max(0.0)).sum::<f64>() + 0.0;
             let c = g.get_ref().c.get_ref();
             if *c > max_fit {
                 return Err(src.at(
@@ -1127,7 +1127,12 @@ impl Model {
 
     /// The most fit points a lead could ever hold.
     pub fn max_fit(&self) -> f64 {
-        self.fit_rules.iter().map(|r| r.points.max(0.0)).sum()
+        // `+ 0.0` turns the empty sum's -0 into 0 for messages.
+        self.fit_rules
+            .iter()
+            .map(|r| r.points.max(0.0))
+            .sum::<f64>()
+            + 0.0
     }
 
     fn check_reachable(
