@@ -13,14 +13,19 @@
 //! - [`demo`]: the whole service on an in-process Kafka cluster.
 //! - [`generate`]: a deterministic synthetic event stream.
 //! - [`settings`]: the service configuration file.
-//! - [`telemetry`]: logging setup.
+//! - [`telemetry`]: logging setup and every metric name.
+//! - [`admin`]: the admin HTTP edge (`/metrics`, `/healthz`, `/readyz`,
+//!   `/leads/{id}`).
+//! - [`produce`]: `leadpulse generate --bootstrap`: the generator to Kafka.
 
+pub mod admin;
 pub mod backtest;
 pub mod codec;
 pub mod core;
 pub mod demo;
 pub mod generate;
 pub mod kafka;
+pub mod produce;
 pub mod replay;
 pub mod settings;
 pub mod telemetry;

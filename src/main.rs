@@ -4,7 +4,7 @@ use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -14,8 +14,9 @@ use clap::{Parser, Subcommand};
 use leadpulse::codec::{self, parse_rfc3339, Format};
 use leadpulse::core::{Millis, Model, Scorer};
 use leadpulse::generate::{Generator, GeneratorConfig};
+use leadpulse::kafka::status::Status;
 use leadpulse::settings::{LogSettings, Settings};
-use leadpulse::{backtest, demo, kafka, replay, telemetry};
+use leadpulse::{admin, backtest, demo, kafka, produce, replay, telemetry};
 
 /// Real-time lead scoring and hot-lead alerts on Kafka, exactly once.
 #[derive(Parser)]
@@ -83,11 +84,22 @@ enum Command {
         #[arg(long, short)]
         model: Option<PathBuf>,
     },
-    /// Write a synthetic event stream as NDJSON to stdout.
+    /// Write a synthetic event stream as NDJSON to stdout, or with `--kafka`
+    /// produce it to the events topic at `--rate` events per second.
     Generate {
-        /// Number of events.
+        /// Number of events; with `--kafka`, 0 produces until SIGTERM.
         #[arg(long, default_value_t = 10_000)]
         events: u64,
+        /// Produce to Kafka (`kafka.*` and `topics.events` from the config)
+        /// instead of writing NDJSON, with event times from now on.
+        #[arg(long)]
+        kafka: bool,
+        /// Config file for `--kafka`; `LEADPULSE_SECTION__KEY` variables override it.
+        #[arg(long, short, requires = "kafka")]
+        config: Option<PathBuf>,
+        /// Events per second with `--kafka`.
+        #[arg(long, default_value_t = 200, requires = "kafka")]
+        rate: u32,
         /// Distinct leads.
         #[arg(long, default_value_t = 1_000)]
         leads: u32,
@@ -156,6 +168,31 @@ fn stop_flag() -> anyhow::Result<Arc<AtomicBool>> {
     Ok(flag)
 }
 
+/// Bounds a shutdown: once `stop` is set, the process exits after `grace`
+/// even if the loop is still busy (connecting, restoring, committing). An
+/// open transaction left behind is aborted by the broker or fenced by the
+/// next instance, so nothing is lost or duplicated; its events are scored
+/// again by the partition's next owner.
+fn shutdown_deadline(stop: Arc<AtomicBool>, status: Arc<Status>, grace: Duration) {
+    std::thread::spawn(move || {
+        while !stop.load(Ordering::Relaxed) {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        status.set_stopping();
+        tracing::info!(
+            grace_period_secs = grace.as_secs(),
+            "stop requested: finishing the open transaction and leaving the group"
+        );
+        std::thread::sleep(grace);
+        tracing::warn!(
+            grace_period_secs = grace.as_secs(),
+            "grace period expired before a clean stop; exiting now (the open transaction, \
+             if any, is aborted and its events are scored again by the next owner)"
+        );
+        std::process::exit(0);
+    });
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
@@ -178,7 +215,22 @@ fn main() -> ExitCode {
                     )
                 });
                 let stop = stop_flag()?;
-                Ok(kafka::run(&settings, current, watcher, &stop)?)
+                let status = Arc::new(Status::default());
+                if settings.admin.enabled {
+                    let prometheus =
+                        telemetry::install_prometheus().map_err(|e| anyhow::anyhow!(e))?;
+                    admin::spawn(&settings, status.clone(), prometheus).with_context(|| {
+                        format!("admin HTTP cannot listen on {}", settings.admin.listen)
+                    })?;
+                }
+                shutdown_deadline(
+                    stop.clone(),
+                    status.clone(),
+                    Duration::from_secs(settings.shutdown.grace_period_secs),
+                );
+                Ok(kafka::run_with_status(
+                    &settings, current, watcher, &stop, status,
+                )?)
             })();
             match result {
                 Ok(_) => ExitCode::SUCCESS,
@@ -332,11 +384,39 @@ fn offline(command: Command) -> anyhow::Result<ExitCode> {
         }
         Command::Generate {
             events,
+            kafka: true,
+            config,
+            rate,
+            leads,
+            hot_fraction,
+            seed,
+            ..
+        } => {
+            let settings = Settings::load(config.as_deref(), std::env::vars())?;
+            let stop = stop_flag()?;
+            let options = produce::ProduceOptions {
+                events: (events > 0).then_some(events),
+                rate,
+                leads,
+                hot_fraction,
+                seed,
+            };
+            let sent =
+                produce::produce(&settings, &options, &stop).map_err(|e| anyhow::anyhow!(e))?;
+            eprintln!(
+                "generate: {sent} events produced to `{}`",
+                settings.topics.events
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Generate {
+            events,
             leads,
             hot_fraction,
             seed,
             start,
             mean_gap_ms,
+            ..
         } => {
             let start = parse_rfc3339(&start).map_err(|e| anyhow::anyhow!("--start: {e}"))?;
             let generator = Generator::new(GeneratorConfig {

@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 use crate::codec::Format;
@@ -38,6 +39,48 @@ pub struct Settings {
     pub model: ModelSettings,
     #[serde(default)]
     pub log: LogSettings,
+    #[serde(default)]
+    pub admin: AdminSettings,
+    #[serde(default)]
+    pub shutdown: ShutdownSettings,
+}
+
+/// The admin HTTP endpoint: `/metrics`, `/healthz`, `/readyz`, `/leads/{id}`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AdminSettings {
+    /// Serve the admin endpoint at all.
+    pub enabled: bool,
+    /// Address to bind. Loopback by default: expose it on purpose (e.g.
+    /// `0.0.0.0:9898` in a container) and only on a trusted network.
+    pub listen: String,
+}
+
+impl Default for AdminSettings {
+    fn default() -> Self {
+        AdminSettings {
+            enabled: true,
+            listen: "127.0.0.1:9898".into(),
+        }
+    }
+}
+
+/// How long a SIGTERM may take.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ShutdownSettings {
+    /// Seconds from SIGTERM to exit, whatever is still running then. Keep it
+    /// below the orchestrator's own limit (Kubernetes:
+    /// `terminationGracePeriodSeconds`, 30 s by default).
+    pub grace_period_secs: u64,
+}
+
+impl Default for ShutdownSettings {
+    fn default() -> Self {
+        ShutdownSettings {
+            grace_period_secs: 25,
+        }
+    }
 }
 
 /// How to reach Kafka and who we are in the consumer group.
@@ -58,6 +101,225 @@ pub struct KafkaSettings {
     pub consumer: BTreeMap<String, String>,
     /// librdkafka properties for the producer only.
     pub producer: BTreeMap<String, String>,
+    /// TLS and SASL; secrets come from here (or `*_file`), never from the
+    /// property maps.
+    pub security: SecuritySettings,
+}
+
+/// `security.protocol`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum SecurityProtocol {
+    Plaintext,
+    Ssl,
+    SaslPlaintext,
+    SaslSsl,
+}
+
+impl SecurityProtocol {
+    /// The librdkafka value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SecurityProtocol::Plaintext => "plaintext",
+            SecurityProtocol::Ssl => "ssl",
+            SecurityProtocol::SaslPlaintext => "sasl_plaintext",
+            SecurityProtocol::SaslSsl => "sasl_ssl",
+        }
+    }
+
+    fn uses_sasl(self) -> bool {
+        matches!(
+            self,
+            SecurityProtocol::SaslPlaintext | SecurityProtocol::SaslSsl
+        )
+    }
+
+    fn uses_tls(self) -> bool {
+        matches!(self, SecurityProtocol::Ssl | SecurityProtocol::SaslSsl)
+    }
+}
+
+/// `sasl.mechanism`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum SaslMechanism {
+    #[serde(rename = "PLAIN")]
+    Plain,
+    #[serde(rename = "SCRAM-SHA-256")]
+    ScramSha256,
+    #[serde(rename = "SCRAM-SHA-512")]
+    ScramSha512,
+}
+
+impl SaslMechanism {
+    /// The librdkafka value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SaslMechanism::Plain => "PLAIN",
+            SaslMechanism::ScramSha256 => "SCRAM-SHA-256",
+            SaslMechanism::ScramSha512 => "SCRAM-SHA-512",
+        }
+    }
+}
+
+/// `[kafka.security]`: how to authenticate to the brokers and trust them.
+/// Secrets are held in [`SecretString`]s: `Debug` prints them redacted and
+/// nothing logs them. After [`Settings::load`], `password` and
+/// `key_password` hold the contents of their `*_file` if one was given.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SecuritySettings {
+    /// `PLAINTEXT` (default), `SSL`, `SASL_PLAINTEXT` or `SASL_SSL`.
+    pub protocol: Option<SecurityProtocol>,
+    /// `PLAIN`, `SCRAM-SHA-256` or `SCRAM-SHA-512`; required with SASL.
+    pub sasl_mechanism: Option<SaslMechanism>,
+    /// The SASL user.
+    pub username: Option<String>,
+    /// The SASL password. Prefer `password_file` or the environment
+    /// (`LEADPULSE_KAFKA__SECURITY__PASSWORD`) to a literal in the file.
+    pub password: Option<SecretString>,
+    /// A file holding the SASL password (a mounted secret); one trailing
+    /// newline is ignored.
+    pub password_file: Option<PathBuf>,
+    /// PEM file of the CA(s) that signed the brokers' certificates
+    /// (`ssl.ca.location`); the system store when absent.
+    pub ca_location: Option<PathBuf>,
+    /// PEM client certificate for mutual TLS (`ssl.certificate.location`).
+    pub certificate_location: Option<PathBuf>,
+    /// PEM private key of the client certificate (`ssl.key.location`).
+    pub key_location: Option<PathBuf>,
+    /// Password of an encrypted `key_location`.
+    pub key_password: Option<SecretString>,
+    /// A file holding `key_password`.
+    pub key_password_file: Option<PathBuf>,
+}
+
+impl SecuritySettings {
+    /// The librdkafka properties these settings stand for, secrets included:
+    /// hand them to a `ClientConfig` only, never to a log line.
+    pub fn properties(&self) -> Vec<(&'static str, String)> {
+        let mut p = Vec::new();
+        if let Some(protocol) = self.protocol {
+            p.push(("security.protocol", protocol.as_str().to_owned()));
+        }
+        if let Some(m) = self.sasl_mechanism {
+            p.push(("sasl.mechanism", m.as_str().to_owned()));
+        }
+        if let Some(u) = &self.username {
+            p.push(("sasl.username", u.clone()));
+        }
+        if let Some(pw) = &self.password {
+            p.push(("sasl.password", pw.expose_secret().to_owned()));
+        }
+        let path = |p: &PathBuf| p.display().to_string();
+        if let Some(ca) = &self.ca_location {
+            p.push(("ssl.ca.location", path(ca)));
+        }
+        if let Some(c) = &self.certificate_location {
+            p.push(("ssl.certificate.location", path(c)));
+        }
+        if let Some(k) = &self.key_location {
+            p.push(("ssl.key.location", path(k)));
+        }
+        if let Some(pw) = &self.key_password {
+            p.push(("ssl.key.password", pw.expose_secret().to_owned()));
+        }
+        p
+    }
+
+    /// Reads `*_file` secrets and checks the combination.
+    fn resolve(&mut self) -> Result<(), SettingsError> {
+        let read = |key: &'static str, path: &Path| {
+            std::fs::read_to_string(path)
+                .map(|s| {
+                    let s = s.strip_suffix('\n').unwrap_or(&s);
+                    SecretString::from(s.strip_suffix('\r').unwrap_or(s).to_owned())
+                })
+                .map_err(|e| SettingsError::Invalid {
+                    key,
+                    message: format!("cannot read {}: {e}", path.display()),
+                })
+        };
+        let both = |key| SettingsError::Invalid {
+            key,
+            message: "set either the secret or its `_file`, not both".into(),
+        };
+        if let Some(f) = &self.password_file {
+            if self.password.is_some() {
+                return Err(both("kafka.security.password_file"));
+            }
+            self.password = Some(read("kafka.security.password_file", f)?);
+        }
+        if let Some(f) = &self.key_password_file {
+            if self.key_password.is_some() {
+                return Err(both("kafka.security.key_password_file"));
+            }
+            self.key_password = Some(read("kafka.security.key_password_file", f)?);
+        }
+        let protocol = self.protocol.unwrap_or(SecurityProtocol::Plaintext);
+        let invalid = |key, message: &str| {
+            Err(SettingsError::Invalid {
+                key,
+                message: message.to_owned(),
+            })
+        };
+        if protocol.uses_sasl() {
+            if self.sasl_mechanism.is_none() {
+                return invalid(
+                    "kafka.security.sasl_mechanism",
+                    "is required with a SASL protocol: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512",
+                );
+            }
+            if self.username.as_deref().is_none_or(|u| u.trim().is_empty()) {
+                return invalid(
+                    "kafka.security.username",
+                    "is required with a SASL protocol",
+                );
+            }
+            if self.password.is_none() {
+                return invalid(
+                    "kafka.security.password",
+                    "is required with a SASL protocol (or password_file, or LEADPULSE_KAFKA__SECURITY__PASSWORD)",
+                );
+            }
+        } else if self.sasl_mechanism.is_some() || self.username.is_some() {
+            return invalid(
+                "kafka.security.protocol",
+                "must be SASL_SSL or SASL_PLAINTEXT when a SASL mechanism or username is set",
+            );
+        }
+        let tls_paths = [
+            &self.ca_location,
+            &self.certificate_location,
+            &self.key_location,
+        ];
+        if !protocol.uses_tls() && tls_paths.iter().any(|p| p.is_some()) {
+            return invalid(
+                "kafka.security.protocol",
+                "must be SSL or SASL_SSL when TLS files are set",
+            );
+        }
+        if self.certificate_location.is_some() != self.key_location.is_some() {
+            return invalid(
+                "kafka.security.key_location",
+                "a client certificate needs its key, and a key its certificate",
+            );
+        }
+        for (key, path) in [
+            ("kafka.security.ca_location", &self.ca_location),
+            (
+                "kafka.security.certificate_location",
+                &self.certificate_location,
+            ),
+            ("kafka.security.key_location", &self.key_location),
+        ] {
+            if let Some(p) = path {
+                if !p.is_file() {
+                    return invalid(key, &format!("{} is not a readable file", p.display()));
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 impl Default for KafkaSettings {
@@ -69,6 +331,7 @@ impl Default for KafkaSettings {
             properties: BTreeMap::new(),
             consumer: BTreeMap::new(),
             producer: BTreeMap::new(),
+            security: SecuritySettings::default(),
         }
     }
 }
@@ -251,7 +514,13 @@ impl Settings {
             {
                 path[2] = path[2].replace('_', ".");
             }
-            set_path(&mut table, &path, parse_env_value(&value));
+            // Secrets and names stay strings, even when they look like numbers.
+            let value = if path[0] == "kafka" && path.get(1).is_some_and(|p| p == "security") {
+                toml::Value::String(value)
+            } else {
+                parse_env_value(&value)
+            };
+            set_path(&mut table, &path, value);
             overridden.push(name);
         }
         let origin = if overridden.is_empty() {
@@ -259,13 +528,14 @@ impl Settings {
         } else {
             format!("{origin} with {}", overridden.join(", "))
         };
-        let settings: Settings =
+        let mut settings: Settings =
             table
                 .try_into()
                 .map_err(|e: toml::de::Error| SettingsError::Parse {
                     origin,
                     message: e.to_string().trim_end().to_owned(),
                 })?;
+        settings.kafka.security.resolve()?;
         settings.validate()?;
         Ok(settings)
     }
@@ -282,6 +552,31 @@ impl Settings {
         }
         if self.kafka.group_id.trim().is_empty() {
             return bad("kafka.group_id", "must not be empty");
+        }
+        for (section, map) in [
+            ("kafka.properties", &self.kafka.properties),
+            ("kafka.consumer", &self.kafka.consumer),
+            ("kafka.producer", &self.kafka.producer),
+        ] {
+            if let Some(key) = map.keys().find(|k| is_secret_property(k)) {
+                return Err(SettingsError::Invalid {
+                    key: "kafka.security",
+                    message: format!(
+                        "holds secrets: move `{key}` out of [{section}] into [kafka.security] \
+                         (password, password_file, key_password, key_password_file), \
+                         where it is kept out of logs and debug output"
+                    ),
+                });
+            }
+        }
+        if self.admin.enabled && self.admin.listen.parse::<std::net::SocketAddr>().is_err() {
+            return bad(
+                "admin.listen",
+                "must be an IP address and port, e.g. 127.0.0.1:9898",
+            );
+        }
+        if self.shutdown.grace_period_secs == 0 {
+            return bad("shutdown.grace_period_secs", "must be at least 1");
         }
         if !(10..=60_000).contains(&self.pipeline.commit_interval_ms) {
             return bad(
@@ -325,6 +620,20 @@ impl Settings {
         }
         Ok(())
     }
+}
+
+/// librdkafka properties that carry secrets.
+fn is_secret_property(key: &str) -> bool {
+    matches!(
+        key,
+        "sasl.password"
+            | "ssl.key.password"
+            | "ssl.keystore.password"
+            | "ssl.key.pem"
+            | "ssl_key"
+            | "sasl.oauthbearer.client.secret"
+            | "sasl.oauthbearer.config"
+    )
 }
 
 fn parse_env_value(raw: &str) -> toml::Value {
@@ -400,6 +709,72 @@ mod tests {
             err.contains("nope") && err.contains("LEADPULSE_PIPELINE__NOPE"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn secrets_come_from_files_or_env_and_never_print() {
+        let dir = tempfile::tempdir().unwrap();
+        let pw = dir.path().join("pw");
+        std::fs::write(&pw, "s3cret-from-file\n").unwrap();
+        let text = format!(
+            "[kafka.security]\nprotocol = \"SASL_SSL\"\nsasl_mechanism = \"SCRAM-SHA-512\"\n\
+             username = \"svc\"\npassword_file = \"{}\"\n",
+            pw.display()
+        );
+        let s = load(&text, &[]).unwrap();
+        let props = s.kafka.security.properties();
+        assert!(props.contains(&("sasl.password", "s3cret-from-file".into())));
+        assert!(props.contains(&("sasl.mechanism", "SCRAM-SHA-512".into())));
+        assert!(props.contains(&("security.protocol", "sasl_ssl".into())));
+        assert!(
+            !format!("{s:?}").contains("s3cret"),
+            "Debug leaks the secret"
+        );
+
+        // From the environment, kept a string even when it looks like a number.
+        let s = load(
+            "[kafka.security]\nprotocol = \"SASL_SSL\"\nsasl_mechanism = \"PLAIN\"\nusername = \"svc\"\n",
+            &[("LEADPULSE_KAFKA__SECURITY__PASSWORD", "12345")],
+        )
+        .unwrap();
+        assert!(s
+            .kafka
+            .security
+            .properties()
+            .contains(&("sasl.password", "12345".into())));
+    }
+
+    #[test]
+    fn security_mistakes_are_explained_without_secrets() {
+        let err = load(
+            "[kafka.security]\nprotocol = \"SASL_SSL\"\nusername = \"svc\"\npassword = \"hunter22\"\n",
+            &[],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("kafka.security.sasl_mechanism"), "{err}");
+        assert!(!err.contains("hunter22"), "{err}");
+        let err = load(
+            "[kafka.properties]\n\"sasl.password\" = \"hunter22\"\n",
+            &[],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("[kafka.security]") && !err.contains("hunter22"),
+            "{err}"
+        );
+        let err = load(
+            "[kafka.security]\nprotocol = \"SSL\"\nca_location = \"/nope.pem\"\n",
+            &[],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("kafka.security.ca_location"), "{err}");
+        let err = load("[admin]\nlisten = \"localhost\"\n", &[])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("admin.listen"), "{err}");
     }
 
     #[test]

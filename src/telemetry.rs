@@ -1,25 +1,198 @@
 //! Logging setup and the names of every metric leadpulse exports
 //! (documented in `docs/metrics.md`). Metrics are recorded only through the
-//! functions here, so each name lives in one place.
+//! functions here, so each name lives in one place: `clippy.toml` forbids
+//! the `metrics` macros everywhere else.
+#![allow(clippy::disallowed_macros)]
 
-use metrics::{counter, gauge, histogram};
+use std::io::Write;
+
+use metrics::{counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::{fmt, EnvFilter};
 
 use crate::settings::{LogFormat, LogSettings};
 
 /// Installs the global tracing subscriber, writing to stderr. `RUST_LOG`
-/// overrides the configured level.
+/// overrides the configured level. Email addresses are redacted from every
+/// line, whatever logged them.
 pub fn init(log: &LogSettings) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&log.level));
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let builder = fmt()
         .with_env_filter(filter)
         .with_ansi(ansi)
-        .with_writer(std::io::stderr);
+        .with_writer(RedactingStderr);
     let _ = match log.format {
         LogFormat::Json => builder.json().flatten_event(true).try_init(),
         LogFormat::Text => builder.try_init(),
     };
+}
+
+/// A `MakeWriter` that buffers each log line and writes it to stderr with
+/// email addresses replaced by `[email]`.
+struct RedactingStderr;
+
+impl<'a> MakeWriter<'a> for RedactingStderr {
+    type Writer = RedactedLine;
+    fn make_writer(&'a self) -> RedactedLine {
+        RedactedLine(Vec::with_capacity(256))
+    }
+}
+
+struct RedactedLine(Vec<u8>);
+
+impl Write for RedactedLine {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Drop for RedactedLine {
+    fn drop(&mut self) {
+        let line = redact_emails(&String::from_utf8_lossy(&self.0));
+        let _ = std::io::stderr().lock().write_all(line.as_bytes());
+    }
+}
+
+/// Replaces every email address in `text` with `[email]`.
+pub fn redact_emails(text: &str) -> String {
+    fn local(c: u8) -> bool {
+        c.is_ascii_alphanumeric() || b"._%+-'".contains(&c)
+    }
+    fn domain(c: u8) -> bool {
+        c.is_ascii_alphanumeric() || c == b'.' || c == b'-'
+    }
+    let bytes = text.as_bytes();
+    if !bytes.contains(&b'@') {
+        return text.to_owned();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut copied = 0;
+    for (at, _) in text.match_indices('@') {
+        if at < copied {
+            continue;
+        }
+        let mut start = at;
+        while start > copied && local(bytes[start - 1]) {
+            start -= 1;
+        }
+        let mut end = at + 1;
+        while end < bytes.len() && domain(bytes[end]) {
+            end += 1;
+        }
+        // A domain has a dot with something on both sides.
+        while end > at + 1 && bytes[end - 1] == b'.' {
+            end -= 1;
+        }
+        let host = &text[at + 1..end];
+        let is_email = start < at
+            && host.contains('.')
+            && !host.starts_with('.')
+            && host.rsplit('.').next().is_some_and(|tld| tld.len() >= 2);
+        if is_email {
+            out.push_str(&text[copied..start]);
+            out.push_str("[email]");
+            copied = end;
+        }
+    }
+    out.push_str(&text[copied..]);
+    out
+}
+
+/// Every metric leadpulse exports: (name, type). Tests check that
+/// `docs/metrics.md` and the Grafana dashboard use no other name.
+pub const METRICS: &[(&str, &str)] = &[
+    (EVENTS_CONSUMED, "counter"),
+    (EVENTS_SCORED, "counter"),
+    (EVENTS_DEAD_LETTERED, "counter"),
+    (ALERTS, "counter"),
+    (SCORE_UPDATES, "counter"),
+    (TRANSACTIONS, "counter"),
+    (TRANSACTION_COMMIT_SECONDS, "histogram"),
+    (EVENT_TO_ALERT_SECONDS, "histogram"),
+    (LEADS, "gauge"),
+    (RESTORED_LEADS, "counter"),
+    (RESTORE_RECORDS, "counter"),
+    (RESTORE_REMAINING, "gauge"),
+    (CONSUMER_LAG, "gauge"),
+    (READY, "gauge"),
+    (ENRICHMENT_HOLDS, "counter"),
+    (MODEL_RELOADS, "counter"),
+];
+
+const EVENTS_CONSUMED: &str = "leadpulse_events_consumed_total";
+const EVENTS_SCORED: &str = "leadpulse_events_scored_total";
+const EVENTS_DEAD_LETTERED: &str = "leadpulse_events_dead_lettered_total";
+const ALERTS: &str = "leadpulse_alerts_total";
+const SCORE_UPDATES: &str = "leadpulse_score_updates_total";
+const TRANSACTIONS: &str = "leadpulse_transactions_total";
+const TRANSACTION_COMMIT_SECONDS: &str = "leadpulse_transaction_commit_seconds";
+const EVENT_TO_ALERT_SECONDS: &str = "leadpulse_event_to_alert_seconds";
+const LEADS: &str = "leadpulse_leads";
+const RESTORED_LEADS: &str = "leadpulse_restored_leads_total";
+const RESTORE_RECORDS: &str = "leadpulse_restore_records_total";
+const RESTORE_REMAINING: &str = "leadpulse_restore_remaining_records";
+const CONSUMER_LAG: &str = "leadpulse_consumer_lag_records";
+const READY: &str = "leadpulse_ready";
+const ENRICHMENT_HOLDS: &str = "leadpulse_enrichment_holds_total";
+const MODEL_RELOADS: &str = "leadpulse_model_reloads_total";
+
+/// Installs the Prometheus recorder; the handle renders `/metrics`.
+pub fn install_prometheus() -> Result<PrometheusHandle, String> {
+    const SECONDS: &[f64] = &[
+        0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+    ];
+    let handle = PrometheusBuilder::new()
+        .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), SECONDS)
+        .map_err(|e| e.to_string())?
+        .install_recorder()
+        .map_err(|e| format!("cannot install the metrics recorder: {e}"))?;
+    describe_counter!(
+        EVENTS_CONSUMED,
+        "Records read from the events topic (committed)."
+    );
+    describe_counter!(EVENTS_SCORED, "Events that were scored (committed).");
+    describe_counter!(
+        EVENTS_DEAD_LETTERED,
+        "Records sent to the dead-letter topic, by reason."
+    );
+    describe_counter!(ALERTS, "Hot-lead alerts published (committed).");
+    describe_counter!(
+        SCORE_UPDATES,
+        "Records published on lead-scores (committed)."
+    );
+    describe_counter!(TRANSACTIONS, "Kafka transactions, by outcome.");
+    describe_histogram!(
+        TRANSACTION_COMMIT_SECONDS,
+        metrics::Unit::Seconds,
+        "Time to publish state, send offsets and commit a transaction."
+    );
+    describe_histogram!(
+        EVENT_TO_ALERT_SECONDS,
+        metrics::Unit::Seconds,
+        "From the Kafka timestamp of the event that crossed the threshold to the commit of its alert."
+    );
+    describe_gauge!(LEADS, "Leads held in committed state on this instance.");
+    describe_counter!(RESTORED_LEADS, "Leads restored from the changelog.");
+    describe_counter!(RESTORE_RECORDS, "Changelog records read while restoring.");
+    describe_gauge!(
+        RESTORE_REMAINING,
+        "Changelog records left to restore, per partition."
+    );
+    describe_gauge!(
+        CONSUMER_LAG,
+        "Records between the consumer position and the end of the partition."
+    );
+    describe_gauge!(
+        READY,
+        "1 when every assigned partition is restored and the instance is ready."
+    );
+    Ok(handle)
 }
 
 /// Counts of one committed transaction.
@@ -71,35 +244,96 @@ impl BatchCounts {
 /// Records a committed transaction. Called only after the commit succeeded,
 /// so the counters never include work that was rolled back.
 pub fn transaction_committed(counts: &BatchCounts, commit_seconds: f64) {
-    counter!("leadpulse_events_consumed_total").increment(counts.consumed);
-    counter!("leadpulse_events_scored_total").increment(counts.scored);
-    counter!("leadpulse_alerts_total").increment(counts.alerts);
-    counter!("leadpulse_score_updates_total").increment(counts.score_updates);
-    counter!("leadpulse_enrichment_holds_total").increment(counts.holds);
+    counter!(EVENTS_CONSUMED).increment(counts.consumed);
+    counter!(EVENTS_SCORED).increment(counts.scored);
+    counter!(ALERTS).increment(counts.alerts);
+    counter!(SCORE_UPDATES).increment(counts.score_updates);
+    counter!(ENRICHMENT_HOLDS).increment(counts.holds);
     for (reason, n) in &counts.dead_lettered {
-        counter!("leadpulse_events_dead_lettered_total", "reason" => *reason).increment(*n);
+        counter!(EVENTS_DEAD_LETTERED, "reason" => *reason).increment(*n);
     }
-    counter!("leadpulse_transactions_total", "outcome" => "committed").increment(1);
-    histogram!("leadpulse_transaction_commit_seconds").record(commit_seconds);
+    counter!(TRANSACTIONS, "outcome" => "committed").increment(1);
+    histogram!(TRANSACTION_COMMIT_SECONDS).record(commit_seconds);
 }
 
 /// Records an aborted transaction.
 pub fn transaction_aborted() {
-    counter!("leadpulse_transactions_total", "outcome" => "aborted").increment(1);
+    counter!(TRANSACTIONS, "outcome" => "aborted").increment(1);
 }
 
 /// Records the number of leads held in memory.
 pub fn leads_in_state(n: usize) {
-    gauge!("leadpulse_leads").set(n as f64);
+    gauge!(LEADS).set(n as f64);
 }
 
 /// Records leads restored from the changelog.
 pub fn leads_restored(n: u64) {
-    counter!("leadpulse_restored_leads_total").increment(n);
+    counter!(RESTORED_LEADS).increment(n);
+}
+
+/// Records the commit of alerts raised by events written at `event_times`
+/// (Kafka timestamps, ms): the event → alert latency.
+pub fn alerts_committed(event_times: &[i64]) {
+    if event_times.is_empty() {
+        return;
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64);
+    for &t in event_times {
+        histogram!(EVENT_TO_ALERT_SECONDS).record((now - t).max(0) as f64 / 1000.0);
+    }
+}
+
+/// Records changelog records read during a restore.
+pub fn restore_records(n: u64) {
+    counter!(RESTORE_RECORDS).increment(n);
+}
+
+/// Records how many changelog records of `partition` are left to restore.
+pub fn restore_remaining(partition: i32, records: u64) {
+    gauge!(RESTORE_REMAINING, "partition" => partition.to_string()).set(records as f64);
+}
+
+/// Records a partition's consumer lag, from librdkafka statistics.
+pub fn consumer_lag(topic: &str, partition: i32, lag: i64) {
+    gauge!(CONSUMER_LAG, "topic" => topic.to_owned(), "partition" => partition.to_string())
+        .set(lag as f64);
+}
+
+/// Records readiness (set when `/metrics` or `/readyz` is served).
+pub fn ready(ready: bool) {
+    gauge!(READY).set(if ready { 1.0 } else { 0.0 });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_emails;
+
+    #[test]
+    fn email_addresses_are_redacted() {
+        assert_eq!(
+            redact_emails("lead jane.doe+x@acme.co.uk signed up, cc bob@example.com."),
+            "lead [email] signed up, cc [email]."
+        );
+        assert_eq!(
+            redact_emails(r#"{"fields":{"email":"a_b@c-d.io"}}"#),
+            r#"{"fields":{"email":"[email]"}}"#
+        );
+        for kept in [
+            "no at sign",
+            "user@localhost",
+            "@handle",
+            "x@y",
+            "L-000042@",
+        ] {
+            assert_eq!(redact_emails(kept), kept);
+        }
+    }
 }
 
 /// Records a model reload attempt: `true` when the new model took effect.
 pub fn model_reload(ok: bool) {
     let outcome = if ok { "loaded" } else { "rejected" };
-    counter!("leadpulse_model_reloads_total", "outcome" => outcome).increment(1);
+    counter!(MODEL_RELOADS, "outcome" => outcome).increment(1);
 }

@@ -427,8 +427,18 @@ impl Scorer {
         }
     }
 
-    fn points_at(&self, c: &Contribution, t: Millis) -> f64 {
-        let rule = &self.model.rules[c.rule as usize];
+    /// The rule of a contribution: by its cached index when that still
+    /// points at the same rule, else by id (state restored or made under
+    /// another model and not yet adopted).
+    fn rule_of(&self, c: &Contribution) -> Option<&Rule> {
+        let rules = &self.model.rules;
+        match rules.get(c.rule as usize) {
+            Some(r) if Arc::ptr_eq(&r.id, &c.rule_id) || r.id == c.rule_id => Some(r),
+            _ => rules.iter().find(|r| r.id == c.rule_id),
+        }
+    }
+
+    fn points_at(&self, rule: &Rule, c: &Contribution, t: Millis) -> f64 {
         let weight = match self.effective_decay(rule) {
             Decay::None => c.weight,
             Decay::HalfLife(h) => c.weight * halving(t - c.as_of, h),
@@ -448,8 +458,7 @@ impl Scorer {
     pub fn engagement_at(&self, lead: &LeadState, t: Millis) -> f64 {
         lead.contributions
             .iter()
-            .filter(|c| (c.rule as usize) < self.model.rules.len())
-            .map(|c| self.points_at(c, t))
+            .filter_map(|c| self.rule_of(c).map(|r| self.points_at(r, c, t)))
             .sum()
     }
 
@@ -506,10 +515,10 @@ impl Scorer {
             })
             .collect();
         for c in &lead.contributions {
-            let Some(rule) = m.rules.get(c.rule as usize) else {
+            let Some(rule) = self.rule_of(c) else {
                 continue;
             };
-            let points = round2(self.points_at(c, t));
+            let points = round2(self.points_at(rule, c, t));
             if points != 0.0 {
                 reasons.push(Reason {
                     rule_id: rule.id.clone(),

@@ -4,12 +4,16 @@ use rdkafka::ClientConfig;
 
 use crate::settings::Settings;
 
-/// Properties every client shares: bootstrap, client id, `[kafka.properties]`.
+/// Properties every client shares: bootstrap, client id, `[kafka.security]`,
+/// `[kafka.properties]`. The result holds secrets: never log it.
 pub(crate) fn client_base(settings: &Settings) -> ClientConfig {
     let k = &settings.kafka;
     let mut c = ClientConfig::new();
     c.set("bootstrap.servers", &k.bootstrap_servers)
         .set("client.id", format!("leadpulse-{}", k.instance_id()));
+    for (key, value) in k.security.properties() {
+        c.set(key, value);
+    }
     for (key, value) in &k.properties {
         c.set(key, value);
     }
@@ -25,7 +29,9 @@ pub fn consumer_config(settings: &Settings) -> ClientConfig {
         .set("partition.assignment.strategy", "cooperative-sticky")
         .set("enable.auto.commit", "false")
         .set("enable.auto.offset.store", "false")
-        .set("auto.offset.reset", "earliest");
+        .set("auto.offset.reset", "earliest")
+        // Statistics feed the per-partition consumer lag metric.
+        .set("statistics.interval.ms", "5000");
     for (key, value) in &settings.kafka.consumer {
         c.set(key, value);
     }

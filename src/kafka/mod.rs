@@ -6,14 +6,19 @@
 
 mod client;
 mod model_watch;
+pub mod partitioner;
 mod pipeline;
+mod preflight;
 mod restore;
+mod stats;
+pub mod status;
 mod topics;
 
 pub(crate) use client::client_base;
 pub use client::{consumer_config, producer_config, reader_config};
 pub use model_watch::ModelWatcher;
-pub use pipeline::{run, RunSummary};
+pub use pipeline::{run, run_with_status, RunSummary};
+pub use preflight::check_connection;
 pub use topics::{ensure_topics, TopicNames};
 
 /// Why the service stopped with an error. Each is logged once and makes the
@@ -35,4 +40,7 @@ pub enum PipelineError {
     /// State could not be restored from the changelog.
     #[error("restore from changelog failed: {0}")]
     Restore(String),
+    /// The brokers refused our credentials or TLS identity.
+    #[error("{0}")]
+    Authentication(String),
 }

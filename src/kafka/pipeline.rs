@@ -18,9 +18,11 @@ use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, Rebalance};
 use rdkafka::error::{KafkaError, RDKafkaError};
 use rdkafka::message::{BorrowedMessage, Header, Headers, Message, OwnedHeaders};
 use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
+use rdkafka::statistics::Statistics;
 use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::{Offset, TopicPartitionList};
 
+use super::status::{LeadView, Status};
 use super::topics::TopicNames;
 use super::PipelineError;
 use crate::codec::{self, Format};
@@ -44,10 +46,23 @@ pub struct RunSummary {
 pub fn run(
     settings: &Settings,
     model: Arc<Model>,
-    mut watcher: Option<super::ModelWatcher>,
+    watcher: Option<super::ModelWatcher>,
     shutdown: &AtomicBool,
 ) -> Result<RunSummary, PipelineError> {
+    run_with_status(settings, model, watcher, shutdown, Arc::default())
+}
+
+/// [`run`], sharing readiness and committed lead state through `status`
+/// (the admin HTTP edge reads it).
+pub fn run_with_status(
+    settings: &Settings,
+    model: Arc<Model>,
+    mut watcher: Option<super::ModelWatcher>,
+    shutdown: &AtomicBool,
+    status: Arc<Status>,
+) -> Result<RunSummary, PipelineError> {
     let partitions = super::ensure_topics(settings)?;
+    status.set_partitions(partitions);
     let topics = TopicNames::from_settings(settings);
     tracing::info!(
         events = %topics.events,
@@ -75,6 +90,7 @@ pub fn run(
         batch: Batch::default(),
         summary: RunSummary::default(),
         fatal: None,
+        status,
     }));
     let consumer: BaseConsumer<RebalanceHandler> = super::consumer_config(settings)
         .create_with_context(RebalanceHandler {
@@ -100,6 +116,7 @@ pub fn run(
         if let Some(err) = e.fatal.take() {
             return Err(err);
         }
+        e.answer_queries();
         match polled {
             Some(Ok(m)) => e.process(&consumer, &m),
             Some(Err(err)) => e.consumer_error(err),
@@ -128,6 +145,7 @@ pub fn run(
     tracing::info!("shutting down: committing the open transaction");
     {
         let mut e = lock(&engine);
+        e.status.set_stopping();
         e.commit(&consumer);
         if let Some(err) = e.fatal.take() {
             return Err(err);
@@ -188,6 +206,10 @@ struct Batch {
     /// Per partition, the next offset to consume: what the transaction commits.
     next: BTreeMap<i32, i64>,
     counts: BatchCounts,
+    /// Kafka timestamps of the events that raised this batch's alerts.
+    alert_event_times: Vec<i64>,
+    /// The transaction's span; each record and the commit run inside it.
+    span: Option<tracing::Span>,
 }
 
 struct Engine {
@@ -203,6 +225,7 @@ struct Engine {
     summary: RunSummary,
     /// Set when the service must stop; checked after every poll.
     fatal: Option<PipelineError>,
+    status: Arc<Status>,
 }
 
 impl Engine {
@@ -213,6 +236,10 @@ impl Engine {
         match self.producer.begin_transaction() {
             Ok(()) => {
                 self.batch.started = Some(Instant::now());
+                self.batch.span = Some(tracing::info_span!(
+                    "transaction",
+                    seq = self.summary.transactions + 1
+                ));
                 true
             }
             Err(e) => {
@@ -238,6 +265,7 @@ impl Engine {
         if !self.begin() {
             return;
         }
+        let _entered = self.batch.span.clone().map(tracing::Span::entered);
         self.batch.first.entry(partition).or_insert(m.offset());
         self.batch.next.insert(partition, m.offset() + 1);
         self.batch.counts.consumed += 1;
@@ -268,6 +296,9 @@ impl Engine {
                 let mut sent = Ok(());
                 if let Some(alert) = outcome.alert {
                     self.batch.counts.alerts += 1;
+                    if let Some(t) = m.timestamp().to_millis() {
+                        self.batch.alert_event_times.push(t);
+                    }
                     let payload = codec::encode_alert(&alert, self.format);
                     sent = send(
                         &self.producer,
@@ -378,6 +409,7 @@ impl Engine {
         if self.batch.started.is_none() {
             return;
         }
+        let _entered = self.batch.span.clone().map(tracing::Span::entered);
         let started = Instant::now();
         if let Err(e) = self.publish_state() {
             tracing::warn!(error = %e, "produce failed; aborting the transaction");
@@ -415,7 +447,8 @@ impl Engine {
                     );
                 }
                 telemetry::transaction_committed(&batch.counts, started.elapsed().as_secs_f64());
-                telemetry::leads_in_state(self.stores.values().map(LeadStore::len).sum());
+                telemetry::alerts_committed(&batch.alert_event_times);
+                self.leads_changed();
                 self.summary.counts.add(&batch.counts);
                 self.summary.transactions += 1;
             }
@@ -527,7 +560,7 @@ impl Engine {
             ?partitions,
             "partitions revoked; their lead state is dropped"
         );
-        telemetry::leads_in_state(self.stores.values().map(LeadStore::len).sum());
+        self.status.revoked(partitions, self.leads_changed());
     }
 
     fn on_assign(&mut self, consumer: &BaseConsumer<RebalanceHandler>, partitions: &[i32]) {
@@ -539,15 +572,36 @@ impl Engine {
             .filter(|p| !self.stores.contains_key(p))
             .collect();
         tracing::info!(partitions = ?fresh, "partitions assigned; restoring lead state");
-        match super::restore::restore(&self.settings, &self.topics.changelog, &fresh) {
+        self.status.restore_started(&fresh);
+        let restored =
+            super::restore::restore(&self.settings, &self.topics.changelog, &fresh, &self.status);
+        let ok = restored.is_ok();
+        match restored {
             Ok(stores) => {
                 let leads: usize = stores.values().map(LeadStore::len).sum();
                 self.summary.leads_restored += leads as u64;
                 self.stores.extend(stores);
-                telemetry::leads_in_state(self.stores.values().map(LeadStore::len).sum());
             }
             Err(e) => self.fatal = Some(e),
         }
+        self.status
+            .restore_finished(&fresh, ok, self.leads_changed());
+    }
+
+    /// Publishes the number of committed leads; returns it.
+    fn leads_changed(&self) -> usize {
+        let leads = self.stores.values().map(LeadStore::len).sum();
+        telemetry::leads_in_state(leads);
+        self.status.set_leads(leads);
+        leads
+    }
+
+    /// Answers the admin edge's look-ups from committed state.
+    fn answer_queries(&self) {
+        self.status.answer(|partition, lead_id| {
+            let state = self.stores.get(&partition)?.get(lead_id)?;
+            Some(LeadView::new(&self.scorer, lead_id, state))
+        });
     }
 }
 
@@ -586,7 +640,11 @@ struct RebalanceHandler {
     engine: Arc<Mutex<Engine>>,
 }
 
-impl ClientContext for RebalanceHandler {}
+impl ClientContext for RebalanceHandler {
+    fn stats(&self, statistics: Statistics) {
+        super::stats::record_consumer_lag(&statistics);
+    }
+}
 
 impl RebalanceHandler {
     fn partitions(&self, tpl: &TopicPartitionList, engine: &Engine) -> Vec<i32> {

@@ -9,6 +9,7 @@ use rdkafka::error::KafkaError;
 use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
 
+use super::status::Status;
 use super::PipelineError;
 use crate::codec;
 use crate::core::LeadStore;
@@ -16,11 +17,13 @@ use crate::settings::Settings;
 
 /// Reads `partitions` of the changelog from the beginning up to the last
 /// committed record (read_committed: aborted writes are skipped) and returns
-/// each partition's leads.
+/// each partition's leads. Progress goes to `status` and to the restore
+/// metrics as it happens.
 pub fn restore(
     settings: &Settings,
     changelog: &str,
     partitions: &[i32],
+    status: &Status,
 ) -> Result<BTreeMap<i32, LeadStore>, PipelineError> {
     let mut stores: BTreeMap<i32, LeadStore> = partitions
         .iter()
@@ -30,17 +33,22 @@ pub fn restore(
         return Ok(stores);
     }
     let started = Instant::now();
+    let _span = tracing::info_span!("restore", ?partitions).entered();
     let consumer: BaseConsumer = super::reader_config(settings)
         .create()
         .map_err(|e| PipelineError::Client(e.to_string()))?;
     let mut tpl = TopicPartitionList::new();
     let mut pending = BTreeSet::new();
+    // Per partition: the end of the changelog and the records read so far.
+    let mut progress: BTreeMap<i32, (i64, u64)> = BTreeMap::new();
     for &p in partitions {
         let (low, high) = consumer
             .fetch_watermarks(changelog, p, Duration::from_secs(30))
             .map_err(|e| {
                 PipelineError::Restore(format!("watermarks of `{changelog}` [{p}]: {e}"))
             })?;
+        crate::telemetry::restore_remaining(p, (high - low).max(0) as u64);
+        progress.insert(p, (high, 0));
         if high > low {
             tpl.add_partition_offset(changelog, p, Offset::Beginning)
                 .map_err(|e| PipelineError::Restore(e.to_string()))?;
@@ -60,6 +68,7 @@ pub fn restore(
             None => {}
             Some(Err(KafkaError::PartitionEOF(p))) => {
                 pending.remove(&p);
+                crate::telemetry::restore_remaining(p, 0);
             }
             Some(Err(e)) => {
                 return Err(PipelineError::Restore(format!(
@@ -68,6 +77,15 @@ pub fn restore(
             }
             Some(Ok(m)) => {
                 records += 1;
+                if let Some((high, read)) = progress.get_mut(&m.partition()) {
+                    *read += 1;
+                    if *read % 1000 == 0 {
+                        status.restore_progress(m.partition(), *read);
+                        let remaining = (*high - m.offset() - 1).max(0) as u64;
+                        crate::telemetry::restore_remaining(m.partition(), remaining);
+                        crate::telemetry::restore_records(1000);
+                    }
+                }
                 let store = stores
                     .get_mut(&m.partition())
                     .expect("only assigned partitions are fetched");
@@ -110,5 +128,9 @@ pub fn restore(
         "restored lead state from changelog"
     );
     crate::telemetry::leads_restored(leads as u64);
+    crate::telemetry::restore_records(progress.values().map(|(_, read)| read % 1000).sum());
+    for &p in partitions {
+        crate::telemetry::restore_remaining(p, 0);
+    }
     Ok(stores)
 }

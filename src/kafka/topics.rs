@@ -41,6 +41,7 @@ impl TopicNames {
 /// partitions as the events topic (state for input partition N lives in
 /// changelog partition N). Returns the events topic's partition count.
 pub fn ensure_topics(settings: &Settings) -> Result<i32, PipelineError> {
+    super::check_connection(settings)?;
     let names = TopicNames::from_settings(settings);
     let admin: AdminClient<DefaultClientContext> = super::client_base(settings)
         .create()

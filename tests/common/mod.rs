@@ -28,6 +28,37 @@ pub fn bootstrap() -> String {
     }
 }
 
+/// How a test reaches its broker: the plain `KAFKA_BOOTSTRAP` one, or a
+/// SASL_SSL listener (see tests/security.rs).
+#[derive(Clone)]
+pub struct Access {
+    pub bootstrap: String,
+    /// librdkafka properties for the test's own clients.
+    pub properties: Vec<(String, String)>,
+    /// Extra `[kafka.security]` TOML for the service.
+    pub service_toml: String,
+}
+
+impl Access {
+    pub fn plain() -> Self {
+        Access {
+            bootstrap: bootstrap(),
+            properties: Vec::new(),
+            service_toml: String::new(),
+        }
+    }
+
+    /// A client config for the test's own producers and readers.
+    pub fn client(&self) -> ClientConfig {
+        let mut c = ClientConfig::new();
+        c.set("bootstrap.servers", &self.bootstrap);
+        for (k, v) in &self.properties {
+            c.set(k, v);
+        }
+        c
+    }
+}
+
 /// A name no other test run uses.
 pub fn unique(prefix: &str) -> String {
     let nanos = SystemTime::now()
@@ -57,14 +88,20 @@ pub struct Deployment {
     pub dir: tempfile::TempDir,
     pub name: String,
     pub partitions: i32,
+    pub access: Access,
 }
 
 impl Deployment {
     pub fn new(prefix: &str, partitions: i32) -> Self {
+        Self::on(prefix, partitions, Access::plain())
+    }
+
+    pub fn on(prefix: &str, partitions: i32, access: Access) -> Self {
         Deployment {
             dir: tempfile::tempdir().unwrap(),
             name: unique(prefix),
             partitions,
+            access,
         }
     }
 
@@ -94,6 +131,10 @@ instance_id = "{instance}"
 [kafka.consumer]
 "session.timeout.ms" = "6000"
 "heartbeat.interval.ms" = "1000"
+{security}
+
+[admin]
+listen = "127.0.0.1:0"
 
 [topics]
 events = "{events}"
@@ -110,7 +151,8 @@ path = "{model}"
 reload_interval_ms = 200
 {extra}
 "#,
-            bootstrap = bootstrap(),
+            bootstrap = self.access.bootstrap,
+            security = self.access.service_toml,
             group = self.group(),
             events = self.topic("events"),
             scores = self.topic("scores"),
@@ -127,7 +169,12 @@ reload_interval_ms = 200
 
     /// Starts `leadpulse run` as a child process, logging to `<instance>-<n>.log`.
     pub fn spawn(&self, instance: &str, run: usize) -> Service {
-        self.spawn_with_config(instance, run, &self.config(instance, ""))
+        self.spawn_with(instance, run, "")
+    }
+
+    /// [`Deployment::spawn`] with extra config TOML (sections after `[model]`).
+    pub fn spawn_with(&self, instance: &str, run: usize, extra: &str) -> Service {
+        self.spawn_with_config(instance, run, &self.config(instance, extra))
     }
 
     /// Starts `leadpulse run` with the given config file.
@@ -146,16 +193,20 @@ reload_interval_ms = 200
 
     /// Creates the events topic up front so producers and the service agree.
     pub fn create_events_topic(&self) {
-        let admin: rdkafka::admin::AdminClient<_> = ClientConfig::new()
-            .set("bootstrap.servers", bootstrap())
-            .create()
-            .unwrap();
-        let topic = self.topic("events");
-        let new = rdkafka::admin::NewTopic::new(
-            &topic,
+        self.create_topic(&self.topic("events"), &[]);
+    }
+
+    /// Creates a topic with the deployment's partition count.
+    pub fn create_topic(&self, topic: &str, config: &[(&str, &str)]) {
+        let admin: rdkafka::admin::AdminClient<_> = self.access.client().create().unwrap();
+        let mut new = rdkafka::admin::NewTopic::new(
+            topic,
             self.partitions,
             rdkafka::admin::TopicReplication::Fixed(1),
         );
+        for (k, v) in config {
+            new = new.set(k, v);
+        }
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -170,8 +221,9 @@ reload_interval_ms = 200
 
     /// Waits until the group has committed every record of the events topic.
     pub fn wait_caught_up(&self, timeout: Duration) {
-        let consumer: BaseConsumer = ClientConfig::new()
-            .set("bootstrap.servers", bootstrap())
+        let consumer: BaseConsumer = self
+            .access
+            .client()
             .set("group.id", self.group())
             .create()
             .unwrap();
@@ -237,6 +289,35 @@ impl Service {
         }
     }
 
+    /// The admin HTTP address, from the "admin HTTP listening" log line.
+    pub fn admin_addr(&mut self) -> String {
+        self.wait_for_log("admin HTTP listening", Duration::from_secs(60));
+        let log = self.log_text();
+        let line = log
+            .lines()
+            .find(|l| l.contains("admin HTTP listening"))
+            .unwrap();
+        // Text logs say addr=HOST:PORT, JSON logs "addr":"HOST:PORT".
+        line.split("addr=")
+            .nth(1)
+            .or_else(|| line.split("\"addr\":").nth(1))
+            .and_then(|r| r.split([' ', ',', '}']).next())
+            .unwrap_or_else(|| panic!("no addr in {line:?}"))
+            .trim_matches('"')
+            .to_owned()
+    }
+
+    /// GET `path` from the admin endpoint: (status, body).
+    pub fn get(&mut self, path: &str) -> (u16, String) {
+        let addr = self.admin_addr();
+        http_get(&addr, path)
+    }
+
+    /// Waits for the process to exit on its own and returns its status.
+    pub fn wait_exit(&mut self, timeout: Duration) -> std::process::ExitStatus {
+        wait_timeout(&mut self.child, timeout)
+    }
+
     /// Sends SIGTERM and waits for a clean exit.
     pub fn terminate(mut self) -> String {
         signal(&self.child, "TERM");
@@ -264,7 +345,29 @@ impl Drop for Service {
     }
 }
 
-fn signal(child: &Child, sig: &str) {
+/// A minimal HTTP/1.1 GET: (status, body).
+pub fn http_get(addr: &str, path: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut s =
+        std::net::TcpStream::connect(addr).unwrap_or_else(|e| panic!("connect {addr}: {e}"));
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).unwrap();
+    let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or_else(|| panic!("bad response to GET {path}: {raw:?}"));
+    (status, body.to_owned())
+}
+
+pub fn signal(child: &Child, sig: &str) {
     let ok = Command::new("kill")
         .args([format!("-{sig}"), child.id().to_string()])
         .status()
@@ -342,8 +445,20 @@ pub fn dataset(events: usize, leads: u32, seed: u64) -> std::sync::Arc<Vec<Input
 /// Produces records in order (idempotent producer, so order holds per
 /// partition), sleeping `pause` between chunks of `chunk`.
 pub fn produce(topic: &str, records: &[InputRecord], chunk: usize, pause: Duration) {
-    let producer: ThreadedProducer<DefaultProducerContext> = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap())
+    produce_on(&Access::plain().client(), topic, records, chunk, pause)
+}
+
+/// [`produce`] with a given client config (e.g. SASL, or
+/// `partitioner=murmur2_random`).
+pub fn produce_on(
+    client: &ClientConfig,
+    topic: &str,
+    records: &[InputRecord],
+    chunk: usize,
+    pause: Duration,
+) {
+    let producer: ThreadedProducer<DefaultProducerContext> = client
+        .clone()
         .set("enable.idempotence", "true")
         .set("linger.ms", "5")
         .create()
@@ -385,8 +500,13 @@ pub struct OutputRecord {
 /// Reads every committed record of `topic` (read_committed), in offset
 /// order per partition.
 pub fn read_all(topic: &str) -> Vec<OutputRecord> {
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap())
+    read_all_on(&Access::plain().client(), topic)
+}
+
+/// [`read_all`] with a given client config.
+pub fn read_all_on(client: &ClientConfig, topic: &str) -> Vec<OutputRecord> {
+    let consumer: BaseConsumer = client
+        .clone()
         .set("group.id", unique("reader"))
         .set("isolation.level", "read_committed")
         .set("enable.partition.eof", "true")

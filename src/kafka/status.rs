@@ -1,0 +1,162 @@
+//! What the pipeline shares with the admin edge: readiness, restore
+//! progress, the partitions this instance owns, and look-ups of a lead's
+//! committed state.
+//!
+//! The pipeline thread owns the lead state and never shares it: the admin
+//! edge sends a [`LeadQuery`] and the loop answers it between two polls,
+//! from committed state only (what is staged in the open transaction is
+//! invisible, exactly as it is to downstream consumers).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::mpsc;
+use std::sync::{Mutex, RwLock};
+
+use crate::core::{LeadScore, LeadState, Scorer};
+
+/// A lead as the admin edge shows it.
+#[derive(Debug, Clone)]
+pub struct LeadView {
+    /// The score record, as it was last published on `lead-scores`.
+    pub score: LeadScore,
+    /// Alerts this lead has raised.
+    pub alerts: u32,
+    pub company_domain: Option<String>,
+    pub account_id: Option<String>,
+}
+
+impl LeadView {
+    pub fn new(scorer: &Scorer, lead_id: &str, state: &LeadState) -> Self {
+        LeadView {
+            score: scorer.score_of(lead_id, state),
+            alerts: state.alerts,
+            company_domain: state.attributes.get("company_domain").cloned(),
+            account_id: state.attributes.get("account_id").cloned(),
+        }
+    }
+}
+
+/// A request for one lead's committed state.
+pub struct LeadQuery {
+    /// The lead's partition of the events topic.
+    pub partition: i32,
+    pub lead_id: String,
+    /// `None`: this instance owns the partition but has no such lead.
+    pub reply: tokio::sync::oneshot::Sender<Option<LeadView>>,
+}
+
+/// A point-in-time copy of the pipeline's state.
+#[derive(Debug, Clone, Default)]
+pub struct Snapshot {
+    /// Partitions of the events topic; 0 until the topics are checked.
+    pub partitions: i32,
+    /// The first assignment (possibly empty) has been received.
+    pub joined: bool,
+    /// SIGTERM received; the instance is draining.
+    pub stopping: bool,
+    /// Partitions owned and restored.
+    pub owned: BTreeSet<i32>,
+    /// Partitions being restored, with the changelog records read so far.
+    pub restoring: BTreeMap<i32, u64>,
+    /// Leads held in committed state.
+    pub leads: usize,
+}
+
+impl Snapshot {
+    /// Ready: in the group, every assigned partition restored, not stopping.
+    pub fn ready(&self) -> bool {
+        self.joined && self.restoring.is_empty() && !self.stopping
+    }
+}
+
+/// The shared handle. Cheap to read; written by the pipeline thread.
+pub struct Status {
+    state: RwLock<Snapshot>,
+    queries: mpsc::Sender<LeadQuery>,
+    inbox: Mutex<mpsc::Receiver<LeadQuery>>,
+}
+
+impl Default for Status {
+    fn default() -> Self {
+        let (queries, inbox) = mpsc::channel();
+        Status {
+            state: RwLock::default(),
+            queries,
+            inbox: Mutex::new(inbox),
+        }
+    }
+}
+
+impl Status {
+    pub fn snapshot(&self) -> Snapshot {
+        self.state.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    fn update(&self, f: impl FnOnce(&mut Snapshot)) {
+        f(&mut self.state.write().unwrap_or_else(|p| p.into_inner()));
+    }
+
+    /// Asks the pipeline for a lead. The answer comes between two polls.
+    pub fn query(&self, query: LeadQuery) {
+        // The receiver lives as long as `self`: sending cannot fail.
+        let _ = self.queries.send(query);
+    }
+
+    /// Answers every pending query with `lookup` (pipeline thread).
+    pub fn answer(&self, mut lookup: impl FnMut(i32, &str) -> Option<LeadView>) {
+        let inbox = self.inbox.lock().unwrap_or_else(|p| p.into_inner());
+        while let Ok(q) = inbox.try_recv() {
+            let _ = q.reply.send(lookup(q.partition, &q.lead_id));
+        }
+    }
+
+    pub fn set_partitions(&self, n: i32) {
+        self.update(|s| s.partitions = n);
+    }
+
+    pub fn set_stopping(&self) {
+        self.update(|s| s.stopping = true);
+    }
+
+    pub fn restore_started(&self, partitions: &[i32]) {
+        self.update(|s| {
+            s.joined = true;
+            s.restoring.extend(partitions.iter().map(|&p| (p, 0)));
+        });
+    }
+
+    pub fn restore_progress(&self, partition: i32, records: u64) {
+        self.update(|s| {
+            if let Some(n) = s.restoring.get_mut(&partition) {
+                *n = records;
+            }
+        });
+    }
+
+    /// Restore ended, successfully or not: the partitions are owned when
+    /// `ok`.
+    pub fn restore_finished(&self, partitions: &[i32], ok: bool, leads: usize) {
+        self.update(|s| {
+            for p in partitions {
+                s.restoring.remove(p);
+                if ok {
+                    s.owned.insert(*p);
+                }
+            }
+            s.leads = leads;
+        });
+    }
+
+    pub fn revoked(&self, partitions: &[i32], leads: usize) {
+        self.update(|s| {
+            for p in partitions {
+                s.owned.remove(p);
+                s.restoring.remove(p);
+            }
+            s.leads = leads;
+        });
+    }
+
+    pub fn set_leads(&self, leads: usize) {
+        self.update(|s| s.leads = leads);
+    }
+}
