@@ -306,6 +306,12 @@ pub fn ready(ready: bool) {
     gauge!(READY).set(if ready { 1.0 } else { 0.0 });
 }
 
+/// Records a model reload attempt: `true` when the new model took effect.
+pub fn model_reload(ok: bool) {
+    let outcome = if ok { "loaded" } else { "rejected" };
+    counter!(MODEL_RELOADS, "outcome" => outcome).increment(1);
+}
+
 #[cfg(test)]
 mod tests {
     use super::redact_emails;
@@ -330,10 +336,4 @@ mod tests {
             assert_eq!(redact_emails(kept), kept);
         }
     }
-}
-
-/// Records a model reload attempt: `true` when the new model took effect.
-pub fn model_reload(ok: bool) {
-    let outcome = if ok { "loaded" } else { "rejected" };
-    counter!(MODEL_RELOADS, "outcome" => outcome).increment(1);
 }
