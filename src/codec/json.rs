@@ -34,6 +34,10 @@ struct RawEvent {
     webinar_id: Option<String>,
     attributes: Option<BTreeMap<String, Value>>,
     bounce_type: Option<String>,
+    rep_id: Option<String>,
+    reason: Option<String>,
+    amount: Option<f64>,
+    opportunity_id: Option<String>,
 }
 
 /// `hard` or `soft`.
@@ -129,6 +133,7 @@ pub(super) fn decode_event(bytes: &[u8]) -> Result<Event, Rejection> {
             campaign_id: required(raw.campaign_id, "campaign_id")?,
             bounce_type: bounce_type(&required(raw.bounce_type, "bounce_type")?)?,
         },
+        t => super::feedback(t, raw.rep_id, raw.reason, raw.amount, raw.opportunity_id)?,
     };
     let event = Event {
         event_id: required(raw.event_id, "event_id")?,
@@ -189,6 +194,24 @@ pub(super) fn encode_event(e: &Event) -> Vec<u8> {
             campaign_id,
             bounce_type,
         } => json!({ "campaign_id": campaign_id, "bounce_type": bounce_type.as_str() }),
+        EventKind::Feedback { .. } => {
+            let (_, rep_id, reason, amount, opp) =
+                super::feedback_fields(&e.kind).expect("a feedback kind");
+            let mut v = json!({});
+            for (k, val) in [
+                ("rep_id", rep_id),
+                ("reason", reason),
+                ("opportunity_id", opp),
+            ] {
+                if let Some(val) = val {
+                    v[k] = json!(val);
+                }
+            }
+            if let Some(a) = amount {
+                v["amount"] = json!(a);
+            }
+            v
+        }
     };
     let out = EventOut {
         event_id: &e.event_id,
@@ -231,6 +254,12 @@ struct AlertJson {
     company_domain: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     account_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    owner_team: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    owner_rep: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    routed_via: Option<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -362,6 +391,9 @@ pub(super) fn encode_alert(a: &Alert) -> Vec<u8> {
         reasons: reasons_out(&a.reasons),
         company_domain: a.company_domain.clone(),
         account_id: a.account_id.clone(),
+        owner_team: a.owner_team.clone(),
+        owner_rep: a.owner_rep.clone(),
+        routed_via: a.routed_via.clone(),
     })
 }
 
@@ -383,6 +415,9 @@ pub(super) fn decode_alert(bytes: &[u8]) -> Result<Alert, Rejection> {
         event_id: a.event_id,
         company_domain: a.company_domain,
         account_id: a.account_id,
+        owner_team: a.owner_team,
+        owner_rep: a.owner_rep,
+        routed_via: a.routed_via,
     })
 }
 

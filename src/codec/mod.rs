@@ -7,10 +7,17 @@
 
 mod json;
 mod proto;
+mod sales;
 mod time;
 
-use crate::core::{Alert, EnrichmentHold, Event, LeadScore, LeadState, Rejection};
+use crate::core::{
+    Alert, EnrichmentHold, Event, EventKind, EventType, LeadScore, LeadState, Rejection,
+};
 
+pub use self::sales::{
+    decode_breach, decode_handoff, decode_overdue, decode_stage, encode_breach, encode_handoff,
+    encode_overdue, encode_stage,
+};
 pub use self::time::{format_rfc3339, parse_rfc3339};
 
 /// The wire format of a record.
@@ -125,9 +132,90 @@ pub fn encode_state(lead_id: &str, state: &LeadState) -> Vec<u8> {
     proto::encode_state(lead_id, state)
 }
 
+/// Encodes a partition's routing balance for the changelog.
+pub fn encode_routing(r: &crate::core::RoutingState) -> Vec<u8> {
+    proto::encode_routing(r)
+}
+
+/// Decodes a partition's routing balance.
+pub fn decode_routing(bytes: &[u8]) -> Result<crate::core::RoutingState, Rejection> {
+    proto::decode_routing(bytes)
+}
+
 /// Decodes a changelog record.
 pub fn decode_state(bytes: &[u8]) -> Result<LeadState, Rejection> {
     proto::decode_state(bytes)
+}
+
+/// Builds a feedback payload from its wire fields, checking what each
+/// feedback type requires.
+fn feedback(
+    event_type: EventType,
+    rep_id: Option<String>,
+    reason: Option<String>,
+    amount: Option<f64>,
+    opportunity_id: Option<String>,
+) -> Result<EventKind, Rejection> {
+    use crate::core::Feedback as F;
+    let reason_required = |r: Option<String>| {
+        r.filter(|r| !r.trim().is_empty())
+            .ok_or_else(|| Rejection::MissingField("reason".into()))
+    };
+    let feedback = match event_type {
+        EventType::LeadContacted => F::Contacted,
+        EventType::LeadAccepted => F::Accepted,
+        EventType::LeadRejected => F::Rejected {
+            reason: reason_required(reason)?,
+        },
+        EventType::LeadQualified => F::Qualified,
+        EventType::OpportunityCreated => F::OpportunityCreated { opportunity_id },
+        EventType::DealWon => {
+            let amount = amount.ok_or_else(|| Rejection::MissingField("amount".into()))?;
+            if !amount.is_finite() || amount < 0.0 {
+                return Err(Rejection::InvalidField {
+                    field: "amount".into(),
+                    detail: format!("must be a non-negative number, not {amount}"),
+                });
+            }
+            F::DealWon { amount }
+        }
+        EventType::DealLost => F::DealLost {
+            reason: reason_required(reason)?,
+        },
+        EventType::LeadRecycled => F::Recycled { reason },
+        other => return Err(Rejection::UnknownType(other.as_str().to_owned())),
+    };
+    Ok(EventKind::Feedback { feedback, rep_id })
+}
+
+/// The wire fields of a feedback payload: (type, rep_id, reason, amount, opportunity_id).
+fn feedback_fields(
+    kind: &EventKind,
+) -> Option<(
+    EventType,
+    Option<&str>,
+    Option<&str>,
+    Option<f64>,
+    Option<&str>,
+)> {
+    use crate::core::Feedback as F;
+    let EventKind::Feedback { feedback, rep_id } = kind else {
+        return None;
+    };
+    let (reason, amount, opp) = match feedback {
+        F::Rejected { reason } | F::DealLost { reason } => (Some(reason.as_str()), None, None),
+        F::Recycled { reason } => (reason.as_deref(), None, None),
+        F::DealWon { amount } => (None, Some(*amount), None),
+        F::OpportunityCreated { opportunity_id } => (None, None, opportunity_id.as_deref()),
+        F::Contacted | F::Accepted | F::Qualified => (None, None, None),
+    };
+    Some((
+        feedback.event_type(),
+        rep_id.as_deref(),
+        reason,
+        amount,
+        opp,
+    ))
 }
 
 /// Checks the fields every event needs, whatever its wire format.
@@ -140,6 +228,7 @@ fn validate(event: &Event) -> Result<(), Rejection> {
         EmailClick { campaign_id, url } => &[("campaign_id", campaign_id), ("url", url)],
         ContentDownload { asset_id } => &[("asset_id", asset_id)],
         EmailBounce { campaign_id, .. } => &[("campaign_id", campaign_id)],
+        Feedback { .. } => &[],
         WebinarAttended { webinar_id } => &[("webinar_id", webinar_id)],
         ProfileUpdate { .. } | Unsubscribe => &[],
     };

@@ -8,7 +8,8 @@ use prost_types::Timestamp;
 use super::json::{bounce_type, grade_in, kind_in};
 use crate::core::{
     Alert, Contribution, Disqualification, DisqualifiedBy, EnrichmentHold, Event, EventKind,
-    LeadScore, LeadState, Millis, Reason, Rejection,
+    EventType, Handoff, LeadScore, LeadState, Millis, Reason, Rejection, RoutingState, SlaStatus,
+    Stage,
 };
 use crate::proto::{self as pb, lead_event::Payload};
 
@@ -73,6 +74,19 @@ pub(super) fn decode_event(bytes: &[u8]) -> Result<Event, Rejection> {
             attributes: p.attributes,
         },
         Some(Payload::Unsubscribe(_)) => EventKind::Unsubscribe,
+        Some(Payload::Feedback(f)) => {
+            let t: EventType = f
+                .r#type
+                .parse()
+                .map_err(|_| Rejection::UnknownType(f.r#type.clone()))?;
+            if !t.is_feedback() {
+                return Err(Rejection::InvalidField {
+                    field: "feedback.type".into(),
+                    detail: format!("`{}` is not a feedback type", f.r#type),
+                });
+            }
+            super::feedback(t, f.rep_id, f.reason, f.amount, f.opportunity_id)?
+        }
         Some(Payload::EmailBounce(p)) => EventKind::EmailBounce {
             bounce_type: bounce_type(&p.bounce_type)?,
             campaign_id: p.campaign_id,
@@ -124,6 +138,17 @@ pub(super) fn encode_event(e: &Event) -> Vec<u8> {
             attributes: attributes.clone(),
         }),
         EventKind::Unsubscribe => Payload::Unsubscribe(pb::Unsubscribe {}),
+        EventKind::Feedback { .. } => {
+            let (t, rep_id, reason, amount, opp) =
+                super::feedback_fields(&e.kind).expect("a feedback kind");
+            Payload::Feedback(pb::LeadFeedback {
+                r#type: t.as_str().to_owned(),
+                rep_id: rep_id.map(str::to_owned),
+                reason: reason.map(str::to_owned),
+                amount,
+                opportunity_id: opp.map(str::to_owned),
+            })
+        }
         EventKind::EmailBounce {
             campaign_id,
             bounce_type,
@@ -190,6 +215,9 @@ pub(super) fn encode_alert(a: &Alert) -> Vec<u8> {
         reasons: reasons_out(&a.reasons),
         company_domain: a.company_domain.clone(),
         account_id: a.account_id.clone(),
+        owner_team: a.owner_team.clone(),
+        owner_rep: a.owner_rep.clone(),
+        routed_via: a.routed_via.clone(),
     }
     .encode_to_vec()
 }
@@ -212,6 +240,9 @@ pub(super) fn decode_alert(bytes: &[u8]) -> Result<Alert, Rejection> {
         event_id: a.event_id,
         company_domain: a.company_domain,
         account_id: a.account_id,
+        owner_team: a.owner_team,
+        owner_rep: a.owner_rep,
+        routed_via: a.routed_via,
     })
 }
 
@@ -329,8 +360,63 @@ pub(super) fn encode_state(lead_id: &str, s: &LeadState) -> Vec<u8> {
             sticky: d.sticky,
         }),
         held: s.held.clone(),
+        stage: s.stage.map_or(String::new(), |st| st.as_str().to_owned()),
+        handoff: s.handoff.as_ref().map(|h| pb::Handoff {
+            alert_id: h.alert_id.clone(),
+            team: h.team.clone(),
+            rep: h.rep.clone(),
+            via: h.via.clone(),
+            handed_at_ms: h.handed_at,
+            respond_by_ms: h.respond_by,
+            contact_due_ms: h.contact_due,
+            first_contact_at_ms: h.first_contact_at,
+            sla: h.sla.as_str().to_owned(),
+            breaches: h.breaches,
+            reassignments: h.reassignments,
+            feedback_by_ms: h.feedback_by,
+            feedback: h.feedback.as_ref().map(|f| f.0.clone()),
+            feedback_at_ms: h.feedback.as_ref().map(|f| f.1),
+            feedback_reason: h.feedback.as_ref().and_then(|f| f.2.clone()),
+            feedback_overdue: h.feedback_overdue,
+            qualified_by: h.qualified_by.clone(),
+            grade: h.grade.clone(),
+            score: h.score,
+            won_amount: h.won_amount,
+            lost_reason: h.lost_reason.clone(),
+        }),
     }
     .encode_to_vec()
+}
+
+pub(super) fn encode_routing(r: &RoutingState) -> Vec<u8> {
+    pb::RoutingState {
+        reps: r
+            .assigned
+            .iter()
+            .map(|(rep, counts)| pb::routing_state::RepCounts {
+                rep_id: rep.clone(),
+                per_grade: counts.to_vec(),
+            })
+            .collect(),
+    }
+    .encode_to_vec()
+}
+
+pub(super) fn decode_routing(bytes: &[u8]) -> Result<RoutingState, Rejection> {
+    let r = pb::RoutingState::decode(bytes).map_err(malformed)?;
+    Ok(RoutingState {
+        assigned: r
+            .reps
+            .into_iter()
+            .map(|c| {
+                let mut counts = [0u32; 4];
+                for (i, n) in c.per_grade.into_iter().take(4).enumerate() {
+                    counts[i] = n;
+                }
+                (c.rep_id, counts)
+            })
+            .collect(),
+    })
 }
 
 pub(super) fn decode_state(bytes: &[u8]) -> Result<LeadState, Rejection> {
@@ -364,5 +450,29 @@ pub(super) fn decode_state(bytes: &[u8]) -> Result<LeadState, Rejection> {
             sticky: d.sticky,
         }),
         held: s.held,
+        stage: Stage::parse(&s.stage),
+        handoff: s.handoff.map(|h| Handoff {
+            sla: SlaStatus::parse(&h.sla).unwrap_or_default(),
+            feedback: h
+                .feedback
+                .map(|f| (f, h.feedback_at_ms.unwrap_or_default(), h.feedback_reason)),
+            alert_id: h.alert_id,
+            team: h.team,
+            rep: h.rep,
+            via: h.via,
+            handed_at: h.handed_at_ms,
+            respond_by: h.respond_by_ms,
+            contact_due: h.contact_due_ms,
+            first_contact_at: h.first_contact_at_ms,
+            breaches: h.breaches,
+            reassignments: h.reassignments,
+            feedback_by: h.feedback_by_ms,
+            feedback_overdue: h.feedback_overdue,
+            qualified_by: h.qualified_by,
+            grade: h.grade,
+            score: h.score,
+            won_amount: h.won_amount,
+            lost_reason: h.lost_reason,
+        }),
     })
 }

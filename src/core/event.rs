@@ -60,6 +60,49 @@ pub enum EventKind {
         campaign_id: String,
         bounce_type: BounceType,
     },
+    /// Sales feedback on a lead (topic `lead-feedback`).
+    Feedback {
+        feedback: Feedback,
+        /// The rep who gives it, when known.
+        rep_id: Option<String>,
+    },
+}
+
+/// What sales says about a lead.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Feedback {
+    /// The rep reached the lead (meets the follow-up SLA).
+    Contacted,
+    /// Sales accepts the lead (meets the SLA; the lead becomes a SAL).
+    Accepted,
+    /// Sales rejects the lead; it goes back to nurture.
+    Rejected { reason: String },
+    /// Sales qualifies the lead (SQL).
+    Qualified,
+    /// An opportunity was opened.
+    OpportunityCreated { opportunity_id: Option<String> },
+    /// The deal was won.
+    DealWon { amount: f64 },
+    /// The deal was lost; the lead goes back to nurture.
+    DealLost { reason: String },
+    /// Sales hands the lead back to marketing for nurture.
+    Recycled { reason: Option<String> },
+}
+
+impl Feedback {
+    /// The wire type name.
+    pub fn event_type(&self) -> EventType {
+        match self {
+            Feedback::Contacted => EventType::LeadContacted,
+            Feedback::Accepted => EventType::LeadAccepted,
+            Feedback::Rejected { .. } => EventType::LeadRejected,
+            Feedback::Qualified => EventType::LeadQualified,
+            Feedback::OpportunityCreated { .. } => EventType::OpportunityCreated,
+            Feedback::DealWon { .. } => EventType::DealWon,
+            Feedback::DealLost { .. } => EventType::DealLost,
+            Feedback::Recycled { .. } => EventType::LeadRecycled,
+        }
+    }
 }
 
 /// Whether a bounce is permanent.
@@ -102,11 +145,19 @@ pub enum EventType {
     ProfileUpdate,
     Unsubscribe,
     EmailBounce,
+    LeadContacted,
+    LeadAccepted,
+    LeadRejected,
+    LeadQualified,
+    OpportunityCreated,
+    DealWon,
+    DealLost,
+    LeadRecycled,
 }
 
 impl EventType {
     /// Every type, in wire order.
-    pub const ALL: [EventType; 9] = [
+    pub const ALL: [EventType; 17] = [
         EventType::PageView,
         EventType::FormSubmit,
         EventType::EmailOpen,
@@ -116,6 +167,14 @@ impl EventType {
         EventType::ProfileUpdate,
         EventType::Unsubscribe,
         EventType::EmailBounce,
+        EventType::LeadContacted,
+        EventType::LeadAccepted,
+        EventType::LeadRejected,
+        EventType::LeadQualified,
+        EventType::OpportunityCreated,
+        EventType::DealWon,
+        EventType::DealLost,
+        EventType::LeadRecycled,
     ];
 
     /// The wire name, e.g. `page_view`.
@@ -130,7 +189,20 @@ impl EventType {
             EventType::ProfileUpdate => "profile_update",
             EventType::Unsubscribe => "unsubscribe",
             EventType::EmailBounce => "email_bounce",
+            EventType::LeadContacted => "lead_contacted",
+            EventType::LeadAccepted => "lead_accepted",
+            EventType::LeadRejected => "lead_rejected",
+            EventType::LeadQualified => "lead_qualified",
+            EventType::OpportunityCreated => "opportunity_created",
+            EventType::DealWon => "deal_won",
+            EventType::DealLost => "deal_lost",
+            EventType::LeadRecycled => "lead_recycled",
         }
+    }
+
+    /// True for sales feedback types.
+    pub fn is_feedback(self) -> bool {
+        self.index() >= EventType::LeadContacted.index()
     }
 
     /// A dense index, for per-type lookup tables.
@@ -172,6 +244,7 @@ impl EventKind {
             EventKind::ProfileUpdate { .. } => EventType::ProfileUpdate,
             EventKind::Unsubscribe => EventType::Unsubscribe,
             EventKind::EmailBounce { .. } => EventType::EmailBounce,
+            EventKind::Feedback { feedback, .. } => feedback.event_type(),
         }
     }
 

@@ -33,6 +33,140 @@ pub struct LeadState {
     pub disqualified: Option<Disqualification>,
     /// While the lead qualifies but lacks required attributes: which.
     pub held: Vec<String>,
+    /// Where the lead is in the funnel; `None` before its first event.
+    pub stage: Option<Stage>,
+    /// The latest handoff to sales, with its follow-up timers.
+    pub handoff: Option<Handoff>,
+}
+
+/// Lifecycle stages, from first touch to customer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Stage {
+    /// Known only through email and newsletter activity.
+    Subscriber,
+    /// Has shown interest (a form, a download, a webinar, a job title).
+    Lead,
+    /// Marketing-qualified: handed to sales by an alert.
+    Mql,
+    /// Sales-accepted.
+    Sal,
+    /// Sales-qualified.
+    Sql,
+    /// An opportunity is open.
+    Opportunity,
+    /// The deal was won.
+    Customer,
+    /// Handed back to marketing for nurture (rejected, lost or recycled).
+    Recycled,
+    /// Disqualified by the model.
+    Disqualified,
+}
+
+impl Stage {
+    pub const ALL: [Stage; 9] = [
+        Stage::Subscriber,
+        Stage::Lead,
+        Stage::Mql,
+        Stage::Sal,
+        Stage::Sql,
+        Stage::Opportunity,
+        Stage::Customer,
+        Stage::Recycled,
+        Stage::Disqualified,
+    ];
+
+    /// The wire name, e.g. `mql`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::Subscriber => "subscriber",
+            Stage::Lead => "lead",
+            Stage::Mql => "mql",
+            Stage::Sal => "sal",
+            Stage::Sql => "sql",
+            Stage::Opportunity => "opportunity",
+            Stage::Customer => "customer",
+            Stage::Recycled => "recycled",
+            Stage::Disqualified => "disqualified",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Stage> {
+        Stage::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+}
+
+/// Whether the first contact came within the SLA.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SlaStatus {
+    /// Waiting for the first contact.
+    #[default]
+    Open,
+    /// Contacted or accepted before the deadline.
+    Met,
+    /// A deadline passed without contact.
+    Breached,
+    /// Rejected before any contact: no SLA outcome.
+    Closed,
+}
+
+impl SlaStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SlaStatus::Open => "open",
+            SlaStatus::Met => "met",
+            SlaStatus::Breached => "breached",
+            SlaStatus::Closed => "closed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<SlaStatus> {
+        [
+            SlaStatus::Open,
+            SlaStatus::Met,
+            SlaStatus::Breached,
+            SlaStatus::Closed,
+        ]
+        .into_iter()
+        .find(|x| x.as_str() == s)
+    }
+}
+
+/// A lead handed to sales: owner, deadlines and what sales said.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Handoff {
+    /// The alert that handed the lead over.
+    pub alert_id: String,
+    pub team: String,
+    /// The current owner.
+    pub rep: String,
+    /// How the owner was chosen (`owner`, `territory`, `team_lead`).
+    pub via: String,
+    /// Event time of the handoff (the alert's `crossed_at`).
+    pub handed_at: Millis,
+    /// The first deadline (the alert's `respond_by`).
+    pub respond_by: Millis,
+    /// The deadline the contact timer waits for; `None` once contacted,
+    /// rejected, or out of reassignments.
+    pub contact_due: Option<Millis>,
+    pub first_contact_at: Option<Millis>,
+    pub sla: SlaStatus,
+    pub breaches: u32,
+    pub reassignments: u32,
+    /// Accept/reject deadline.
+    pub feedback_by: Millis,
+    /// `accepted` or `rejected`, with its time and (for rejections) reason.
+    pub feedback: Option<(String, Millis, Option<String>)>,
+    pub feedback_overdue: bool,
+    /// The engagement rule with the largest share when the lead qualified.
+    pub qualified_by: String,
+    /// Fit grade at handoff (A–D).
+    pub grade: String,
+    /// Score at handoff.
+    pub score: f64,
+    /// Set when the deal is won.
+    pub won_amount: Option<f64>,
+    /// Set when the deal is lost.
+    pub lost_reason: Option<String>,
 }
 
 /// A disqualification and where it came from.

@@ -6,20 +6,26 @@
 //! the service.
 
 pub mod admit;
+pub mod desk;
 pub mod event;
 pub mod lead;
 pub mod model;
+pub mod routing;
 pub mod scorer;
 pub mod store;
 
 pub use admit::{admit, Rejection};
-pub use event::{BounceType, Event, EventKind, EventType, Millis, HOUR_MS};
-pub use lead::{Contribution, Disqualification, LeadState};
+pub use desk::{Desk, FeedbackOverdue, HandoffRecord, SlaBreach, StageChange};
+pub use event::{BounceType, Event, EventKind, EventType, Feedback, Millis, HOUR_MS};
+pub use lead::{Contribution, Disqualification, Handoff, LeadState, SlaStatus, Stage};
 pub use model::{Cap, Decay, Grade, Model, ModelError, Rule, DAY_MS};
+pub use routing::{Owner, Rep, Roster, RoutingState, Team};
 pub use scorer::{
     Alert, DisqualifiedBy, EnrichmentHold, LeadScore, Outcome, Reason, ReasonKind, Scorer,
 };
 pub use store::LeadStore;
 
+#[cfg(test)]
+mod desk_tests;
 #[cfg(test)]
 pub(crate) mod tests;

@@ -76,6 +76,12 @@ pub struct Alert {
     pub reasons: Vec<Reason>,
     pub company_domain: Option<String>,
     pub account_id: Option<String>,
+    /// The owning team, when a roster routes alerts.
+    pub owner_team: Option<String>,
+    /// The owning rep.
+    pub owner_rep: Option<String>,
+    /// How the owner was chosen: `owner`, `territory` or `team_lead`.
+    pub routed_via: Option<String>,
 }
 
 /// A lead that qualifies but lacks attributes sales needs: it waits on
@@ -126,6 +132,14 @@ pub struct Outcome {
     pub alert: Option<Alert>,
     /// Set when the lead qualified without the required attributes.
     pub hold: Option<EnrichmentHold>,
+    /// Follow-up deadlines that passed without contact.
+    pub breaches: Vec<super::desk::SlaBreach>,
+    /// The feedback deadline passed without accept or reject.
+    pub overdue: Option<super::desk::FeedbackOverdue>,
+    /// Lifecycle transitions, in order.
+    pub stages: Vec<super::desk::StageChange>,
+    /// The handoff record (`lead-handoffs`) changed.
+    pub handoff_changed: bool,
 }
 
 /// Applies a model to leads.
@@ -493,6 +507,9 @@ impl Scorer {
             reasons: self.reasons(lead),
             company_domain: lead.attributes.get("company_domain").cloned(),
             account_id: lead.attributes.get("account_id").cloned(),
+            owner_team: None,
+            owner_rep: None,
+            routed_via: None,
         }
     }
 

@@ -1,0 +1,469 @@
+//! The sales desk: what happens around a score. Routes alerts to reps,
+//! times the follow-up SLA and the feedback deadline, takes sales feedback,
+//! and moves leads through lifecycle stages. Pure and deterministic: timers
+//! fire at a time the caller gives (the wall clock in `run`, stream time in
+//! `replay`).
+
+use std::sync::Arc;
+
+use xxhash_rust::xxh3::xxh3_128;
+
+use super::event::{Event, EventKind, Feedback, Millis};
+use super::lead::{Handoff, LeadState, SlaStatus, Stage};
+use super::routing::{Roster, RoutingState};
+use super::scorer::{Alert, Outcome, ReasonKind, Scorer};
+
+/// A follow-up deadline passed without contact.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SlaBreach {
+    /// Deterministic: alert id and breach number.
+    pub breach_id: String,
+    pub lead_id: String,
+    pub alert_id: String,
+    pub team: String,
+    /// The rep who missed the deadline.
+    pub rep: String,
+    /// The team lead it escalates to.
+    pub escalate_to: String,
+    /// The deadline that passed; also when the breach happened.
+    pub respond_by: Millis,
+    /// 1 for the first breach of a handoff, 2 after a reassignment, ...
+    pub breach_number: u32,
+    /// The rep the lead was reassigned to, with a fresh deadline.
+    pub reassigned_to: Option<String>,
+    pub new_respond_by: Option<Millis>,
+}
+
+/// Sales neither accepted nor rejected a lead by the feedback deadline.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeedbackOverdue {
+    pub lead_id: String,
+    pub alert_id: String,
+    pub team: String,
+    pub rep: String,
+    pub escalate_to: String,
+    pub handed_at: Millis,
+    pub feedback_by: Millis,
+}
+
+/// A lifecycle transition.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StageChange {
+    pub lead_id: String,
+    /// `None` for a lead's first stage.
+    pub from: Option<Stage>,
+    pub to: Stage,
+    /// Event time of the transition.
+    pub at: Millis,
+    /// What caused it: an event type, `alert`, `disqualified`, ...
+    pub cause: String,
+    /// The handoff it belongs to, if any.
+    pub alert_id: Option<String>,
+    pub team: Option<String>,
+    pub rep: Option<String>,
+    /// Rejection or loss reason.
+    pub reason: Option<String>,
+}
+
+/// Scoring plus the sales loop.
+#[derive(Debug, Clone)]
+pub struct Desk {
+    scorer: Scorer,
+    roster: Option<Arc<Roster>>,
+}
+
+impl Desk {
+    /// Without a roster, alerts have no owner and no timers run.
+    pub fn new(scorer: Scorer, roster: Option<Arc<Roster>>) -> Self {
+        Desk { scorer, roster }
+    }
+
+    pub fn scorer(&self) -> &Scorer {
+        &self.scorer
+    }
+
+    pub fn roster(&self) -> Option<&Arc<Roster>> {
+        self.roster.as_ref()
+    }
+
+    /// The next time [`Desk::fire`] has work for this lead.
+    pub fn next_deadline(lead: &LeadState) -> Option<Millis> {
+        let h = lead.handoff.as_ref()?;
+        let feedback = (h.feedback.is_none() && !h.feedback_overdue).then_some(h.feedback_by);
+        match (h.contact_due, feedback) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Applies an engagement or feedback event. Timers of this lead that
+    /// are due by the event's time fire first.
+    pub fn apply(
+        &self,
+        routing: &mut RoutingState,
+        lead: &mut LeadState,
+        event: &Event,
+    ) -> Outcome {
+        let mut out = self.fire(routing, &event.lead_id, lead, event.occurred_at);
+        let at = event.occurred_at;
+        if lead.stage.is_none() {
+            self.move_to(
+                lead,
+                &event.lead_id,
+                Stage::Subscriber,
+                at,
+                "first_event",
+                None,
+                &mut out,
+            );
+        }
+        if let EventKind::Feedback { feedback, rep_id } = &event.kind {
+            self.feedback(lead, event, feedback, rep_id.as_deref(), &mut out);
+            return out;
+        }
+        let scored = self.scorer.apply(lead, event);
+        out.score_changed |= scored.score_changed;
+        out.hold = scored.hold;
+        if lead.stage == Some(Stage::Subscriber) && is_lead_signal(&event.kind) {
+            self.move_to(
+                lead,
+                &event.lead_id,
+                Stage::Lead,
+                at,
+                event.kind.event_type().as_str(),
+                None,
+                &mut out,
+            );
+        }
+        match (&lead.disqualified, lead.stage) {
+            (Some(_), Some(s)) if s != Stage::Disqualified && s != Stage::Customer => {
+                self.move_to(
+                    lead,
+                    &event.lead_id,
+                    Stage::Disqualified,
+                    at,
+                    "disqualified",
+                    None,
+                    &mut out,
+                );
+            }
+            (None, Some(Stage::Disqualified)) => {
+                self.move_to(
+                    lead,
+                    &event.lead_id,
+                    Stage::Lead,
+                    at,
+                    "requalified",
+                    None,
+                    &mut out,
+                );
+            }
+            _ => {}
+        }
+        if let Some(mut alert) = scored.alert {
+            self.hand_off(routing, lead, &mut alert);
+            out.handoff_changed = true;
+            let (team, rep) = (alert.owner_team.clone(), alert.owner_rep.clone());
+            let alert_id = Some(alert.alert_id.clone());
+            self.move_to_with(
+                lead,
+                &event.lead_id,
+                Stage::Mql,
+                alert.crossed_at,
+                "alert",
+                alert_id,
+                team,
+                rep,
+                None,
+                &mut out,
+            );
+            out.alert = Some(alert);
+        }
+        out
+    }
+
+    /// Routes a new alert, stamps its owner and SLA deadline, and opens the
+    /// handoff with its timers.
+    fn hand_off(&self, routing: &mut RoutingState, lead: &mut LeadState, alert: &mut Alert) {
+        let qualified_by = alert
+            .reasons
+            .iter()
+            .find(|r| r.kind == ReasonKind::Engagement)
+            .map_or_else(String::new, |r| r.rule_id.to_string());
+        let mut handoff = Handoff {
+            alert_id: alert.alert_id.clone(),
+            handed_at: alert.crossed_at,
+            respond_by: alert.respond_by,
+            qualified_by,
+            grade: alert.grade.as_str().to_owned(),
+            score: alert.score,
+            ..Handoff::default()
+        };
+        if let Some(roster) = &self.roster {
+            let owner = roster.route(routing, &lead.attributes, alert.grade, None, None);
+            let team = roster
+                .team(&owner.team)
+                .expect("route returns a roster team");
+            alert.respond_by = alert.crossed_at + team.sla;
+            alert.owner_team = Some(owner.team.to_string());
+            alert.owner_rep = Some(owner.rep.to_string());
+            alert.routed_via = Some(owner.via.to_owned());
+            handoff.team = owner.team.to_string();
+            handoff.rep = owner.rep.to_string();
+            handoff.via = owner.via.to_owned();
+            handoff.respond_by = alert.respond_by;
+            handoff.contact_due = Some(alert.respond_by);
+            handoff.feedback_by = roster.feedback_by(alert.crossed_at);
+        }
+        lead.handoff = Some(handoff);
+    }
+
+    /// Fires this lead's timers that are due at `now`: SLA breaches
+    /// (escalation, optional reassignment) and overdue feedback. Each fires
+    /// once: the handoff remembers it, and the handoff is committed with the
+    /// breach it produced.
+    pub fn fire(
+        &self,
+        routing: &mut RoutingState,
+        lead_id: &str,
+        lead: &mut LeadState,
+        now: Millis,
+    ) -> Outcome {
+        let mut out = Outcome::default();
+        let Some(roster) = &self.roster else {
+            return out;
+        };
+        let grade = self.scorer.model().grades.grade(lead.fit);
+        let Some(h) = lead.handoff.as_mut() else {
+            return out;
+        };
+        while let Some(due) = h.contact_due.filter(|&d| d <= now) {
+            h.breaches += 1;
+            if h.sla == SlaStatus::Open {
+                h.sla = SlaStatus::Breached;
+            }
+            let team = roster.team(&h.team);
+            let escalate_to = team.map_or_else(String::new, |t| t.lead.to_string());
+            let mut breach = SlaBreach {
+                breach_id: format!(
+                    "{:032x}",
+                    xxh3_128(format!("{}\0{}", h.alert_id, h.breaches).as_bytes())
+                ),
+                lead_id: lead_id.to_owned(),
+                alert_id: h.alert_id.clone(),
+                team: h.team.clone(),
+                rep: h.rep.clone(),
+                escalate_to,
+                respond_by: due,
+                breach_number: h.breaches,
+                reassigned_to: None,
+                new_respond_by: None,
+            };
+            h.contact_due = None;
+            if let Some(team) =
+                team.filter(|t| t.reassign_on_breach && h.reassignments < roster.max_reassignments)
+            {
+                let owner = roster.route(
+                    routing,
+                    &lead.attributes,
+                    grade,
+                    Some(&h.rep),
+                    Some(&team.id),
+                );
+                if *owner.rep != *h.rep && owner.via != "team_lead" {
+                    h.rep = owner.rep.to_string();
+                    h.reassignments += 1;
+                    h.contact_due = Some(due + team.sla);
+                    breach.reassigned_to = Some(h.rep.clone());
+                    breach.new_respond_by = h.contact_due;
+                }
+            }
+            out.breaches.push(breach);
+            out.handoff_changed = true;
+        }
+        if h.feedback.is_none() && !h.feedback_overdue && !h.team.is_empty() && h.feedback_by <= now
+        {
+            h.feedback_overdue = true;
+            out.overdue = Some(FeedbackOverdue {
+                lead_id: lead_id.to_owned(),
+                alert_id: h.alert_id.clone(),
+                team: h.team.clone(),
+                rep: h.rep.clone(),
+                escalate_to: roster
+                    .team(&h.team)
+                    .map_or_else(String::new, |t| t.lead.to_string()),
+                handed_at: h.handed_at,
+                feedback_by: h.feedback_by,
+            });
+            out.handoff_changed = true;
+        }
+        out
+    }
+
+    fn feedback(
+        &self,
+        lead: &mut LeadState,
+        event: &Event,
+        feedback: &Feedback,
+        rep: Option<&str>,
+        out: &mut Outcome,
+    ) {
+        let at = event.occurred_at;
+        let cause = feedback.event_type().as_str();
+        let contact = matches!(feedback, Feedback::Contacted | Feedback::Accepted);
+        if let Some(h) = lead.handoff.as_mut() {
+            if contact && h.first_contact_at.is_none() {
+                h.first_contact_at = Some(at);
+                if h.contact_due.is_some() && h.sla == SlaStatus::Open {
+                    h.sla = SlaStatus::Met;
+                }
+                h.contact_due = None;
+                out.handoff_changed = true;
+            }
+            match feedback {
+                Feedback::Accepted if h.feedback.is_none() => {
+                    h.feedback = Some(("accepted".into(), at, None));
+                    out.handoff_changed = true;
+                }
+                Feedback::Rejected { reason } if h.feedback.is_none() => {
+                    h.feedback = Some(("rejected".into(), at, Some(reason.clone())));
+                    if h.sla == SlaStatus::Open {
+                        h.sla = SlaStatus::Closed;
+                    }
+                    h.contact_due = None;
+                    out.handoff_changed = true;
+                }
+                Feedback::DealWon { amount } => {
+                    h.won_amount = Some(*amount);
+                    out.handoff_changed = true;
+                }
+                Feedback::DealLost { reason } => {
+                    h.lost_reason = Some(reason.clone());
+                    out.handoff_changed = true;
+                }
+                _ => {}
+            }
+        }
+        let handoff = lead
+            .handoff
+            .as_ref()
+            .map(|h| (h.alert_id.clone(), h.team.clone(), h.rep.clone()));
+        let (alert_id, team, rep_of_handoff) = match handoff {
+            Some((a, t, r)) => (Some(a), Some(t), Some(r)),
+            None => (None, None, None),
+        };
+        let rep = rep.map(str::to_owned).or(rep_of_handoff);
+        let go = |desk: &Desk,
+                  lead: &mut LeadState,
+                  to: Stage,
+                  reason: Option<String>,
+                  out: &mut Outcome| {
+            desk.move_to_with(
+                lead,
+                &event.lead_id,
+                to,
+                at,
+                cause,
+                alert_id.clone(),
+                team.clone(),
+                rep.clone(),
+                reason,
+                out,
+            );
+        };
+        match feedback {
+            Feedback::Contacted => {}
+            Feedback::Accepted => go(self, lead, Stage::Sal, None, out),
+            Feedback::Qualified => go(self, lead, Stage::Sql, None, out),
+            Feedback::OpportunityCreated { .. } => go(self, lead, Stage::Opportunity, None, out),
+            Feedback::DealWon { .. } => go(self, lead, Stage::Customer, None, out),
+            Feedback::Rejected { reason } | Feedback::DealLost { reason } => {
+                self.recycle(lead, out);
+                go(self, lead, Stage::Recycled, Some(reason.clone()), out);
+            }
+            Feedback::Recycled { reason } => {
+                self.recycle(lead, out);
+                go(self, lead, Stage::Recycled, reason.clone(), out);
+            }
+        }
+    }
+
+    /// Back to nurture: engagement restarts from zero (fit stays), the lead
+    /// re-arms, and open timers stop. A new handoff needs a new alert.
+    fn recycle(&self, lead: &mut LeadState, out: &mut Outcome) {
+        lead.contributions.clear();
+        lead.alerted = false;
+        lead.held.clear();
+        if let Some(h) = lead.handoff.as_mut() {
+            if h.contact_due.take().is_some() {
+                out.handoff_changed = true;
+            }
+        }
+        out.score_changed = true;
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn move_to(
+        &self,
+        lead: &mut LeadState,
+        lead_id: &str,
+        to: Stage,
+        at: Millis,
+        cause: &str,
+        reason: Option<String>,
+        out: &mut Outcome,
+    ) {
+        self.move_to_with(lead, lead_id, to, at, cause, None, None, None, reason, out);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn move_to_with(
+        &self,
+        lead: &mut LeadState,
+        lead_id: &str,
+        to: Stage,
+        at: Millis,
+        cause: &str,
+        alert_id: Option<String>,
+        team: Option<String>,
+        rep: Option<String>,
+        reason: Option<String>,
+        out: &mut Outcome,
+    ) {
+        if lead.stage == Some(to) {
+            return;
+        }
+        out.stages.push(StageChange {
+            lead_id: lead_id.to_owned(),
+            from: lead.stage,
+            to,
+            at,
+            cause: cause.to_owned(),
+            alert_id,
+            team: team.filter(|t| !t.is_empty()),
+            rep: rep.filter(|r| !r.is_empty()),
+            reason,
+        });
+        lead.stage = Some(to);
+        out.score_changed = true;
+    }
+}
+
+/// Events that show more than newsletter-level interest.
+fn is_lead_signal(kind: &EventKind) -> bool {
+    match kind {
+        EventKind::FormSubmit { form_id, .. } => form_id != "newsletter",
+        EventKind::ContentDownload { .. } | EventKind::WebinarAttended { .. } => true,
+        EventKind::ProfileUpdate { attributes } => attributes.contains_key("job_title"),
+        _ => false,
+    }
+}
+
+/// One handoff as published on `lead-handoffs`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HandoffRecord {
+    pub lead_id: String,
+    /// The lead's stage when the record was written.
+    pub stage: Option<Stage>,
+    pub handoff: Handoff,
+}

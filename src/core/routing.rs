@@ -1,0 +1,353 @@
+//! Routing: who gets a hot lead. The lead's existing owner wins; otherwise
+//! territory rules pick a team, and within the team the lead goes to the
+//! available rep with the fewest leads of its grade (then the fewest
+//! leads), so reps get a fair share by count **and** by quality.
+//!
+//! The roster is a TOML file (see `docs/routing.md`). Routing is pure and
+//! deterministic: the same leads in the same order give the same owners.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::event::Millis;
+use super::model::{Grade, ModelError};
+
+/// One sales rep.
+#[derive(Debug, Clone)]
+pub struct Rep {
+    pub id: Arc<str>,
+    pub name: String,
+    /// Unavailable reps (on leave, at capacity) get no new leads.
+    pub available: bool,
+}
+
+/// A sales team and the leads it covers.
+#[derive(Debug, Clone)]
+pub struct Team {
+    pub id: Arc<str>,
+    pub name: String,
+    /// Rep id of the team lead: breaches escalate to them, and they own
+    /// leads when no rep of the team is available.
+    pub lead: Arc<str>,
+    /// Time to first contact; the roster's default when unset.
+    pub sla: Millis,
+    /// On a breach, hand the lead to the next rep with a fresh deadline.
+    pub reassign_on_breach: bool,
+    /// Attribute → accepted values (lower case). Empty: covers every lead.
+    pub territory: BTreeMap<String, BTreeSet<String>>,
+    pub reps: Vec<Rep>,
+}
+
+impl Team {
+    fn covers(&self, attributes: &BTreeMap<String, String>) -> bool {
+        self.territory.iter().all(|(attr, values)| {
+            attributes
+                .get(attr)
+                .is_some_and(|v| values.contains(&v.to_ascii_lowercase()))
+        })
+    }
+}
+
+/// The sales organisation leads are routed to.
+#[derive(Debug, Clone)]
+pub struct Roster {
+    pub teams: Vec<Team>,
+    /// Business days (Mon–Fri, UTC) after handoff by which the rep must
+    /// accept or reject the lead.
+    pub feedback_business_days: u32,
+    /// How often one handoff may be reassigned after breaches.
+    pub max_reassignments: u32,
+}
+
+/// Who owns a lead, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Owner {
+    pub team: Arc<str>,
+    pub rep: Arc<str>,
+    /// `owner` (the lead's existing owner attribute), `territory`, or
+    /// `team_lead` (no rep of the team was available).
+    pub via: &'static str,
+}
+
+/// Leads assigned per rep and grade, for one partition. Kept with the lead
+/// state (in the changelog), so balance survives restarts and rebalances.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RoutingState {
+    /// Rep id → leads assigned, per grade A–D.
+    pub assigned: BTreeMap<String, [u32; 4]>,
+}
+
+impl RoutingState {
+    fn counts(&self, rep: &str) -> [u32; 4] {
+        self.assigned.get(rep).copied().unwrap_or_default()
+    }
+}
+
+fn grade_index(g: Grade) -> usize {
+    match g {
+        Grade::A => 0,
+        Grade::B => 1,
+        Grade::C => 2,
+        Grade::D => 3,
+    }
+}
+
+impl Roster {
+    /// The team with this id.
+    pub fn team(&self, id: &str) -> Option<&Team> {
+        self.teams.iter().find(|t| &*t.id == id)
+    }
+
+    /// The team a rep belongs to.
+    pub fn team_of_rep(&self, rep: &str) -> Option<&Team> {
+        self.teams
+            .iter()
+            .find(|t| t.reps.iter().any(|r| &*r.id == rep))
+    }
+
+    /// Picks the owner of a lead that is being handed to sales, and counts
+    /// it. `exclude` skips a rep (the one who just breached).
+    pub fn route(
+        &self,
+        state: &mut RoutingState,
+        attributes: &BTreeMap<String, String>,
+        grade: Grade,
+        exclude: Option<&str>,
+        team_hint: Option<&str>,
+    ) -> Owner {
+        if exclude.is_none() {
+            if let Some(owner) = attributes.get("owner") {
+                if let Some(team) = self.team_of_rep(owner) {
+                    let rep = team
+                        .reps
+                        .iter()
+                        .find(|r| &*r.id == owner.as_str())
+                        .expect("found above");
+                    return Owner {
+                        team: team.id.clone(),
+                        rep: rep.id.clone(),
+                        via: "owner",
+                    };
+                }
+            }
+        }
+        let team = team_hint
+            .and_then(|t| self.team(t))
+            .or_else(|| self.teams.iter().find(|t| t.covers(attributes)))
+            .unwrap_or_else(|| self.teams.last().expect("a roster has a team"));
+        let g = grade_index(grade);
+        let best = team
+            .reps
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.available && exclude != Some(&*r.id))
+            .min_by_key(|(i, r)| {
+                let c = state.counts(&r.id);
+                (c[g], c.iter().sum::<u32>(), *i)
+            })
+            .map(|(_, r)| r);
+        match best {
+            Some(rep) => {
+                state.assigned.entry(rep.id.to_string()).or_default()[g] += 1;
+                Owner {
+                    team: team.id.clone(),
+                    rep: rep.id.clone(),
+                    via: "territory",
+                }
+            }
+            None => Owner {
+                team: team.id.clone(),
+                rep: team.lead.clone(),
+                via: "team_lead",
+            },
+        }
+    }
+
+    /// The feedback deadline for a handoff at `at`: that many business days
+    /// (Mon–Fri, UTC) later, same time of day.
+    pub fn feedback_by(&self, at: Millis) -> Millis {
+        const DAY: Millis = 86_400_000;
+        let mut t = at;
+        let mut left = self.feedback_business_days;
+        while left > 0 {
+            t += DAY;
+            // 1970-01-01 was a Thursday: day 0 → Thu, so weekday = (d + 3) % 7 with Mon = 0.
+            let weekday = (t.div_euclid(DAY) + 3).rem_euclid(7);
+            if weekday < 5 {
+                left -= 1;
+            }
+        }
+        t
+    }
+}
+
+// ---- the file format --------------------------------------------------------
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RosterFile {
+    #[serde(default = "default_sla")]
+    default_sla_minutes: f64,
+    #[serde(default = "default_feedback_days")]
+    feedback_business_days: u32,
+    #[serde(default = "default_reassignments")]
+    max_reassignments: u32,
+    #[serde(default, rename = "team")]
+    teams: Vec<TeamFile>,
+}
+
+fn default_sla() -> f64 {
+    60.0
+}
+fn default_feedback_days() -> u32 {
+    3
+}
+fn default_reassignments() -> u32 {
+    1
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TeamFile {
+    id: Spanned<String>,
+    name: Option<String>,
+    lead: Spanned<String>,
+    sla_minutes: Option<Spanned<f64>>,
+    #[serde(default)]
+    reassign_on_breach: bool,
+    #[serde(default)]
+    territory: BTreeMap<String, Vec<String>>,
+    #[serde(default, rename = "rep")]
+    reps: Vec<RepFile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RepFile {
+    id: Spanned<String>,
+    name: Option<String>,
+    #[serde(default = "yes")]
+    available: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn minutes(m: f64) -> Millis {
+    (m * 60_000.0).round() as Millis
+}
+
+impl Roster {
+    /// Parses and validates a roster. Errors name the line and column.
+    pub fn from_toml(origin: &str, text: &str) -> Result<Roster, ModelError> {
+        let file: RosterFile = toml::from_str(text).map_err(|e| ModelError::Syntax {
+            origin: origin.to_owned(),
+            message: e.to_string().trim_end().to_owned(),
+        })?;
+        let at = |span: std::ops::Range<usize>, message: String| {
+            let before = &text[..span.start.min(text.len())];
+            ModelError::Invalid {
+                origin: origin.to_owned(),
+                line: before.matches('\n').count() + 1,
+                column: before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1,
+                message,
+            }
+        };
+        if !(file.default_sla_minutes.is_finite() && file.default_sla_minutes > 0.0) {
+            return Err(ModelError::Invalid {
+                origin: origin.to_owned(),
+                line: 1,
+                column: 1,
+                message: "`default_sla_minutes` must be a positive number".into(),
+            });
+        }
+        if file.teams.is_empty() {
+            return Err(ModelError::Invalid {
+                origin: origin.to_owned(),
+                line: 1,
+                column: 1,
+                message: "a roster needs at least one [[team]]".into(),
+            });
+        }
+        let mut teams: Vec<Team> = Vec::new();
+        let mut rep_ids = BTreeSet::new();
+        for t in &file.teams {
+            let id = t.id.get_ref().trim().to_owned();
+            if id.is_empty() || teams.iter().any(|x| *x.id == *id) {
+                return Err(at(
+                    t.id.span(),
+                    format!("team id `{id}` is empty or used twice"),
+                ));
+            }
+            let sla = match &t.sla_minutes {
+                Some(m) if !(m.get_ref().is_finite() && *m.get_ref() > 0.0) => {
+                    return Err(at(
+                        m.span(),
+                        format!("team `{id}`: `sla_minutes` must be positive"),
+                    ))
+                }
+                Some(m) => minutes(*m.get_ref()),
+                None => minutes(file.default_sla_minutes),
+            };
+            let mut reps = Vec::new();
+            for r in &t.reps {
+                let rid = r.id.get_ref().trim().to_owned();
+                if rid.is_empty() || !rep_ids.insert(rid.clone()) {
+                    return Err(at(
+                        r.id.span(),
+                        format!("rep id `{rid}` is empty or used twice"),
+                    ));
+                }
+                reps.push(Rep {
+                    name: r.name.clone().unwrap_or_else(|| rid.clone()),
+                    id: rid.into(),
+                    available: r.available,
+                });
+            }
+            if reps.is_empty() {
+                return Err(at(t.id.span(), format!("team `{id}` has no [[team.rep]]")));
+            }
+            let lead = t.lead.get_ref().trim();
+            if lead.is_empty() {
+                return Err(at(
+                    t.lead.span(),
+                    format!("team `{id}`: `lead` must name the team lead's rep id"),
+                ));
+            }
+            teams.push(Team {
+                name: t.name.clone().unwrap_or_else(|| id.clone()),
+                id: id.into(),
+                lead: lead.into(),
+                sla,
+                reassign_on_breach: t.reassign_on_breach,
+                territory: t
+                    .territory
+                    .iter()
+                    .map(|(k, v)| {
+                        (
+                            k.clone(),
+                            v.iter().map(|s| s.to_ascii_lowercase()).collect(),
+                        )
+                    })
+                    .collect(),
+                reps,
+            });
+        }
+        let last = file.teams.last().expect("checked non-empty");
+        if !teams.last().expect("non-empty").territory.is_empty() {
+            return Err(at(
+                last.id.span(),
+                "the last team must have no territory, so that every lead gets an owner".into(),
+            ));
+        }
+        Ok(Roster {
+            teams,
+            feedback_business_days: file.feedback_business_days,
+            max_reassignments: file.max_reassignments,
+        })
+    }
+}
