@@ -105,6 +105,9 @@ enum Command {
         #[arg(long, default_value = "2026-11-20T09:00:00Z")]
         start: String,
     },
+    /// Write the protobuf FileDescriptorSet of the outputs and events to
+    /// stdout, for clients in other languages (no protoc needed).
+    ProtoDescriptors,
     /// Work with model files.
     Model {
         #[command(subcommand)]
@@ -407,6 +410,10 @@ fn offline(command: Command) -> anyhow::Result<ExitCode> {
                 out.write_all(b"\n")?;
             }
             out.flush()?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::ProtoDescriptors => {
+            io::stdout().write_all(leadpulse::proto::FILE_DESCRIPTOR_SET)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Model {
