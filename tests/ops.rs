@@ -291,3 +291,39 @@ fn the_json_log_format_writes_one_object_per_line() {
         "{log}"
     );
 }
+
+#[test]
+fn repeated_sigterm_mid_stream_loses_and_duplicates_nothing() {
+    let d = Deployment::new("ops-sigterm", 3);
+    d.create_events_topic();
+    let records = dataset(8_000, 800, 31);
+    let topic = d.topic("events");
+    let producer = {
+        let records = records.clone();
+        std::thread::spawn(move || produce(&topic, &records, 400, Duration::from_millis(300)))
+    };
+    // Three runs stopped by SIGTERM while events keep arriving: each one
+    // stops fetching, commits its open transaction, leaves the group and
+    // exits 0 (Service::terminate asserts the status).
+    for run in 1..=3 {
+        let mut s = d.spawn_with("a", run, "[shutdown]\ngrace_period_secs = 30\n");
+        s.wait_for_log("transaction committed", Duration::from_secs(60));
+        let (code, _) = s.get("/readyz");
+        assert_eq!(code, 200);
+        let log = s.terminate();
+        let stop = log.find("shutting down: committing the open transaction");
+        let stopped = log.rfind("stopped");
+        assert!(
+            stop.is_some() && stopped > stop,
+            "run {run}: no orderly stop:\n{log}"
+        );
+        assert!(!log.contains("grace period expired"), "run {run}:\n{log}");
+    }
+    producer.join().unwrap();
+    let mut s = d.spawn("a", 4);
+    s.wait_for_log("restored lead state", Duration::from_secs(60));
+    d.wait_caught_up(Duration::from_secs(180));
+    s.terminate();
+    let oracle = oracle(&records, d.dir.path());
+    assert_matches_oracle(&d, &records, &oracle);
+}
