@@ -146,23 +146,13 @@ fn compose_config_and_env_pass_config_check() {
     // The Dockerfile's defaults must hold too.
     let dockerfile = std::fs::read_to_string(root().join("Dockerfile")).unwrap();
     let env: BTreeMap<String, String> = dockerfile
-        .split("ENV ")
-        .skip(1)
-        .flat_map(|block| {
-            block
-                .lines()
-                .take_while(|l| {
-                    !l.trim().is_empty()
-                        && !l.starts_with(|c: char| {
-                            c.is_ascii_uppercase() && !l.starts_with("LEADPULSE")
-                        })
-                })
-                .flat_map(|l| l.split_whitespace())
-                .filter_map(|kv| kv.split_once('='))
-                .map(|(k, v)| (k.to_owned(), v.to_owned()))
-                .collect::<Vec<_>>()
-        })
+        .replace("\\\n", " ")
+        .lines()
+        .filter_map(|l| l.strip_prefix("ENV "))
+        .flat_map(str::split_whitespace)
+        .filter_map(|kv| kv.split_once('='))
         .filter(|(k, _)| k.starts_with("LEADPULSE_"))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .collect();
     assert!(env.contains_key("LEADPULSE_ADMIN__LISTEN"), "{env:?}");
     config_check(&root().join("deploy/leadpulse.toml"), &env);
