@@ -122,6 +122,12 @@ fn readyz_is_false_while_100k_leads_restore_then_leads_and_metrics_are_served() 
         restoring.iter().all(|b| b["ready"] == false),
         "{restoring:?}"
     );
+    eprintln!(
+        "/readyz answered 503 with a restore in progress {} times, first {}, last {}",
+        restoring.len(),
+        restoring[0],
+        restoring[restoring.len() - 1]
+    );
     let (_, last) = seen.last().unwrap();
     assert_eq!(last["ready"], true, "{last}");
     assert_eq!(last["leads"], RESTORED_LEADS, "{last}");
@@ -326,4 +332,34 @@ fn repeated_sigterm_mid_stream_loses_and_duplicates_nothing() {
     s.terminate();
     let oracle = oracle(&records, d.dir.path());
     assert_matches_oracle(&d, &records, &oracle);
+}
+
+#[test]
+fn generate_to_kafka_keys_by_lead_and_partitions_with_murmur2() {
+    let d = Deployment::new("ops-generate", 4);
+    d.create_events_topic();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_leadpulse"))
+        .args([
+            "generate", "--kafka", "--events", "500", "--rate", "2000", "--config",
+        ])
+        .arg(d.config("generator", ""))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let records = read_all(&d.topic("events"));
+    assert_eq!(records.len(), 500);
+    let mut partitions = BTreeSet::new();
+    for r in &records {
+        let key = r.key.as_deref().unwrap();
+        let event = codec::decode_event(r.payload.as_deref().unwrap(), None).unwrap();
+        assert_eq!(key, event.lead_id.as_bytes());
+        // librdkafka's murmur2 partitioner and ours (the Java client's) agree.
+        assert_eq!(r.partition, partition_for_key(key, 4));
+        partitions.insert(r.partition);
+    }
+    assert_eq!(partitions.len(), 4, "{partitions:?}");
 }
