@@ -1,4 +1,8 @@
 //! Compiles `proto/` with protox (pure Rust), so no system `protoc` is needed.
+//! Also writes the FileDescriptorSet (`leadpulse.fds`), which non-Rust
+//! clients can load to decode the outputs without protoc.
+use prost::Message;
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let files = [
         "proto/leadpulse/v1/events.proto",
@@ -9,6 +13,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("cargo:rerun-if-changed={f}");
     }
     let fds = protox::compile(files, ["proto"])?;
+    let out = std::path::PathBuf::from(std::env::var("OUT_DIR")?);
+    std::fs::write(out.join("leadpulse.fds"), fds.encode_to_vec())?;
     prost_build::Config::new()
         .btree_map(["."])
         .compile_fds(fds)?;

@@ -4,8 +4,12 @@
 # Apache Kafka broker.
 #
 # With KAFKA_BOOTSTRAP unset it assembles Kafka from Maven Central and starts
-# a single-node KRaft broker on 127.0.0.1 for the duration of the run; with
-# KAFKA_BOOTSTRAP=host:port it uses that broker instead.
+# a single-node KRaft broker on 127.0.0.1 for the duration of the run, with a
+# SASL_SSL listener whose certificates are made now; with
+# KAFKA_BOOTSTRAP=host:port it uses that broker instead, and starts a broker
+# for the security tests unless KAFKA_SASL_BOOTSTRAP and KAFKA_TLS_DIR are set
+# too. The contract tests' Python packages come from PyPI into a venv
+# (scripts/python-venv.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,6 +20,8 @@ need_apt=()
 command -v java >/dev/null || need_apt+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null || need_apt+=(maven)
 command -v python3 >/dev/null || need_apt+=(python3)
+python3 -c 'import ensurepip, venv' 2>/dev/null || need_apt+=(python3-venv)
+command -v openssl >/dev/null || need_apt+=(openssl)
 command -v cc >/dev/null || need_apt+=(build-essential)
 command -v pkg-config >/dev/null || need_apt+=(pkg-config)
 pkg-config --exists openssl 2>/dev/null || need_apt+=(libssl-dev)
@@ -43,15 +49,28 @@ cargo fmt --all -- --check
 log "cargo clippy --all-targets -- -D warnings"
 cargo clippy --locked --all-targets -- -D warnings
 
-# --- A broker -------------------------------------------------------------
+# --- Brokers and Python -------------------------------------------------
+data_dirs=()
+cleanup() { for d in "${data_dirs[@]}"; do scripts/kafka/stop.sh "$d"; done; }
+trap cleanup EXIT
+start_broker() {
+  local out
+  out="$(scripts/kafka/start.sh --sasl)"
+  data_dirs+=("$(echo "$out" | sed -n 's/^KAFKA_DATA_DIR=//p')")
+  [ -n "${KAFKA_BOOTSTRAP:-}" ] || export KAFKA_BOOTSTRAP="$(echo "$out" | sed -n 's/^KAFKA_BOOTSTRAP=//p')"
+  export KAFKA_SASL_BOOTSTRAP="$(echo "$out" | sed -n 's/^KAFKA_SASL_BOOTSTRAP=//p')"
+  export KAFKA_TLS_DIR="$(echo "$out" | sed -n 's/^KAFKA_TLS_DIR=//p')"
+}
 if [ -z "${KAFKA_BOOTSTRAP:-}" ]; then
-  log "starting a Kafka broker (scripts/kafka/start.sh)"
-  out="$(scripts/kafka/start.sh)"
-  eval "export $(echo "$out" | grep '^KAFKA_BOOTSTRAP=')"
-  KAFKA_DATA_DIR="$(echo "$out" | sed -n 's/^KAFKA_DATA_DIR=//p')"
-  trap 'scripts/kafka/stop.sh "$KAFKA_DATA_DIR"' EXIT
+  log "starting a Kafka broker with a SASL_SSL listener (scripts/kafka/start.sh --sasl)"
+  start_broker
+elif [ -z "${KAFKA_SASL_BOOTSTRAP:-}" ] || [ -z "${KAFKA_TLS_DIR:-}" ]; then
+  log "starting a second broker for the SASL_SSL tests (scripts/kafka/start.sh --sasl)"
+  start_broker
 fi
-log "broker: $KAFKA_BOOTSTRAP"
+log "broker: $KAFKA_BOOTSTRAP; SASL_SSL: $KAFKA_SASL_BOOTSTRAP (certificates in $KAFKA_TLS_DIR)"
+log "python venv for the contract tests (scripts/python-venv.sh)"
+export LEADPULSE_PYTHON="$(scripts/python-venv.sh)"
 
 # --- Tests ----------------------------------------------------------------
 log "cargo test (unit, property, end-to-end; benches as smoke runs)"

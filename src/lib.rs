@@ -33,4 +33,9 @@ pub mod telemetry;
 /// Generated protobuf types (`proto/leadpulse/v1`).
 pub mod proto {
     include!(concat!(env!("OUT_DIR"), "/leadpulse.v1.rs"));
+
+    /// The `FileDescriptorSet` of `proto/`, for clients in other languages
+    /// (`leadpulse proto-descriptors > leadpulse.fds`).
+    pub const FILE_DESCRIPTOR_SET: &[u8] =
+        include_bytes!(concat!(env!("OUT_DIR"), "/leadpulse.fds"));
 }

@@ -116,6 +116,9 @@ enum Command {
         #[arg(long, default_value_t = 50.0)]
         mean_gap_ms: f64,
     },
+    /// Write the protobuf FileDescriptorSet of the outputs and events to
+    /// stdout, for clients in other languages (no protoc needed).
+    ProtoDescriptors,
     /// Work with model files.
     Model {
         #[command(subcommand)]
@@ -434,6 +437,10 @@ fn offline(command: Command) -> anyhow::Result<ExitCode> {
                 out.write_all(b"\n")?;
             }
             out.flush()?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::ProtoDescriptors => {
+            io::stdout().write_all(leadpulse::proto::FILE_DESCRIPTOR_SET)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Model {

@@ -496,7 +496,7 @@ impl Settings {
             text.parse()
                 .map_err(|e: toml::de::Error| SettingsError::Parse {
                     origin: origin.clone(),
-                    message: e.to_string().trim_end().to_owned(),
+                    message: redact_password_lines(e.to_string().trim_end()),
                 })?;
         let mut overridden = Vec::new();
         for (name, value) in env {
@@ -533,7 +533,7 @@ impl Settings {
                 .try_into()
                 .map_err(|e: toml::de::Error| SettingsError::Parse {
                     origin,
-                    message: e.to_string().trim_end().to_owned(),
+                    message: redact_password_lines(e.to_string().trim_end()),
                 })?;
         settings.kafka.security.resolve()?;
         settings.validate()?;
@@ -620,6 +620,32 @@ impl Settings {
         }
         Ok(())
     }
+}
+
+/// TOML errors quote the offending line or value: when one is about a
+/// password, blank out values, so a typo never prints a secret.
+fn redact_password_lines(message: &str) -> String {
+    if !message.to_ascii_lowercase().contains("password") {
+        return message.to_owned();
+    }
+    message
+        .lines()
+        .map(|line| {
+            if let Some(eq) = line.find('=') {
+                return format!("{}= [redacted]", &line[..eq]);
+            }
+            if line.trim_start().starts_with("in `") {
+                return line.to_owned(); // the key path
+            }
+            // `invalid type: integer `123`, expected …`: drop quoted values.
+            let mut out = String::new();
+            for (i, part) in line.split('`').enumerate() {
+                out.push_str(if i % 2 == 1 { "`[redacted]`" } else { part });
+            }
+            out
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// librdkafka properties that carry secrets.
@@ -771,6 +797,17 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(err.contains("kafka.security.ca_location"), "{err}");
+        let err = load("[kafka.security]\npassword = 12345678\n", &[])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("password") && !err.contains("12345678"),
+            "{err}"
+        );
+        let err = load("[kafka.security]\npassword = \"hunter22\n", &[])
+            .unwrap_err()
+            .to_string();
+        assert!(!err.contains("hunter22"), "{err}");
         let err = load("[admin]\nlisten = \"localhost\"\n", &[])
             .unwrap_err()
             .to_string();

@@ -125,6 +125,12 @@ fn readyz_is_false_while_100k_leads_restore_then_leads_and_metrics_are_served() 
         restoring.iter().all(|b| b["ready"] == false),
         "{restoring:?}"
     );
+    eprintln!(
+        "/readyz answered 503 with a restore in progress {} times, first {}, last {}",
+        restoring.len(),
+        restoring[0],
+        restoring[restoring.len() - 1]
+    );
     let (_, last) = seen.last().unwrap();
     assert_eq!(last["ready"], true, "{last}");
     assert_eq!(last["leads"], RESTORED_LEADS, "{last}");
@@ -294,4 +300,70 @@ fn the_json_log_format_writes_one_object_per_line() {
         log.contains("\"span\"") || log.contains("\"spans\""),
         "{log}"
     );
+}
+
+#[test]
+fn repeated_sigterm_mid_stream_loses_and_duplicates_nothing() {
+    let d = Deployment::new("ops-sigterm", 3);
+    d.create_events_topic();
+    let records = dataset(8_000, 800, 31);
+    let topic = d.topic("events");
+    let producer = {
+        let records = records.clone();
+        std::thread::spawn(move || produce(&topic, &records, 400, Duration::from_millis(300)))
+    };
+    // Three runs stopped by SIGTERM while events keep arriving: each one
+    // stops fetching, commits its open transaction, leaves the group and
+    // exits 0 (Service::terminate asserts the status).
+    for run in 1..=3 {
+        let mut s = d.spawn_with("a", run, "[shutdown]\ngrace_period_secs = 30\n");
+        s.wait_for_log("transaction committed", Duration::from_secs(60));
+        let (code, _) = s.get("/readyz");
+        assert_eq!(code, 200);
+        let log = s.terminate();
+        let stop = log.find("shutting down: committing the open transaction");
+        let stopped = log.rfind("stopped");
+        assert!(
+            stop.is_some() && stopped > stop,
+            "run {run}: no orderly stop:\n{log}"
+        );
+        assert!(!log.contains("grace period expired"), "run {run}:\n{log}");
+    }
+    producer.join().unwrap();
+    let mut s = d.spawn("a", 4);
+    s.wait_for_log("restored lead state", Duration::from_secs(60));
+    d.wait_caught_up(Duration::from_secs(180));
+    s.terminate();
+    let oracle = oracle(&records, d.dir.path());
+    assert_matches_oracle(&d, &records, &oracle);
+}
+
+#[test]
+fn generate_to_kafka_keys_by_lead_and_partitions_with_murmur2() {
+    let d = Deployment::new("ops-generate", 4);
+    d.create_events_topic();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_leadpulse"))
+        .args([
+            "generate", "--kafka", "--events", "500", "--rate", "2000", "--config",
+        ])
+        .arg(d.config("generator", ""))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let records = read_all(&d.topic("events"));
+    assert_eq!(records.len(), 500);
+    let mut partitions = BTreeSet::new();
+    for r in &records {
+        let key = r.key.as_deref().unwrap();
+        let event = codec::decode_event(r.payload.as_deref().unwrap(), None).unwrap();
+        assert_eq!(key, event.lead_id.as_bytes());
+        // librdkafka's murmur2 partitioner and ours (the Java client's) agree.
+        assert_eq!(r.partition, partition_for_key(key, 4));
+        partitions.insert(r.partition);
+    }
+    assert_eq!(partitions.len(), 4, "{partitions:?}");
 }
