@@ -189,15 +189,16 @@ fn feedback(
 }
 
 /// The wire fields of a feedback payload: (type, rep_id, reason, amount, opportunity_id).
-fn feedback_fields(
-    kind: &EventKind,
-) -> Option<(
+/// (type, rep_id, reason, amount, opportunity_id).
+type FeedbackFields<'a> = (
     EventType,
-    Option<&str>,
-    Option<&str>,
+    Option<&'a str>,
+    Option<&'a str>,
     Option<f64>,
-    Option<&str>,
-)> {
+    Option<&'a str>,
+);
+
+fn feedback_fields(kind: &EventKind) -> Option<FeedbackFields<'_>> {
     use crate::core::Feedback as F;
     let EventKind::Feedback { feedback, rep_id } = kind else {
         return None;
