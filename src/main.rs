@@ -12,7 +12,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 use leadpulse::codec::{self, parse_rfc3339, Format};
-use leadpulse::core::{Millis, Model, Scorer};
+use leadpulse::core::{Millis, Model, Roster, Scorer};
 use leadpulse::generate::{Generator, GeneratorConfig};
 use leadpulse::kafka::status::Status;
 use leadpulse::settings::{LogSettings, Settings};
@@ -64,6 +64,21 @@ enum Command {
         /// show both side by side.
         #[arg(long, requires = "report")]
         compare: Option<PathBuf>,
+        /// Roster to route alerts with (and run the SLA loop on stream time).
+        #[arg(long)]
+        routing: Option<PathBuf>,
+        /// Partitions of the events topic of the deployment being
+        /// reproduced (routing balance is kept per partition).
+        #[arg(long, default_value_t = 1)]
+        partitions: i32,
+        /// After the last event, fire timers due up to this time (RFC 3339).
+        #[arg(long)]
+        until: Option<String>,
+        /// Also write every output as NDJSON into this folder, one file per
+        /// topic (hot-lead-alerts, lead-scores, leads-needing-enrichment,
+        /// sla-breaches, feedback-overdue, lead-lifecycle, lead-handoffs).
+        #[arg(long)]
+        outputs: Option<PathBuf>,
     },
     /// Run the whole job on an in-process Kafka cluster with generated
     /// events, printing alerts as they fire.
@@ -270,6 +285,10 @@ fn offline(command: Command) -> anyhow::Result<ExitCode> {
             max_future_skew_secs,
             report,
             compare,
+            routing,
+            partitions,
+            until,
+            outputs,
         } => {
             let model = load_model(&model)?;
             let reference_time = match reference_time {
@@ -278,10 +297,15 @@ fn offline(command: Command) -> anyhow::Result<ExitCode> {
                 }
                 None => now_ms(),
             };
-            let options = replay::ReplayOptions {
+            let mut options = replay::ReplayOptions::new(
                 reference_time,
-                max_future_skew: max_future_skew_secs.saturating_mul(1000),
-            };
+                max_future_skew_secs.saturating_mul(1000),
+            );
+            options.roster = routing.as_deref().map(load_roster).transpose()?;
+            options.partitions = partitions;
+            options.until = until
+                .map(|t| parse_rfc3339(&t).map_err(|e| anyhow::anyhow!("--until: {e}")))
+                .transpose()?;
             let input: Box<dyn io::BufRead> = match events.as_deref() {
                 None => Box::new(io::stdin().lock()),
                 Some(p) if p == Path::new("-") => Box::new(io::stdin().lock()),
@@ -312,23 +336,31 @@ fn offline(command: Command) -> anyhow::Result<ExitCode> {
             if let Some(e) = write_err {
                 return Err(e.into());
             }
+            let final_scores = outcome.scores(&Scorer::new(model));
             if let Some(path) = scores {
-                let mut f = BufWriter::new(File::create(&path)?);
-                for s in outcome.scores(&Scorer::new(model)) {
-                    f.write_all(&codec::encode_score(&s, Format::Json))?;
-                    f.write_all(b"\n")?;
-                }
-                f.flush()?;
+                write_ndjson(
+                    &path,
+                    final_scores
+                        .iter()
+                        .map(|s| codec::encode_score(s, Format::Json)),
+                )?;
+            }
+            if let Some(dir) = outputs {
+                write_outputs(&dir, &outcome, &final_scores)?;
             }
             let c = &outcome.counts;
             eprintln!(
-                "replay: {} events, {} scored, {} leads, {} alerts, {} dead-lettered {:?}",
+                "replay: {} events, {} scored, {} leads, {} alerts, {} dead-lettered {:?}; \
+                 {} SLA breaches, {} overdue feedback, {} stage changes",
                 c.consumed,
                 c.scored,
                 outcome.leads.len(),
                 c.alerts,
                 c.dead_lettered_total(),
-                c.dead_lettered
+                c.dead_lettered,
+                outcome.breaches.len(),
+                outcome.overdue.len(),
+                outcome.stages.len()
             );
             Ok(ExitCode::SUCCESS)
         }
@@ -474,6 +506,70 @@ fn offline(command: Command) -> anyhow::Result<ExitCode> {
             }
         },
     }
+}
+
+fn load_roster(path: &Path) -> anyhow::Result<Arc<Roster>> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read routing file {}", path.display()))?;
+    Ok(Arc::new(Roster::from_toml(
+        &path.display().to_string(),
+        &text,
+    )?))
+}
+
+fn write_ndjson(path: &Path, records: impl Iterator<Item = Vec<u8>>) -> anyhow::Result<()> {
+    let mut f = BufWriter::new(
+        File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
+    );
+    for r in records {
+        f.write_all(&r)?;
+        f.write_all(b"\n")?;
+    }
+    f.flush()?;
+    Ok(())
+}
+
+/// `replay --outputs DIR`: one NDJSON file per output topic, as `run`
+/// would publish them (scores and handoffs: the final record of each).
+fn write_outputs(
+    dir: &Path,
+    outcome: &replay::ReplayOutcome,
+    scores: &[leadpulse::core::LeadScore],
+) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let j = Format::Json;
+    write_ndjson(
+        &dir.join("hot-lead-alerts.ndjson"),
+        outcome.alerts.iter().map(|a| codec::encode_alert(a, j)),
+    )?;
+    write_ndjson(
+        &dir.join("lead-scores.ndjson"),
+        scores.iter().map(|s| codec::encode_score(s, j)),
+    )?;
+    write_ndjson(
+        &dir.join("leads-needing-enrichment.ndjson"),
+        outcome.holds.iter().map(|h| codec::encode_hold(h, j)),
+    )?;
+    write_ndjson(
+        &dir.join("sla-breaches.ndjson"),
+        outcome.breaches.iter().map(|b| codec::encode_breach(b, j)),
+    )?;
+    write_ndjson(
+        &dir.join("feedback-overdue.ndjson"),
+        outcome.overdue.iter().map(|o| codec::encode_overdue(o, j)),
+    )?;
+    write_ndjson(
+        &dir.join("lead-lifecycle.ndjson"),
+        outcome.stages.iter().map(|c| codec::encode_stage(c, j)),
+    )?;
+    write_ndjson(
+        &dir.join("lead-handoffs.ndjson"),
+        outcome
+            .handoffs
+            .values()
+            .map(|h| codec::encode_handoff(h, j)),
+    )?;
+    Ok(())
 }
 
 /// `replay --report [--compare OTHER]`: the backtest of one model, or two
