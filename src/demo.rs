@@ -34,6 +34,8 @@ pub struct DemoOptions {
     pub seed: u64,
     /// Partitions of the events topic.
     pub partitions: i32,
+    /// Routes alerts to reps and runs the SLA loop.
+    pub roster: Option<Arc<crate::core::Roster>>,
 }
 
 /// What the demo did.
@@ -69,6 +71,11 @@ pub fn run(
     for topic in [
         &t.events,
         &t.enrichment,
+        &t.feedback,
+        &t.breaches,
+        &t.overdue,
+        &t.lifecycle,
+        &t.handoffs,
         &t.scores,
         &t.alerts,
         &t.dlq,
@@ -91,10 +98,11 @@ pub fn run(
     let service = {
         let settings = settings.clone();
         let model = model.clone();
+        let roster = options.roster.clone();
         let stop = service_stop.clone();
         thread::Builder::new()
             .name("leadpulse-run".into())
-            .spawn(move || kafka::run(&settings, model, None, &stop))?
+            .spawn(move || kafka::run(&settings, model, roster, None, &stop))?
     };
 
     // The live console view of committed alerts.

@@ -160,6 +160,8 @@ enum ConfigCommand {
 
 /// The model built into the binary, used by `demo` when none is given.
 const EXAMPLE_MODEL: &str = include_str!("../examples/model.toml");
+/// The roster built into the binary, used by `demo`.
+const EXAMPLE_ROUTING: &str = include_str!("../examples/routing.toml");
 
 fn load_model(path: &Path) -> anyhow::Result<Arc<Model>> {
     let text = std::fs::read_to_string(path)
@@ -246,8 +248,14 @@ fn main() -> ExitCode {
                     status.clone(),
                     Duration::from_secs(settings.shutdown.grace_period_secs),
                 );
+                let roster = settings
+                    .routing
+                    .path
+                    .as_deref()
+                    .map(load_roster)
+                    .transpose()?;
                 Ok(kafka::run_with_status(
-                    &settings, current, watcher, &stop, status,
+                    &settings, current, roster, watcher, &stop, status,
                 )?)
             })();
             match result {
@@ -385,6 +393,10 @@ fn offline(command: Command) -> anyhow::Result<ExitCode> {
                 rate,
                 seed,
                 partitions: 3,
+                roster: Some(Arc::new(Roster::from_toml(
+                    "examples/routing.toml (built in)",
+                    EXAMPLE_ROUTING,
+                )?)),
             };
             let summary = demo::run(model, &options, stop, io::stdout())?;
             let c = &summary.service.counts;

@@ -7,7 +7,7 @@
 //! `run` they fire on the wall clock. With `--report` replay is also the
 //! backtest marketing and sales use to agree on a model change.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::io::BufRead;
 use std::sync::Arc;
 
@@ -15,6 +15,7 @@ use crate::codec;
 use crate::core::{
     admit, Alert, Desk, EnrichmentHold, FeedbackOverdue, HandoffRecord, LeadScore, LeadState,
     Millis, Model, Outcome, Rejection, Roster, RoutingState, Scorer, SlaBreach, StageChange,
+    Timers,
 };
 use crate::kafka::partitioner::partition_for_key;
 use crate::telemetry::BatchCounts;
@@ -117,35 +118,6 @@ fn changed_handoff(lead_id: &str, lead: &LeadState, outcome: &Outcome) -> Option
     })
 }
 
-/// Open timers, earliest first.
-#[derive(Default)]
-struct Timers {
-    due: BTreeSet<(Millis, String)>,
-    by_lead: HashMap<String, Millis>,
-}
-
-impl Timers {
-    fn update(&mut self, lead_id: &str, lead: &LeadState) {
-        if let Some(old) = self.by_lead.remove(lead_id) {
-            self.due.remove(&(old, lead_id.to_owned()));
-        }
-        if let Some(next) = Desk::next_deadline(lead) {
-            self.due.insert((next, lead_id.to_owned()));
-            self.by_lead.insert(lead_id.to_owned(), next);
-        }
-    }
-
-    fn pop_due(&mut self, now: Millis) -> Option<String> {
-        let first = self.due.first()?.clone();
-        if first.0 > now {
-            return None;
-        }
-        self.due.remove(&first);
-        self.by_lead.remove(&first.1);
-        Some(first.1)
-    }
-}
-
 /// Replays NDJSON events (one JSON event per line; blank lines are skipped),
 /// calling `on_alert` for each alert as it fires. A bad line is counted as
 /// dead-lettered, exactly as `run` would, and reported to `on_reject` with
@@ -178,6 +150,11 @@ pub fn replay(
             let due = Desk::next_deadline(lead).unwrap_or(now);
             let outcome = desk.fire(&mut routing[p], &lead_id, lead, due);
             let record = changed_handoff(&lead_id, lead, &outcome);
+            if Desk::next_deadline(lead) == Some(due) {
+                // `fire` always moves a due timer on; never spin on one.
+                debug_assert!(false, "timer of {lead_id} did not advance");
+                continue;
+            }
             timers.update(&lead_id, lead);
             out.absorb(record, outcome, on_alert);
         }

@@ -38,6 +38,8 @@ pub struct Settings {
     #[serde(default)]
     pub model: ModelSettings,
     #[serde(default)]
+    pub routing: RoutingSettings,
+    #[serde(default)]
     pub log: LogSettings,
     #[serde(default)]
     pub admin: AdminSettings,
@@ -365,6 +367,16 @@ pub struct TopicSettings {
     pub dlq: String,
     /// Output: qualified leads waiting for required attributes.
     pub enrichment: String,
+    /// Input: sales feedback, keyed by lead_id, co-partitioned with `events`.
+    pub feedback: String,
+    /// Output: follow-up SLA breaches.
+    pub breaches: String,
+    /// Output: handoffs neither accepted nor rejected in time.
+    pub overdue: String,
+    /// Output: lifecycle stage transitions.
+    pub lifecycle: String,
+    /// Output: compacted state of each handoff, keyed by alert id.
+    pub handoffs: String,
     /// Internal: compacted per-lead state, co-partitioned with `events`.
     /// Defaults to `<group_id>-lead-state-changelog`.
     pub changelog: Option<String>,
@@ -384,6 +396,11 @@ impl Default for TopicSettings {
             alerts: "hot-lead-alerts".into(),
             dlq: "lead-events-dlq".into(),
             enrichment: "leads-needing-enrichment".into(),
+            feedback: "lead-feedback".into(),
+            breaches: "sla-breaches".into(),
+            overdue: "feedback-overdue".into(),
+            lifecycle: "lead-lifecycle".into(),
+            handoffs: "lead-handoffs".into(),
             changelog: None,
             create_missing: true,
             partitions: 6,
@@ -445,6 +462,15 @@ impl Default for ModelSettings {
             reload_interval_ms: 2_000,
         }
     }
+}
+
+/// Where the sales roster lives.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RoutingSettings {
+    /// The roster file (docs/routing.md). Without one, alerts carry no
+    /// owner and the SLA loop does not run.
+    pub path: Option<PathBuf>,
 }
 
 /// Logging.

@@ -123,6 +123,15 @@ pub const METRICS: &[(&str, &str)] = &[
     (READY, "gauge"),
     (ENRICHMENT_HOLDS, "counter"),
     (MODEL_RELOADS, "counter"),
+    (HANDOFFS, "counter"),
+    (FIRST_CONTACT_SECONDS, "histogram"),
+    (SLA, "counter"),
+    (SLA_BREACHES, "counter"),
+    (FEEDBACK_OVERDUE, "counter"),
+    (STAGE_TRANSITIONS, "counter"),
+    (REJECTIONS, "counter"),
+    (DEALS, "counter"),
+    (DEAL_AMOUNT, "counter"),
 ];
 
 const EVENTS_CONSUMED: &str = "leadpulse_events_consumed_total";
@@ -141,6 +150,15 @@ const CONSUMER_LAG: &str = "leadpulse_consumer_lag_records";
 const READY: &str = "leadpulse_ready";
 const ENRICHMENT_HOLDS: &str = "leadpulse_enrichment_holds_total";
 const MODEL_RELOADS: &str = "leadpulse_model_reloads_total";
+const HANDOFFS: &str = "leadpulse_handoffs_total";
+const FIRST_CONTACT_SECONDS: &str = "leadpulse_time_to_first_contact_seconds";
+const SLA: &str = "leadpulse_sla_total";
+const SLA_BREACHES: &str = "leadpulse_sla_breaches_total";
+const FEEDBACK_OVERDUE: &str = "leadpulse_feedback_overdue_total";
+const STAGE_TRANSITIONS: &str = "leadpulse_stage_transitions_total";
+const REJECTIONS: &str = "leadpulse_rejections_total";
+const DEALS: &str = "leadpulse_deals_total";
+const DEAL_AMOUNT: &str = "leadpulse_deal_amount_total";
 
 /// Installs the Prometheus recorder; the handle renders `/metrics`.
 pub fn install_prometheus() -> Result<PrometheusHandle, String> {
@@ -192,7 +210,162 @@ pub fn install_prometheus() -> Result<PrometheusHandle, String> {
         READY,
         "1 when every assigned partition is restored and the instance is ready."
     );
+    describe_counter!(
+        HANDOFFS,
+        "Leads passed to sales (alerts with an owner), by team."
+    );
+    describe_histogram!(
+        FIRST_CONTACT_SECONDS,
+        metrics::Unit::Seconds,
+        "From handoff to the rep's first contact (or acceptance), in event time."
+    );
+    describe_counter!(
+        SLA,
+        "Handoffs whose first-contact SLA was met or breached, by outcome."
+    );
+    describe_counter!(
+        SLA_BREACHES,
+        "SLA breach records, including breaches after a reassignment."
+    );
+    describe_counter!(
+        FEEDBACK_OVERDUE,
+        "Handoffs neither accepted nor rejected by the feedback deadline."
+    );
+    describe_counter!(
+        STAGE_TRANSITIONS,
+        "Lifecycle transitions, by from and to stage."
+    );
+    describe_counter!(REJECTIONS, "Leads rejected by sales, by reason.");
+    describe_counter!(
+        DEALS,
+        "Deals won or lost, by the rule that qualified the lead."
+    );
+    describe_counter!(
+        DEAL_AMOUNT,
+        "Amount of won deals, by the rule that qualified the lead."
+    );
     Ok(handle)
+}
+
+/// Sales-loop figures of one transaction, recorded once it commits.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SalesCounts {
+    /// Team of each new handoff.
+    pub handoffs: Vec<String>,
+    /// Seconds from handoff to first contact, for contacts made now.
+    pub first_contact_secs: Vec<f64>,
+    pub sla_met: u64,
+    /// Handoffs breached for the first time.
+    pub sla_breached: u64,
+    /// Every breach record.
+    pub breaches: u64,
+    pub overdue: u64,
+    /// (from, to) stage of every transition.
+    pub transitions: Vec<(&'static str, &'static str)>,
+    /// Rejection reasons, normalised.
+    pub rejections: Vec<String>,
+    /// (won, qualifying rule, amount) of closed deals.
+    pub deals: Vec<(bool, String, f64)>,
+}
+
+impl SalesCounts {
+    /// Adds what one event or timer did. `contact_before` is the handoff's
+    /// first contact before it (`None` without a handoff).
+    pub fn observe(
+        &mut self,
+        contact_before: Option<Option<crate::core::Millis>>,
+        lead: &crate::core::LeadState,
+        outcome: &crate::core::Outcome,
+    ) {
+        use crate::core::{SlaStatus, Stage};
+        if let Some(team) = outcome.alert.as_ref().and_then(|a| a.owner_team.clone()) {
+            self.handoffs.push(team);
+        }
+        for b in &outcome.breaches {
+            self.breaches += 1;
+            if b.breach_number == 1 {
+                self.sla_breached += 1;
+            }
+        }
+        self.overdue += u64::from(outcome.overdue.is_some());
+        if let (Some(None), Some(h)) = (contact_before, &lead.handoff) {
+            if let Some(at) = h.first_contact_at {
+                self.first_contact_secs
+                    .push((at - h.handed_at).max(0) as f64 / 1000.0);
+                if h.sla == SlaStatus::Met {
+                    self.sla_met += 1;
+                }
+            }
+        }
+        for c in &outcome.stages {
+            self.transitions
+                .push((c.from.map_or("none", Stage::as_str), c.to.as_str()));
+            let rule = lead
+                .handoff
+                .as_ref()
+                .map_or_else(String::new, |h| h.qualified_by.clone());
+            match c.cause.as_str() {
+                "lead_rejected" => self.rejections.push(normalise_reason(c.reason.as_deref())),
+                "deal_won" => {
+                    let amount = lead
+                        .handoff
+                        .as_ref()
+                        .and_then(|h| h.won_amount)
+                        .unwrap_or(0.0);
+                    self.deals.push((true, rule, amount));
+                }
+                "deal_lost" => self.deals.push((false, rule, 0.0)),
+                _ => {}
+            }
+        }
+    }
+}
+
+/// Reasons are free text: keep label values few and short.
+fn normalise_reason(reason: Option<&str>) -> String {
+    let r: String = reason
+        .unwrap_or("unspecified")
+        .trim()
+        .to_lowercase()
+        .chars()
+        .take(40)
+        .collect();
+    if r.is_empty() {
+        "unspecified".into()
+    } else {
+        r
+    }
+}
+
+/// Records the sales-loop figures of a committed transaction.
+pub fn sales_committed(s: &SalesCounts) {
+    for team in &s.handoffs {
+        counter!(HANDOFFS, "team" => team.clone()).increment(1);
+    }
+    for secs in &s.first_contact_secs {
+        histogram!(FIRST_CONTACT_SECONDS).record(*secs);
+    }
+    if s.sla_met > 0 {
+        counter!(SLA, "outcome" => "met").increment(s.sla_met);
+    }
+    if s.sla_breached > 0 {
+        counter!(SLA, "outcome" => "breached").increment(s.sla_breached);
+    }
+    counter!(SLA_BREACHES).increment(s.breaches);
+    counter!(FEEDBACK_OVERDUE).increment(s.overdue);
+    for (from, to) in &s.transitions {
+        counter!(STAGE_TRANSITIONS, "from" => *from, "to" => *to).increment(1);
+    }
+    for reason in &s.rejections {
+        counter!(REJECTIONS, "reason" => reason.clone()).increment(1);
+    }
+    for (won, rule, amount) in &s.deals {
+        let outcome = if *won { "won" } else { "lost" };
+        counter!(DEALS, "outcome" => outcome, "rule" => rule.clone()).increment(1);
+        if *won {
+            counter!(DEAL_AMOUNT, "rule" => rule.clone()).increment(amount.round() as u64);
+        }
+    }
 }
 
 /// Counts of one committed transaction.

@@ -4,6 +4,7 @@
 //! fire at a time the caller gives (the wall clock in `run`, stream time in
 //! `replay`).
 
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use xxhash_rust::xxh3::xxh3_128;
@@ -88,7 +89,8 @@ impl Desk {
 
     /// The next time [`Desk::fire`] has work for this lead.
     pub fn next_deadline(lead: &LeadState) -> Option<Millis> {
-        let h = lead.handoff.as_ref()?;
+        // Handoffs without an owner (no roster) have no timers.
+        let h = lead.handoff.as_ref().filter(|h| !h.team.is_empty())?;
         let feedback = (h.feedback.is_none() && !h.feedback_overdue).then_some(h.feedback_by);
         match (h.contact_due, feedback) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -466,4 +468,55 @@ pub struct HandoffRecord {
     /// The lead's stage when the record was written.
     pub stage: Option<Stage>,
     pub handoff: Handoff,
+}
+
+/// Open timers of a set of leads, earliest first: the index the service
+/// and replay fire [`Desk::fire`] from.
+#[derive(Debug, Default)]
+pub struct Timers {
+    due: BTreeSet<(Millis, String)>,
+    by_lead: HashMap<String, Millis>,
+}
+
+impl Timers {
+    /// Re-reads a lead's next deadline after its state changed.
+    pub fn update(&mut self, lead_id: &str, lead: &LeadState) {
+        let next = Desk::next_deadline(lead);
+        if self.by_lead.get(lead_id).copied() == next {
+            return;
+        }
+        if let Some(old) = self.by_lead.remove(lead_id) {
+            self.due.remove(&(old, lead_id.to_owned()));
+        }
+        if let Some(next) = next {
+            self.due.insert((next, lead_id.to_owned()));
+            self.by_lead.insert(lead_id.to_owned(), next);
+        }
+    }
+
+    /// The earliest deadline, if any.
+    pub fn earliest(&self) -> Option<Millis> {
+        self.due.first().map(|(t, _)| *t)
+    }
+
+    /// Removes and returns a lead whose deadline is at or before `now`.
+    pub fn pop_due(&mut self, now: Millis) -> Option<String> {
+        let first = self.due.first()?.clone();
+        if first.0 > now {
+            return None;
+        }
+        self.due.remove(&first);
+        self.by_lead.remove(&first.1);
+        Some(first.1)
+    }
+
+    /// The number of leads with an open timer.
+    pub fn len(&self) -> usize {
+        self.by_lead.len()
+    }
+
+    /// True when no timer is open.
+    pub fn is_empty(&self) -> bool {
+        self.by_lead.is_empty()
+    }
 }

@@ -15,7 +15,7 @@ pub mod scorer;
 pub mod store;
 
 pub use admit::{admit, Rejection};
-pub use desk::{Desk, FeedbackOverdue, HandoffRecord, SlaBreach, StageChange};
+pub use desk::{Desk, FeedbackOverdue, HandoffRecord, SlaBreach, StageChange, Timers};
 pub use event::{BounceType, Event, EventKind, EventType, Feedback, Millis, HOUR_MS};
 pub use lead::{Contribution, Disqualification, Handoff, LeadState, SlaStatus, Stage};
 pub use model::{Cap, Decay, Grade, Model, ModelError, Rule, DAY_MS};
@@ -23,7 +23,7 @@ pub use routing::{Owner, Rep, Roster, RoutingState, Team};
 pub use scorer::{
     Alert, DisqualifiedBy, EnrichmentHold, LeadScore, Outcome, Reason, ReasonKind, Scorer,
 };
-pub use store::LeadStore;
+pub use store::{LeadStore, Staged, ROUTING_KEY};
 
 #[cfg(test)]
 mod desk_tests;

@@ -4,12 +4,19 @@
 use std::collections::HashMap;
 
 use super::lead::LeadState;
+use super::routing::RoutingState;
 
-/// The leads of one input partition.
+/// The changelog key of a partition's routing balance. Lead ids never
+/// start with a NUL byte.
+pub const ROUTING_KEY: &str = "\u{0}routing";
+
+/// The leads of one input partition, and its routing balance.
 #[derive(Debug, Default)]
 pub struct LeadStore {
     committed: HashMap<String, LeadState>,
     staged: HashMap<String, Staged>,
+    routing: RoutingState,
+    routing_staged: Option<RoutingState>,
 }
 
 /// A lead changed in the open transaction.
@@ -19,6 +26,8 @@ pub struct Staged {
     pub state: LeadState,
     /// Whether the score record must be republished.
     pub score_changed: bool,
+    /// Whether the handoff record must be republished.
+    pub handoff_changed: bool,
 }
 
 impl LeadStore {
@@ -32,10 +41,32 @@ impl LeadStore {
                 Staged {
                     state,
                     score_changed: false,
+                    handoff_changed: false,
                 },
             );
         }
         self.staged.get_mut(lead_id).expect("inserted above")
+    }
+
+    /// A lead's staged state together with the partition's staged routing
+    /// balance, for a change that may route the lead.
+    pub fn stage_routed(&mut self, lead_id: &str) -> (&mut Staged, &mut RoutingState) {
+        self.stage(lead_id);
+        let routing = self
+            .routing_staged
+            .get_or_insert_with(|| self.routing.clone());
+        let staged = self.staged.get_mut(lead_id).expect("staged above");
+        (staged, routing)
+    }
+
+    /// The routing balance changed in the open transaction, if it did.
+    pub fn staged_routing(&self) -> Option<&RoutingState> {
+        self.routing_staged.as_ref().filter(|r| **r != self.routing)
+    }
+
+    /// Puts the routing balance read back from the changelog.
+    pub fn restore_routing(&mut self, routing: RoutingState) {
+        self.routing = routing;
     }
 
     /// The leads changed in the open transaction.
@@ -53,11 +84,15 @@ impl LeadStore {
         for (id, s) in self.staged.drain() {
             self.committed.insert(id, s.state);
         }
+        if let Some(r) = self.routing_staged.take() {
+            self.routing = r;
+        }
     }
 
     /// The transaction aborted: forget its changes.
     pub fn abort(&mut self) {
         self.staged.clear();
+        self.routing_staged = None;
     }
 
     /// Puts a lead's state read back from the changelog.

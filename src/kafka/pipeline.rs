@@ -26,9 +26,12 @@ use super::status::{LeadView, Status};
 use super::topics::TopicNames;
 use super::PipelineError;
 use crate::codec::{self, Format};
-use crate::core::{admit, LeadStore, Model, Rejection, Scorer};
+use crate::core::{
+    admit, Desk, HandoffRecord, LeadStore, Millis, Model, Outcome, Rejection, Roster, Scorer,
+    Timers, ROUTING_KEY,
+};
 use crate::settings::Settings;
-use crate::telemetry::{self, BatchCounts};
+use crate::telemetry::{self, BatchCounts, SalesCounts};
 
 const TXN_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -46,10 +49,11 @@ pub struct RunSummary {
 pub fn run(
     settings: &Settings,
     model: Arc<Model>,
+    roster: Option<Arc<Roster>>,
     watcher: Option<super::ModelWatcher>,
     shutdown: &AtomicBool,
 ) -> Result<RunSummary, PipelineError> {
-    run_with_status(settings, model, watcher, shutdown, Arc::default())
+    run_with_status(settings, model, roster, watcher, shutdown, Arc::default())
 }
 
 /// [`run`], sharing readiness and committed lead state through `status`
@@ -57,6 +61,7 @@ pub fn run(
 pub fn run_with_status(
     settings: &Settings,
     model: Arc<Model>,
+    roster: Option<Arc<Roster>>,
     mut watcher: Option<super::ModelWatcher>,
     shutdown: &AtomicBool,
     status: Arc<Status>,
@@ -79,10 +84,22 @@ pub fn run_with_status(
         classify(&e, settings).unwrap_or_else(|| PipelineError::Fatal(e.to_string()))
     })?;
 
+    let feedback: BaseConsumer = super::reader_config(settings)
+        .set(
+            "group.id",
+            format!("{}-feedback-reader", settings.kafka.group_id),
+        )
+        .set("enable.partition.eof", "false")
+        .create()
+        .map_err(|e| PipelineError::Client(e.to_string()))?;
     let engine = Arc::new(Mutex::new(Engine {
         settings: settings.clone(),
         producer,
-        scorer: Scorer::new(model),
+        desk: Desk::new(Scorer::new(model), roster),
+        feedback: Arc::new(feedback),
+        timers: BTreeMap::new(),
+        stream_time: BTreeMap::new(),
+        positions: BTreeMap::new(),
         topics,
         format: settings.pipeline.output_format,
         max_future_skew: settings.pipeline.max_future_skew_secs.saturating_mul(1000),
@@ -118,10 +135,12 @@ pub fn run_with_status(
         }
         e.answer_queries();
         match polled {
-            Some(Ok(m)) => e.process(&consumer, &m),
+            Some(Ok(m)) => e.process(&consumer, &m, Source::Events),
             Some(Err(err)) => e.consumer_error(err),
             None => {}
         }
+        e.poll_feedback(&consumer);
+        e.fire_timers(&consumer);
         if e.batch.started.is_some_and(|t| t.elapsed() >= interval) {
             e.commit(&consumer);
         }
@@ -129,12 +148,12 @@ pub fn run_with_status(
         if e.batch.started.is_none() {
             if let Some(model) = watcher.as_mut().and_then(super::ModelWatcher::poll) {
                 tracing::info!(
-                    from = %e.scorer.model().version,
+                    from = %e.desk.scorer().model().version,
                     to = %model.version,
                     "model reloaded; leads are re-scored under it at their next event"
                 );
                 telemetry::model_reload(true);
-                e.scorer = Scorer::new(model);
+                e.desk = Desk::new(Scorer::new(model), e.desk.roster().cloned());
             }
         }
         if let Some(err) = e.fatal.take() {
@@ -200,22 +219,42 @@ struct Batch {
     /// When the first record of the batch was read; `None` when no
     /// transaction is open.
     started: Option<Instant>,
-    /// Per partition, the offset of the first record in the batch: where to
-    /// rewind to on abort.
-    first: BTreeMap<i32, i64>,
-    /// Per partition, the next offset to consume: what the transaction commits.
-    next: BTreeMap<i32, i64>,
+    /// Per input partition, the offset of the first record in the batch:
+    /// where to rewind to on abort.
+    first: BTreeMap<(Source, i32), i64>,
+    /// Per input partition, the next offset to consume: what the
+    /// transaction commits.
+    next: BTreeMap<(Source, i32), i64>,
     counts: BatchCounts,
+    /// Sales-loop figures of the batch, recorded once it commits.
+    sales: SalesCounts,
     /// Kafka timestamps of the events that raised this batch's alerts.
     alert_event_times: Vec<i64>,
     /// The transaction's span; each record and the commit run inside it.
     span: Option<tracing::Span>,
 }
 
+/// The two inputs. Feedback partitions follow the events partitions this
+/// instance owns (co-partitioning), read by a second, assign-only consumer;
+/// both topics' offsets go into the same transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Source {
+    Events,
+    Feedback,
+}
+
 struct Engine {
     settings: Settings,
     producer: ThreadedProducer<DefaultProducerContext>,
-    scorer: Scorer,
+    desk: Desk,
+    feedback: Arc<BaseConsumer>,
+    /// Open SLA and feedback timers of each assigned partition, from staged
+    /// state while a transaction is open.
+    timers: BTreeMap<i32, Timers>,
+    /// Latest event time read on each partition (both inputs).
+    stream_time: BTreeMap<i32, Millis>,
+    /// Next offset to read per input partition, to tell when it is caught up.
+    positions: BTreeMap<(Source, i32), i64>,
     topics: TopicNames,
     format: Format,
     max_future_skew: i64,
@@ -252,7 +291,12 @@ impl Engine {
         }
     }
 
-    fn process(&mut self, consumer: &BaseConsumer<RebalanceHandler>, m: &BorrowedMessage<'_>) {
+    fn process(
+        &mut self,
+        consumer: &BaseConsumer<RebalanceHandler>,
+        m: &BorrowedMessage<'_>,
+        source: Source,
+    ) {
         let partition = m.partition();
         if !self.stores.contains_key(&partition) {
             tracing::warn!(
@@ -266,8 +310,12 @@ impl Engine {
             return;
         }
         let _entered = self.batch.span.clone().map(tracing::Span::entered);
-        self.batch.first.entry(partition).or_insert(m.offset());
-        self.batch.next.insert(partition, m.offset() + 1);
+        self.batch
+            .first
+            .entry((source, partition))
+            .or_insert(m.offset());
+        self.batch.next.insert((source, partition), m.offset() + 1);
+        self.positions.insert((source, partition), m.offset() + 1);
         self.batch.counts.consumed += 1;
 
         let payload = m.payload().unwrap_or_default();
@@ -288,43 +336,187 @@ impl Engine {
         let sent = match decoded {
             Err(rejection) => self.dead_letter(m, &rejection),
             Ok(event) => {
+                let stream = self.stream_time.entry(partition).or_insert(Millis::MIN);
+                *stream = (*stream).max(event.occurred_at);
                 let store = self.stores.get_mut(&partition).expect("checked above");
-                let staged = store.stage(&event.lead_id);
-                let outcome = self.scorer.apply(&mut staged.state, &event);
+                let (staged, routing) = store.stage_routed(&event.lead_id);
+                let contacted = first_contact(&staged.state);
+                let outcome = self.desk.apply(routing, &mut staged.state, &event);
                 staged.score_changed |= outcome.score_changed;
+                staged.handoff_changed |= outcome.handoff_changed;
+                self.batch.sales.observe(contacted, &staged.state, &outcome);
+                self.timers
+                    .entry(partition)
+                    .or_default()
+                    .update(&event.lead_id, &staged.state);
                 self.batch.counts.scored += 1;
-                let mut sent = Ok(());
-                if let Some(alert) = outcome.alert {
-                    self.batch.counts.alerts += 1;
+                if outcome.alert.is_some() {
                     if let Some(t) = m.timestamp().to_millis() {
                         self.batch.alert_event_times.push(t);
                     }
-                    let payload = codec::encode_alert(&alert, self.format);
-                    sent = send(
-                        &self.producer,
-                        BaseRecord::to(&self.topics.alerts)
-                            .key(alert.lead_id.as_bytes())
-                            .payload(&payload)
-                            .headers(self.output_headers()),
-                    );
                 }
-                if let (Ok(()), Some(hold)) = (&sent, outcome.hold) {
-                    self.batch.counts.holds += 1;
-                    let payload = codec::encode_hold(&hold, self.format);
-                    sent = send(
-                        &self.producer,
-                        BaseRecord::to(&self.topics.enrichment)
-                            .key(hold.lead_id.as_bytes())
-                            .payload(&payload)
-                            .headers(self.output_headers()),
-                    );
-                }
-                sent
+                self.emit(&outcome)
             }
         };
         if let Err(e) = sent {
             tracing::warn!(error = %e, "produce failed; aborting the transaction");
             self.abort(consumer);
+        }
+    }
+
+    /// Publishes what one event or timer produced (in the open transaction).
+    fn emit(&mut self, outcome: &Outcome) -> Result<(), KafkaError> {
+        let f = self.format;
+        if let Some(alert) = &outcome.alert {
+            self.batch.counts.alerts += 1;
+            self.publish(
+                &self.topics.alerts,
+                &alert.lead_id,
+                &codec::encode_alert(alert, f),
+            )?;
+        }
+        if let Some(hold) = &outcome.hold {
+            self.batch.counts.holds += 1;
+            self.publish(
+                &self.topics.enrichment,
+                &hold.lead_id,
+                &codec::encode_hold(hold, f),
+            )?;
+        }
+        for b in &outcome.breaches {
+            self.publish(
+                &self.topics.breaches,
+                &b.lead_id,
+                &codec::encode_breach(b, f),
+            )?;
+        }
+        if let Some(o) = &outcome.overdue {
+            self.publish(
+                &self.topics.overdue,
+                &o.lead_id,
+                &codec::encode_overdue(o, f),
+            )?;
+        }
+        for c in &outcome.stages {
+            self.publish(
+                &self.topics.lifecycle,
+                &c.lead_id,
+                &codec::encode_stage(c, f),
+            )?;
+        }
+        Ok(())
+    }
+
+    fn publish(&self, topic: &str, key: &str, payload: &[u8]) -> Result<(), KafkaError> {
+        send(
+            &self.producer,
+            BaseRecord::to(topic)
+                .key(key.as_bytes())
+                .payload(payload)
+                .headers(self.output_headers()),
+        )
+    }
+
+    /// Reads what the feedback consumer has buffered (it follows this
+    /// instance's partitions), without waiting.
+    fn poll_feedback(&mut self, consumer: &BaseConsumer<RebalanceHandler>) {
+        let feedback = self.feedback.clone();
+        for _ in 0..1_000 {
+            match feedback.poll(Duration::ZERO) {
+                None => return,
+                Some(Ok(m)) => self.process(consumer, &m, Source::Feedback),
+                Some(Err(err)) => self.consumer_error(err),
+            }
+            if self.fatal.is_some() {
+                return;
+            }
+        }
+    }
+
+    /// True when both inputs of `partition` have been read up to their
+    /// latest known end, so nothing older is still waiting.
+    fn caught_up(&self, partition: i32, consumer: &BaseConsumer<RebalanceHandler>) -> bool {
+        let ends = [
+            (
+                Source::Events,
+                super::client::cached_high_watermark(consumer, &self.topics.events, partition),
+            ),
+            (
+                Source::Feedback,
+                super::client::cached_high_watermark(
+                    &self.feedback,
+                    &self.topics.feedback,
+                    partition,
+                ),
+            ),
+        ];
+        ends.iter().all(
+            |(source, end)| match (end, self.positions.get(&(*source, partition))) {
+                (Some(end), Some(pos)) => pos >= end,
+                _ => false,
+            },
+        )
+    }
+
+    /// Fires due SLA and feedback timers. A caught-up partition uses the
+    /// wall clock; one still reading a backlog (after a restart, say) uses
+    /// its stream time, so a contact waiting in the backlog is seen before
+    /// its deadline is judged, as in `replay`.
+    fn fire_timers(&mut self, consumer: &BaseConsumer<RebalanceHandler>) {
+        if self.desk.roster().is_none() || self.fatal.is_some() {
+            return;
+        }
+        let wall = wall_clock_ms();
+        let due: Vec<i32> = self
+            .timers
+            .iter()
+            .filter(|(_, t)| t.earliest().is_some_and(|d| d <= wall))
+            .map(|(p, _)| *p)
+            .collect();
+        for partition in due {
+            let now = if self.caught_up(partition, consumer) {
+                wall
+            } else {
+                self.stream_time
+                    .get(&partition)
+                    .copied()
+                    .unwrap_or(Millis::MIN)
+            };
+            loop {
+                let Some(lead_id) = self.timers.get_mut(&partition).and_then(|t| t.pop_due(now))
+                else {
+                    break;
+                };
+                if !self.begin() {
+                    return;
+                }
+                let Some(store) = self.stores.get_mut(&partition) else {
+                    break;
+                };
+                let (staged, routing) = store.stage_routed(&lead_id);
+                let Some(deadline) = Desk::next_deadline(&staged.state) else {
+                    continue;
+                };
+                let outcome = self
+                    .desk
+                    .fire(routing, &lead_id, &mut staged.state, deadline);
+                staged.handoff_changed |= outcome.handoff_changed;
+                staged.score_changed |= outcome.score_changed;
+                self.batch.sales.observe(None, &staged.state, &outcome);
+                if Desk::next_deadline(&staged.state) == Some(deadline) {
+                    tracing::error!(lead_id = %lead_id, deadline, "a due timer did not advance; dropping it");
+                    continue;
+                }
+                self.timers
+                    .entry(partition)
+                    .or_default()
+                    .update(&lead_id, &staged.state);
+                if let Err(e) = self.emit(&outcome) {
+                    tracing::warn!(error = %e, "produce failed; aborting the transaction");
+                    self.abort(consumer);
+                    return;
+                }
+            }
         }
     }
 
@@ -336,7 +528,7 @@ impl Engine {
             })
             .insert(Header {
                 key: "leadpulse-model-version",
-                value: Some(&*self.scorer.model().version),
+                value: Some(&*self.desk.scorer().model().version),
             })
     }
 
@@ -448,6 +640,7 @@ impl Engine {
                 }
                 telemetry::transaction_committed(&batch.counts, started.elapsed().as_secs_f64());
                 telemetry::alerts_committed(&batch.alert_event_times);
+                telemetry::sales_committed(&batch.sales);
                 self.leads_changed();
                 self.summary.counts.add(&batch.counts);
                 self.summary.transactions += 1;
@@ -464,8 +657,8 @@ impl Engine {
 
     fn send_offsets(&self, consumer: &BaseConsumer<RebalanceHandler>) -> Result<(), KafkaError> {
         let mut offsets = TopicPartitionList::new();
-        for (&p, &next) in &self.batch.next {
-            offsets.add_partition_offset(&self.topics.events, p, Offset::Offset(next))?;
+        for (&(source, p), &next) in &self.batch.next {
+            offsets.add_partition_offset(self.topic_of(source), p, Offset::Offset(next))?;
         }
         let group = consumer
             .group_metadata()
@@ -474,11 +667,27 @@ impl Engine {
             .send_offsets_to_transaction(&offsets, &group, TXN_TIMEOUT)
     }
 
-    /// Writes the changelog (to the input's partition) and the score record
-    /// of every lead changed in this batch.
+    fn topic_of(&self, source: Source) -> &str {
+        match source {
+            Source::Events => &self.topics.events,
+            Source::Feedback => &self.topics.feedback,
+        }
+    }
+
+    /// Writes the changelog (to the input's partition), and the score and
+    /// handoff records of every lead changed in this batch.
     fn publish_state(&mut self) -> Result<(), KafkaError> {
         let mut score_updates = 0;
         for (&partition, store) in &self.stores {
+            if let Some(routing) = store.staged_routing() {
+                send(
+                    &self.producer,
+                    BaseRecord::to(&self.topics.changelog)
+                        .partition(partition)
+                        .key(ROUTING_KEY.as_bytes())
+                        .payload(&codec::encode_routing(routing)),
+                )?;
+            }
             for (lead_id, staged) in store.staged() {
                 let state = codec::encode_state(lead_id, &staged.state);
                 send(
@@ -488,9 +697,18 @@ impl Engine {
                         .key(lead_id.as_bytes())
                         .payload(&state),
                 )?;
+                if let (true, Some(h)) = (staged.handoff_changed, &staged.state.handoff) {
+                    let record = HandoffRecord {
+                        lead_id: lead_id.clone(),
+                        stage: staged.state.stage,
+                        handoff: h.clone(),
+                    };
+                    let payload = codec::encode_handoff(&record, self.format);
+                    self.publish(&self.topics.handoffs, &h.alert_id, &payload)?;
+                }
                 if staged.score_changed {
                     score_updates += 1;
-                    let score = self.scorer.score_of(lead_id, &staged.state);
+                    let score = self.desk.scorer().score_of(lead_id, &staged.state);
                     let payload = codec::encode_score(&score, self.format);
                     send(
                         &self.producer,
@@ -523,16 +741,23 @@ impl Engine {
             store.abort();
         }
         let batch = std::mem::take(&mut self.batch);
-        for (&p, &first) in &batch.first {
+        self.rebuild_timers();
+        for (&(source, p), &first) in &batch.first {
             if !self.stores.contains_key(&p) {
                 continue;
             }
-            if let Err(e) = consumer.seek(
-                &self.topics.events,
-                p,
-                Offset::Offset(first),
-                Duration::from_secs(10),
-            ) {
+            self.positions.insert((source, p), first);
+            let topic = self.topic_of(source).to_owned();
+            let rewound = match source {
+                Source::Events => {
+                    consumer.seek(&topic, p, Offset::Offset(first), Duration::from_secs(10))
+                }
+                Source::Feedback => {
+                    self.feedback
+                        .seek(&topic, p, Offset::Offset(first), Duration::from_secs(10))
+                }
+            };
+            if let Err(e) = rewound {
                 self.fatal = Some(PipelineError::Fatal(format!(
                     "cannot rewind partition {p} to offset {first} after an abort: {e}"
                 )));
@@ -555,6 +780,19 @@ impl Engine {
         }
         for p in partitions {
             self.stores.remove(p);
+            self.timers.remove(p);
+            self.stream_time.remove(p);
+            self.positions.remove(&(Source::Events, *p));
+            self.positions.remove(&(Source::Feedback, *p));
+        }
+        let mut feedback = TopicPartitionList::new();
+        for &p in partitions {
+            feedback.add_partition(&self.topics.feedback, p);
+        }
+        if let Err(e) = self.feedback.incremental_unassign(&feedback) {
+            self.fatal = Some(PipelineError::Fatal(format!(
+                "cannot stop reading feedback: {e}"
+            )));
         }
         tracing::info!(
             ?partitions,
@@ -581,11 +819,73 @@ impl Engine {
                 let leads: usize = stores.values().map(LeadStore::len).sum();
                 self.summary.leads_restored += leads as u64;
                 self.stores.extend(stores);
+                if let Err(e) = self.follow_feedback(consumer, &fresh) {
+                    self.fatal = Some(e);
+                }
+                self.rebuild_timers();
             }
             Err(e) => self.fatal = Some(e),
         }
         self.status
             .restore_finished(&fresh, ok, self.leads_changed());
+    }
+
+    /// Starts reading the feedback partitions that match newly assigned
+    /// events partitions, from the group's committed offsets.
+    fn follow_feedback(
+        &mut self,
+        consumer: &BaseConsumer<RebalanceHandler>,
+        partitions: &[i32],
+    ) -> Result<(), PipelineError> {
+        if partitions.is_empty() {
+            return Ok(());
+        }
+        let mut wanted = TopicPartitionList::new();
+        for &p in partitions {
+            wanted.add_partition(&self.topics.events, p);
+            wanted.add_partition(&self.topics.feedback, p);
+        }
+        let committed = consumer
+            .committed_offsets(wanted, Duration::from_secs(30))
+            .map_err(|e| PipelineError::Fatal(format!("cannot read committed offsets: {e}")))?;
+        let mut feedback = TopicPartitionList::new();
+        for e in committed.elements() {
+            let source = if e.topic() == self.topics.events {
+                Source::Events
+            } else {
+                Source::Feedback
+            };
+            let offset = match e.offset() {
+                Offset::Offset(o) => {
+                    self.positions.insert((source, e.partition()), o);
+                    Offset::Offset(o)
+                }
+                _ => Offset::Beginning,
+            };
+            if source == Source::Feedback {
+                feedback
+                    .add_partition_offset(&self.topics.feedback, e.partition(), offset)
+                    .map_err(|e| PipelineError::Fatal(e.to_string()))?;
+            }
+        }
+        self.feedback
+            .incremental_assign(&feedback)
+            .map_err(|e| PipelineError::Fatal(format!("cannot read feedback: {e}")))
+    }
+
+    /// Rebuilds the timer index and stream times from committed state.
+    fn rebuild_timers(&mut self) {
+        self.timers.clear();
+        for (&p, store) in &self.stores {
+            let timers = self.timers.entry(p).or_default();
+            let mut latest = Millis::MIN;
+            for (id, lead) in store.iter() {
+                timers.update(id, lead);
+                latest = latest.max(lead.updated_at);
+            }
+            let stream = self.stream_time.entry(p).or_insert(Millis::MIN);
+            *stream = (*stream).max(latest);
+        }
     }
 
     /// Publishes the number of committed leads; returns it.
@@ -600,9 +900,20 @@ impl Engine {
     fn answer_queries(&self) {
         self.status.answer(|partition, lead_id| {
             let state = self.stores.get(&partition)?.get(lead_id)?;
-            Some(LeadView::new(&self.scorer, lead_id, state))
+            Some(LeadView::new(self.desk.scorer(), lead_id, state))
         });
     }
+}
+
+fn wall_clock_ms() -> Millis {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as Millis)
+}
+
+/// When the lead was first contacted, before an event is applied.
+fn first_contact(lead: &crate::core::LeadState) -> Option<Option<Millis>> {
+    lead.handoff.as_ref().map(|h| h.first_contact_at)
 }
 
 fn rejection_field(r: &Rejection) -> &str {

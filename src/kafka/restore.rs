@@ -12,7 +12,7 @@ use rdkafka::{Offset, TopicPartitionList};
 use super::status::Status;
 use super::PipelineError;
 use crate::codec;
-use crate::core::LeadStore;
+use crate::core::{LeadStore, ROUTING_KEY};
 use crate::settings::Settings;
 
 /// Reads `partitions` of the changelog from the beginning up to the last
@@ -101,6 +101,16 @@ pub fn restore(
                     })?;
                 match m.payload() {
                     None => store.forget(key),
+                    Some(bytes) if key == ROUTING_KEY => {
+                        let routing = codec::decode_routing(bytes).map_err(|e| {
+                            PipelineError::Restore(format!(
+                                "`{changelog}` partition {} offset {}: {e}",
+                                m.partition(),
+                                m.offset()
+                            ))
+                        })?;
+                        store.restore_routing(routing);
+                    }
                     Some(bytes) => {
                         let state = codec::decode_state(bytes).map_err(|e| {
                             PipelineError::Restore(format!(

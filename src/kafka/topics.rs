@@ -20,6 +20,11 @@ pub struct TopicNames {
     pub alerts: String,
     pub dlq: String,
     pub enrichment: String,
+    pub feedback: String,
+    pub breaches: String,
+    pub overdue: String,
+    pub lifecycle: String,
+    pub handoffs: String,
     pub changelog: String,
 }
 
@@ -32,6 +37,11 @@ impl TopicNames {
             alerts: t.alerts.clone(),
             dlq: t.dlq.clone(),
             enrichment: t.enrichment.clone(),
+            feedback: t.feedback.clone(),
+            breaches: t.breaches.clone(),
+            overdue: t.overdue.clone(),
+            lifecycle: t.lifecycle.clone(),
+            handoffs: t.handoffs.clone(),
             changelog: t.changelog(&settings.kafka.group_id),
         }
     }
@@ -65,12 +75,17 @@ pub fn ensure_topics(settings: &Settings) -> Result<i32, PipelineError> {
     };
 
     let compacted: &[(&str, &str)] = &[("cleanup.policy", "compact")];
-    let outputs: [(&String, &[(&str, &str)]); 5] = [
+    let outputs: [(&String, &[(&str, &str)]); 10] = [
         (&names.changelog, compacted),
+        (&names.feedback, &[]),
         (&names.scores, compacted),
         (&names.alerts, &[]),
         (&names.dlq, &[]),
         (&names.enrichment, &[]),
+        (&names.breaches, &[]),
+        (&names.overdue, &[]),
+        (&names.lifecycle, &[]),
+        (&names.handoffs, compacted),
     ];
     for (name, config) in outputs {
         match existing.get(name) {
@@ -79,6 +94,14 @@ pub fn ensure_topics(settings: &Settings) -> Result<i32, PipelineError> {
                     "changelog topic `{name}` has {n} partitions but input topic `{}` has {events_partitions}; \
                      they must match because lead state is co-partitioned with the input. \
                      Delete the changelog (state is then rebuilt only from new events) or use a new group id",
+                    names.events
+                )))
+            }
+            Some(&n) if *name == names.feedback && n != events_partitions => {
+                return Err(PipelineError::Topics(format!(
+                    "feedback topic `{name}` has {n} partitions but events topic `{}` has {events_partitions}; \
+                     they must match (and use the same partitioner) so that a lead's feedback reaches \
+                     the instance that holds its state",
                     names.events
                 )))
             }
