@@ -482,11 +482,7 @@ impl Engine {
                     .copied()
                     .unwrap_or(Millis::MIN)
             };
-            loop {
-                let Some(lead_id) = self.timers.get_mut(&partition).and_then(|t| t.pop_due(now))
-                else {
-                    break;
-                };
+            while let Some(lead_id) = self.timers.get_mut(&partition).and_then(|t| t.pop_due(now)) {
                 if !self.begin() {
                     return;
                 }
