@@ -70,13 +70,13 @@ pub fn reader_config(settings: &Settings) -> ClientConfig {
     c
 }
 
-/// The partition's high watermark as of the consumer's last fetch response,
-/// without a broker round trip; `None` before the first fetch.
-pub fn cached_high_watermark<C: rdkafka::consumer::ConsumerContext>(
+/// The partition's (low, high) watermarks as of the consumer's last fetch
+/// response, without a broker round trip; `None` before the first fetch.
+pub fn cached_watermarks<C: rdkafka::consumer::ConsumerContext>(
     consumer: &rdkafka::consumer::BaseConsumer<C>,
     topic: &str,
     partition: i32,
-) -> Option<i64> {
+) -> Option<(i64, i64)> {
     use rdkafka::consumer::Consumer;
     let topic = std::ffi::CString::new(topic).ok()?;
     let (mut low, mut high) = (-1i64, -1i64);
@@ -93,5 +93,5 @@ pub fn cached_high_watermark<C: rdkafka::consumer::ConsumerContext>(
         )
     };
     (err == rdkafka::bindings::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR && high >= 0)
-        .then_some(high)
+        .then_some((low.max(0), high))
 }

@@ -436,26 +436,19 @@ impl Engine {
     /// True when both inputs of `partition` have been read up to their
     /// latest known end, so nothing older is still waiting.
     fn caught_up(&self, partition: i32, consumer: &BaseConsumer<RebalanceHandler>) -> bool {
+        use super::client::cached_watermarks;
         let ends = [
-            (
-                Source::Events,
-                super::client::cached_high_watermark(consumer, &self.topics.events, partition),
-            ),
-            (
-                Source::Feedback,
-                super::client::cached_high_watermark(
-                    &self.feedback,
-                    &self.topics.feedback,
-                    partition,
-                ),
-            ),
+            (Source::Events, cached_watermarks(consumer, &self.topics.events, partition)),
+            (Source::Feedback, cached_watermarks(&self.feedback, &self.topics.feedback, partition)),
         ];
-        ends.iter().all(
-            |(source, end)| match (end, self.positions.get(&(*source, partition))) {
-                (Some(end), Some(pos)) => pos >= end,
-                _ => false,
-            },
-        )
+        ends.iter().all(|(source, marks)| match marks {
+            // Nothing read yet from a partition without committed offsets:
+            // it starts at its low watermark.
+            Some((low, high)) => {
+                self.positions.get(&(*source, partition)).copied().unwrap_or(*low) >= *high
+            }
+            None => false,
+        })
     }
 
     /// Fires due SLA and feedback timers. A caught-up partition uses the

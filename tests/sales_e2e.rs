@@ -1,0 +1,263 @@
+//! The speed-to-lead loop against a real Kafka broker: alerts are routed,
+//! some leads are contacted within the SLA and some are not, breaches fire
+//! exactly once and only for the late ones (also across a `kill -9` while
+//! timers are open), and the metrics agree with the events.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant};
+
+use common::*;
+use leadpulse::codec::{self, Format};
+use leadpulse::core::{Event, EventKind, Feedback, SlaStatus, Stage};
+
+/// One team of three reps; a short SLA so the test sees deadlines pass.
+fn roster(sla_minutes: f64) -> String {
+    format!(
+        r#"
+default_sla_minutes = {sla_minutes}
+feedback_business_days = 3
+max_reassignments = 0
+
+[[team]]
+id = "inbound"
+lead = "lee"
+
+[[team.rep]]
+id = "ann"
+[[team.rep]]
+id = "bob"
+[[team.rep]]
+id = "cat"
+"#
+    )
+}
+
+fn record(event: &Event) -> InputRecord {
+    let json = codec::encode_event(event, Format::Json);
+    InputRecord {
+        key: event.lead_id.clone(),
+        payload: json.clone(),
+        content_type: Some("application/json"),
+        ndjson: String::from_utf8(json).unwrap(),
+        malformed: false,
+    }
+}
+
+/// Events that make `lead` sales-ready at `at` under the example model.
+fn hot_lead(lead: &str, at: i64) -> Vec<InputRecord> {
+    let ev = |n: i64, kind: EventKind| Event {
+        event_id: format!("{lead}-{n}"),
+        lead_id: lead.into(),
+        occurred_at: at - 3 + n,
+        company_domain: Some("initech.com".into()),
+        account_id: None,
+        kind,
+    };
+    let attributes = [
+        ("email", "pat@initech.com"),
+        ("job_title", "CTO"),
+        ("company_size", "1001-5000"),
+        ("country", "US"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    [
+        ev(0, EventKind::ProfileUpdate { attributes }),
+        ev(1, EventKind::FormSubmit { form_id: "demo-request".into(), fields: BTreeMap::new() }),
+        ev(2, EventKind::PageView { url: "https://leadpulse.example/pricing".into(), referrer: None, duration_ms: None }),
+    ]
+    .iter()
+    .map(record)
+    .collect()
+}
+
+fn contact(lead: &str, rep: &str, at: i64) -> InputRecord {
+    record(&Event {
+        event_id: format!("{lead}-contact"),
+        lead_id: lead.into(),
+        occurred_at: at,
+        company_domain: None,
+        account_id: None,
+        kind: EventKind::Feedback { feedback: Feedback::Contacted, rep_id: Some(rep.into()) },
+    })
+}
+
+/// Reads a topic until it holds `n` records (or fails after `timeout`).
+fn wait_records(topic: &str, n: usize, timeout: Duration) -> Vec<OutputRecord> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let records = read_all(topic);
+        if records.len() >= n {
+            return records;
+        }
+        assert!(Instant::now() < deadline, "{topic} holds {} records, want {n}", records.len());
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}
+
+fn setup(prefix: &str, sla_minutes: f64) -> (Deployment, String) {
+    let d = Deployment::new(prefix, 2);
+    d.create_events_topic();
+    let routing = d.dir.path().join("routing.toml");
+    std::fs::write(&routing, roster(sla_minutes)).unwrap();
+    let extra = format!("[routing]\npath = \"{}\"\n", routing.display());
+    (d, extra)
+}
+
+struct Alerted {
+    owner: BTreeMap<String, String>,
+}
+
+fn alerted(d: &Deployment, n: usize) -> Alerted {
+    let alerts = wait_records(&d.topic("alerts"), n, Duration::from_secs(60));
+    let mut owner = BTreeMap::new();
+    for r in &alerts {
+        let a = codec::decode_alert(r.payload.as_deref().unwrap()).unwrap();
+        assert_eq!(a.owner_team.as_deref(), Some("inbound"), "every alert gets an owner");
+        assert_eq!(a.respond_by - a.crossed_at, (roster_sla(d) * 60_000.0) as i64);
+        owner.insert(a.lead_id.clone(), a.owner_rep.clone().unwrap());
+    }
+    assert_eq!(owner.len(), n, "one alert per lead");
+    Alerted { owner }
+}
+
+fn roster_sla(d: &Deployment) -> f64 {
+    let text = std::fs::read_to_string(d.dir.path().join("routing.toml")).unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix("default_sla_minutes = "))
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+/// Breaches by lead, failing on a duplicate breach id.
+fn breaches(d: &Deployment) -> BTreeMap<String, u32> {
+    let mut ids = BTreeSet::new();
+    let mut by_lead = BTreeMap::new();
+    for r in read_all(&d.topic("breaches")) {
+        let b = codec::decode_breach(r.payload.as_deref().unwrap()).unwrap();
+        assert!(ids.insert(b.breach_id.clone()), "breach {} published twice", b.breach_id);
+        assert_eq!(b.escalate_to, "lee", "breaches escalate to the team lead");
+        *by_lead.entry(b.lead_id).or_insert(0) += 1;
+    }
+    by_lead
+}
+
+fn check_handoffs(d: &Deployment, on_time: &BTreeSet<String>, late: &BTreeSet<String>) {
+    let mut latest = BTreeMap::new();
+    for r in read_all(&d.topic("handoffs")) {
+        let h = codec::decode_handoff(r.payload.as_deref().unwrap()).unwrap();
+        latest.insert(h.lead_id.clone(), h);
+    }
+    for lead in on_time {
+        assert_eq!(latest[lead].handoff.sla, SlaStatus::Met, "{lead} was contacted in time");
+        assert!(latest[lead].handoff.first_contact_at.is_some());
+    }
+    for lead in late {
+        assert_eq!(latest[lead].handoff.sla, SlaStatus::Breached, "{lead} was never contacted");
+    }
+    let mql: BTreeSet<String> = read_all(&d.topic("lifecycle"))
+        .iter()
+        .map(|r| codec::decode_stage(r.payload.as_deref().unwrap()).unwrap())
+        .filter(|c| c.to == Stage::Mql)
+        .map(|c| c.lead_id)
+        .collect();
+    assert_eq!(mql.len(), on_time.len() + late.len(), "every handed-off lead became an MQL");
+}
+
+fn metric(text: &str, name_and_labels: &str) -> f64 {
+    text.lines()
+        .find(|l| l.starts_with(name_and_labels) && l[name_and_labels.len()..].starts_with(' '))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0)
+}
+
+#[test]
+fn breaches_fire_once_and_only_for_leads_not_contacted_in_time() {
+    let (d, extra) = setup("sales-sla", 0.15); // 9 s to first contact
+    let mut service = d.spawn_with("a", 1, &extra);
+    service.wait_for_log("restored lead state", Duration::from_secs(60));
+
+    let leads: Vec<String> = (0..12).map(|i| format!("L-sla-{i:02}")).collect();
+    let now = now_ms();
+    let events: Vec<InputRecord> = leads.iter().flat_map(|l| hot_lead(l, now)).collect();
+    produce(&d.topic("events"), &events, 0, Duration::ZERO);
+    let alerted = alerted(&d, leads.len());
+
+    // Half are contacted at once, well before their deadline.
+    let on_time: BTreeSet<String> = leads.iter().step_by(2).cloned().collect();
+    let late: BTreeSet<String> = leads.iter().filter(|l| !on_time.contains(*l)).cloned().collect();
+    let contacts: Vec<InputRecord> = on_time
+        .iter()
+        .map(|l| contact(l, &alerted.owner[l], now_ms()))
+        .collect();
+    produce(&d.topic("feedback"), &contacts, 0, Duration::ZERO);
+
+    wait_records(&d.topic("breaches"), late.len(), Duration::from_secs(60));
+    // Let the timers run on for a while: nothing more may fire.
+    std::thread::sleep(Duration::from_secs(3));
+    let (code, metrics) = service.get("/metrics");
+    assert_eq!(code, 200);
+    service.terminate();
+
+    let fired = breaches(&d);
+    assert_eq!(fired.keys().cloned().collect::<BTreeSet<_>>(), late, "breaches only for the late leads");
+    assert!(fired.values().all(|&n| n == 1), "each late lead breaches exactly once: {fired:?}");
+    check_handoffs(&d, &on_time, &late);
+
+    // The metrics agree with the events.
+    assert_eq!(metric(&metrics, "leadpulse_handoffs_total{team=\"inbound\"}"), leads.len() as f64, "{metrics}");
+    assert_eq!(metric(&metrics, "leadpulse_sla_total{outcome=\"met\"}"), on_time.len() as f64);
+    assert_eq!(metric(&metrics, "leadpulse_sla_total{outcome=\"breached\"}"), late.len() as f64);
+    assert_eq!(metric(&metrics, "leadpulse_sla_breaches_total"), late.len() as f64);
+    assert_eq!(metric(&metrics, "leadpulse_time_to_first_contact_seconds_count"), on_time.len() as f64);
+    assert_eq!(
+        metric(&metrics, "leadpulse_stage_transitions_total{from=\"lead\",to=\"mql\"}"),
+        leads.len() as f64
+    );
+}
+
+#[test]
+fn kill_9_with_open_timers_loses_none_and_fires_none_twice() {
+    let (d, extra) = setup("sales-kill", 0.1); // 6 s to first contact
+    let mut service = d.spawn_with("a", 1, &extra);
+    service.wait_for_log("restored lead state", Duration::from_secs(60));
+
+    let leads: Vec<String> = (0..10).map(|i| format!("L-kill-{i:02}")).collect();
+    let now = now_ms();
+    let events: Vec<InputRecord> = leads.iter().flat_map(|l| hot_lead(l, now)).collect();
+    produce(&d.topic("events"), &events, 0, Duration::ZERO);
+    let alerted = alerted(&d, leads.len());
+    let respond_by = now + 6_000;
+
+    // The service dies with every timer open; half the leads are contacted
+    // (in time, by event time) while it is down.
+    service.kill9();
+    let on_time: BTreeSet<String> = leads.iter().take(5).cloned().collect();
+    let late: BTreeSet<String> = leads.iter().skip(5).cloned().collect();
+    let contacts: Vec<InputRecord> = on_time
+        .iter()
+        .map(|l| contact(l, &alerted.owner[l], now_ms().min(respond_by - 1_000)))
+        .collect();
+    produce(&d.topic("feedback"), &contacts, 0, Duration::ZERO);
+    // Restart only after every deadline has passed on the wall clock.
+    while now_ms() < respond_by + 1_000 {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let mut service = d.spawn_with("a", 2, &extra);
+    service.wait_for_log("restored lead state", Duration::from_secs(60));
+    wait_records(&d.topic("breaches"), late.len(), Duration::from_secs(60));
+    d.wait_caught_up(Duration::from_secs(60));
+    std::thread::sleep(Duration::from_secs(3));
+    let log = service.terminate();
+    assert!(log.contains("leads=10"), "the restarted instance restores the ten leads:\n{log}");
+
+    let fired = breaches(&d);
+    assert_eq!(fired.keys().cloned().collect::<BTreeSet<_>>(), late, "breaches only for the late leads");
+    assert!(fired.values().all(|&n| n == 1), "no timer fired twice: {fired:?}");
+    check_handoffs(&d, &on_time, &late);
+}
