@@ -168,6 +168,37 @@ fn check_handoffs(d: &Deployment, on_time: &BTreeSet<String>, late: &BTreeSet<St
     assert_eq!(mql.len(), on_time.len() + late.len(), "every handed-off lead became an MQL");
 }
 
+/// `leadpulse replay --routing --outputs` of the records: lines per output file.
+fn replay_outputs(d: &Deployment, records: &[InputRecord], partitions: i32) -> BTreeMap<String, Vec<String>> {
+    let events = d.dir.path().join("replay-input.ndjson");
+    let text: String = records.iter().map(|r| format!("{}\n", r.ndjson)).collect();
+    std::fs::write(&events, text).unwrap();
+    let out = d.dir.path().join("replay-out");
+    let until = leadpulse::codec::format_rfc3339(now_ms());
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_leadpulse"))
+        .args(["replay", "--model"])
+        .arg(model_path())
+        .arg("--routing")
+        .arg(d.dir.path().join("routing.toml"))
+        .args(["--partitions", &partitions.to_string(), "--until", &until, "--events"])
+        .arg(&events)
+        .arg("--outputs")
+        .arg(&out)
+        .stdout(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success(), "replay failed");
+    std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| {
+            let path = e.unwrap().path();
+            let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+            let lines = std::fs::read_to_string(&path).unwrap().lines().map(str::to_owned).collect();
+            (name, lines)
+        })
+        .collect()
+}
+
 fn metric(text: &str, name_and_labels: &str) -> f64 {
     text.lines()
         .find(|l| l.starts_with(name_and_labels) && l[name_and_labels.len()..].starts_with(' '))
@@ -208,6 +239,34 @@ fn breaches_fire_once_and_only_for_leads_not_contacted_in_time() {
     assert_eq!(fired.keys().cloned().collect::<BTreeSet<_>>(), late, "breaches only for the late leads");
     assert!(fired.values().all(|&n| n == 1), "each late lead breaches exactly once: {fired:?}");
     check_handoffs(&d, &on_time, &late);
+
+    // Replay of the same input gives the same routing, breaches and stages.
+    let mut input: Vec<InputRecord> = events.clone();
+    input.extend(contacts.iter().cloned());
+    let replayed = replay_outputs(&d, &input, 2);
+    let owners: BTreeMap<String, String> = replayed["hot-lead-alerts"]
+        .iter()
+        .map(|l| codec::decode_alert(l.as_bytes()).unwrap())
+        .map(|a| (a.lead_id, a.owner_rep.unwrap()))
+        .collect();
+    assert_eq!(owners, alerted.owner, "routing differs from replay");
+    let replayed_breaches: BTreeSet<String> = replayed["sla-breaches"]
+        .iter()
+        .map(|l| codec::decode_breach(l.as_bytes()).unwrap().lead_id)
+        .collect();
+    assert_eq!(replayed_breaches, late, "breaches differ from replay");
+    let stages = |lines: Vec<String>| -> BTreeSet<(String, Option<Stage>, Stage)> {
+        lines
+            .iter()
+            .map(|l| codec::decode_stage(l.as_bytes()).unwrap())
+            .map(|c| (c.lead_id, c.from, c.to))
+            .collect()
+    };
+    let live: Vec<String> = read_all(&d.topic("lifecycle"))
+        .iter()
+        .map(|r| String::from_utf8(r.payload.clone().unwrap()).unwrap())
+        .collect();
+    assert_eq!(stages(live), stages(replayed["lead-lifecycle"].clone()), "stages differ from replay");
 
     // The metrics agree with the events.
     assert_eq!(metric(&metrics, "leadpulse_handoffs_total{team=\"inbound\"}"), leads.len() as f64, "{metrics}");

@@ -470,6 +470,9 @@ pub fn produce_on(
     let producer: ThreadedProducer<DefaultProducerContext> = client
         .clone()
         .set("enable.idempotence", "true")
+        // Kafka's default (murmur2), as docs/events.md asks of producers, so
+        // `replay --partitions` sees the same partitions.
+        .set("partitioner", "murmur2_random")
         .set("linger.ms", "5")
         .create()
         .unwrap();
