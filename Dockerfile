@@ -21,10 +21,12 @@ RUN cargo build --release --locked --bin leadpulse \
 FROM gcr.io/distroless/cc-debian12:nonroot
 COPY --from=build /src/target/release/leadpulse /usr/local/bin/leadpulse
 COPY --from=build /src/examples/model.toml /etc/leadpulse/model.toml
+COPY --from=build /src/examples/routing.toml /etc/leadpulse/routing.toml
 COPY deploy/leadpulse.toml /etc/leadpulse/leadpulse.toml
 # The admin endpoint listens on all interfaces inside the container only.
 ENV LEADPULSE_ADMIN__LISTEN=0.0.0.0:9898 \
     LEADPULSE_MODEL__PATH=/etc/leadpulse/model.toml \
+    LEADPULSE_ROUTING__PATH=/etc/leadpulse/routing.toml \
     LEADPULSE_LOG__FORMAT=json
 EXPOSE 9898
 USER 65532:65532

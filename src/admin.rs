@@ -176,6 +176,12 @@ async fn lead(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response {
                 o.insert("alerts".into(), json!(view.alerts));
                 o.insert("company_domain".into(), json!(view.company_domain));
                 o.insert("account_id".into(), json!(view.account_id));
+                o.insert("stage".into(), json!(view.stage));
+                // Owner, deadlines and SLA status of the latest handoff.
+                let handoff = view.handoff.as_ref().and_then(|h| {
+                    serde_json::from_slice::<Value>(&codec::encode_handoff(h, Format::Json)).ok()
+                });
+                o.insert("handoff".into(), handoff.unwrap_or(Value::Null));
                 o.insert("partition".into(), json!(partition));
                 o.insert("instance".into(), json!(instance));
             }

@@ -152,6 +152,10 @@ const ENRICHMENT_HOLDS: &str = "leadpulse_enrichment_holds_total";
 const MODEL_RELOADS: &str = "leadpulse_model_reloads_total";
 const HANDOFFS: &str = "leadpulse_handoffs_total";
 const FIRST_CONTACT_SECONDS: &str = "leadpulse_time_to_first_contact_seconds";
+/// Buckets of the time to first contact: 1 min … 3 days.
+const FOLLOW_UP_SECONDS: &[f64] = &[
+    60.0, 300.0, 900.0, 1800.0, 3600.0, 7200.0, 14400.0, 28800.0, 86400.0, 259200.0,
+];
 const SLA: &str = "leadpulse_sla_total";
 const SLA_BREACHES: &str = "leadpulse_sla_breaches_total";
 const FEEDBACK_OVERDUE: &str = "leadpulse_feedback_overdue_total";
@@ -166,6 +170,12 @@ pub fn install_prometheus() -> Result<PrometheusHandle, String> {
         0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
     ];
     let handle = PrometheusBuilder::new()
+        // Follow-up is minutes to days, not milliseconds.
+        .set_buckets_for_metric(
+            Matcher::Full(FIRST_CONTACT_SECONDS.into()),
+            FOLLOW_UP_SECONDS,
+        )
+        .map_err(|e| e.to_string())?
         .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), SECONDS)
         .map_err(|e| e.to_string())?
         .install_recorder()

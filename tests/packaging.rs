@@ -140,6 +140,9 @@ fn compose_config_and_env_pass_config_check() {
             if container.starts_with("/etc/leadpulse/model.toml") {
                 model_check(&host);
             }
+            if container.starts_with("/etc/leadpulse/routing.toml") {
+                routing_check(&std::fs::read_to_string(&host).unwrap());
+            }
         }
         assert!(checked, "{name}: no config file mounted");
     }
@@ -217,14 +220,24 @@ fn kubernetes_config_and_model_pass_their_checks() {
     let model_path = tmp.path().join("model.toml");
     std::fs::write(&model_path, cm["model.toml"].as_str().unwrap()).unwrap();
     model_check(&model_path);
+    routing_check(cm["routing.toml"].as_str().unwrap());
     let mounts: BTreeSet<&str> = container["volumeMounts"]
         .as_array()
         .unwrap()
         .iter()
         .filter_map(|m| m["mountPath"].as_str())
         .collect();
-    assert!(mounts.contains("/etc/leadpulse/model.toml"), "{mounts:?}");
+    assert!(
+        mounts.contains("/etc/leadpulse"),
+        "the ConfigMap is mounted as a folder, so model edits reach the pod: {mounts:?}"
+    );
     assert!(mounts.contains("/etc/leadpulse/secrets"), "{mounts:?}");
+}
+
+fn routing_check(text: &str) {
+    let roster =
+        leadpulse::core::Roster::from_toml("routing.toml", text).unwrap_or_else(|e| panic!("{e}"));
+    assert!(!roster.teams.is_empty());
 }
 
 fn metric_names(text: &str) -> BTreeSet<String> {

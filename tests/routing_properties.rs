@@ -18,7 +18,9 @@ fn roster(reps: usize, unavailable: usize) -> Roster {
         text.push_str(&format!("[[team.rep]]\nid = \"r{i}\"\n"));
     }
     for i in 0..unavailable {
-        text.push_str(&format!("[[team.rep]]\nid = \"off{i}\"\navailable = false\n"));
+        text.push_str(&format!(
+            "[[team.rep]]\nid = \"off{i}\"\navailable = false\n"
+        ));
     }
     Roster::from_toml("roster.toml", &text).unwrap()
 }

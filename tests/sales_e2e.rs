@@ -66,8 +66,21 @@ fn hot_lead(lead: &str, at: i64) -> Vec<InputRecord> {
     .collect();
     [
         ev(0, EventKind::ProfileUpdate { attributes }),
-        ev(1, EventKind::FormSubmit { form_id: "demo-request".into(), fields: BTreeMap::new() }),
-        ev(2, EventKind::PageView { url: "https://leadpulse.example/pricing".into(), referrer: None, duration_ms: None }),
+        ev(
+            1,
+            EventKind::FormSubmit {
+                form_id: "demo-request".into(),
+                fields: BTreeMap::new(),
+            },
+        ),
+        ev(
+            2,
+            EventKind::PageView {
+                url: "https://leadpulse.example/pricing".into(),
+                referrer: None,
+                duration_ms: None,
+            },
+        ),
     ]
     .iter()
     .map(record)
@@ -81,7 +94,10 @@ fn contact(lead: &str, rep: &str, at: i64) -> InputRecord {
         occurred_at: at,
         company_domain: None,
         account_id: None,
-        kind: EventKind::Feedback { feedback: Feedback::Contacted, rep_id: Some(rep.into()) },
+        kind: EventKind::Feedback {
+            feedback: Feedback::Contacted,
+            rep_id: Some(rep.into()),
+        },
     })
 }
 
@@ -93,7 +109,11 @@ fn wait_records(topic: &str, n: usize, timeout: Duration) -> Vec<OutputRecord> {
         if records.len() >= n {
             return records;
         }
-        assert!(Instant::now() < deadline, "{topic} holds {} records, want {n}", records.len());
+        assert!(
+            Instant::now() < deadline,
+            "{topic} holds {} records, want {n}",
+            records.len()
+        );
         std::thread::sleep(Duration::from_millis(300));
     }
 }
@@ -116,8 +136,15 @@ fn alerted(d: &Deployment, n: usize) -> Alerted {
     let mut owner = BTreeMap::new();
     for r in &alerts {
         let a = codec::decode_alert(r.payload.as_deref().unwrap()).unwrap();
-        assert_eq!(a.owner_team.as_deref(), Some("inbound"), "every alert gets an owner");
-        assert_eq!(a.respond_by - a.crossed_at, (roster_sla(d) * 60_000.0) as i64);
+        assert_eq!(
+            a.owner_team.as_deref(),
+            Some("inbound"),
+            "every alert gets an owner"
+        );
+        assert_eq!(
+            a.respond_by - a.crossed_at,
+            (roster_sla(d) * 60_000.0) as i64
+        );
         owner.insert(a.lead_id.clone(), a.owner_rep.clone().unwrap());
     }
     assert_eq!(owner.len(), n, "one alert per lead");
@@ -139,7 +166,11 @@ fn breaches(d: &Deployment) -> BTreeMap<String, u32> {
     let mut by_lead = BTreeMap::new();
     for r in read_all(&d.topic("breaches")) {
         let b = codec::decode_breach(r.payload.as_deref().unwrap()).unwrap();
-        assert!(ids.insert(b.breach_id.clone()), "breach {} published twice", b.breach_id);
+        assert!(
+            ids.insert(b.breach_id.clone()),
+            "breach {} published twice",
+            b.breach_id
+        );
         assert_eq!(b.escalate_to, "lee", "breaches escalate to the team lead");
         *by_lead.entry(b.lead_id).or_insert(0) += 1;
     }
@@ -153,11 +184,19 @@ fn check_handoffs(d: &Deployment, on_time: &BTreeSet<String>, late: &BTreeSet<St
         latest.insert(h.lead_id.clone(), h);
     }
     for lead in on_time {
-        assert_eq!(latest[lead].handoff.sla, SlaStatus::Met, "{lead} was contacted in time");
+        assert_eq!(
+            latest[lead].handoff.sla,
+            SlaStatus::Met,
+            "{lead} was contacted in time"
+        );
         assert!(latest[lead].handoff.first_contact_at.is_some());
     }
     for lead in late {
-        assert_eq!(latest[lead].handoff.sla, SlaStatus::Breached, "{lead} was never contacted");
+        assert_eq!(
+            latest[lead].handoff.sla,
+            SlaStatus::Breached,
+            "{lead} was never contacted"
+        );
     }
     let mql: BTreeSet<String> = read_all(&d.topic("lifecycle"))
         .iter()
@@ -165,11 +204,19 @@ fn check_handoffs(d: &Deployment, on_time: &BTreeSet<String>, late: &BTreeSet<St
         .filter(|c| c.to == Stage::Mql)
         .map(|c| c.lead_id)
         .collect();
-    assert_eq!(mql.len(), on_time.len() + late.len(), "every handed-off lead became an MQL");
+    assert_eq!(
+        mql.len(),
+        on_time.len() + late.len(),
+        "every handed-off lead became an MQL"
+    );
 }
 
 /// `leadpulse replay --routing --outputs` of the records: lines per output file.
-fn replay_outputs(d: &Deployment, records: &[InputRecord], partitions: i32) -> BTreeMap<String, Vec<String>> {
+fn replay_outputs(
+    d: &Deployment,
+    records: &[InputRecord],
+    partitions: i32,
+) -> BTreeMap<String, Vec<String>> {
     let events = d.dir.path().join("replay-input.ndjson");
     let text: String = records.iter().map(|r| format!("{}\n", r.ndjson)).collect();
     std::fs::write(&events, text).unwrap();
@@ -180,7 +227,13 @@ fn replay_outputs(d: &Deployment, records: &[InputRecord], partitions: i32) -> B
         .arg(model_path())
         .arg("--routing")
         .arg(d.dir.path().join("routing.toml"))
-        .args(["--partitions", &partitions.to_string(), "--until", &until, "--events"])
+        .args([
+            "--partitions",
+            &partitions.to_string(),
+            "--until",
+            &until,
+            "--events",
+        ])
         .arg(&events)
         .arg("--outputs")
         .arg(&out)
@@ -193,7 +246,11 @@ fn replay_outputs(d: &Deployment, records: &[InputRecord], partitions: i32) -> B
         .map(|e| {
             let path = e.unwrap().path();
             let name = path.file_stem().unwrap().to_string_lossy().into_owned();
-            let lines = std::fs::read_to_string(&path).unwrap().lines().map(str::to_owned).collect();
+            let lines = std::fs::read_to_string(&path)
+                .unwrap()
+                .lines()
+                .map(str::to_owned)
+                .collect();
             (name, lines)
         })
         .collect()
@@ -221,7 +278,11 @@ fn breaches_fire_once_and_only_for_leads_not_contacted_in_time() {
 
     // Half are contacted at once, well before their deadline.
     let on_time: BTreeSet<String> = leads.iter().step_by(2).cloned().collect();
-    let late: BTreeSet<String> = leads.iter().filter(|l| !on_time.contains(*l)).cloned().collect();
+    let late: BTreeSet<String> = leads
+        .iter()
+        .filter(|l| !on_time.contains(*l))
+        .cloned()
+        .collect();
     let contacts: Vec<InputRecord> = on_time
         .iter()
         .map(|l| contact(l, &alerted.owner[l], now_ms()))
@@ -233,11 +294,30 @@ fn breaches_fire_once_and_only_for_leads_not_contacted_in_time() {
     std::thread::sleep(Duration::from_secs(3));
     let (code, metrics) = service.get("/metrics");
     assert_eq!(code, 200);
+    // The admin look-up shows stage, owner and SLA status.
+    let lead = on_time.iter().next().unwrap();
+    let (code, body) = service.get(&format!("/leads/{lead}"));
+    assert_eq!(code, 200, "{body}");
+    let view: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(view["stage"], "mql", "{view}");
+    assert_eq!(view["handoff"]["sla"], "met", "{view}");
+    assert_eq!(
+        view["handoff"]["rep"].as_str(),
+        Some(alerted.owner[lead].as_str()),
+        "{view}"
+    );
     service.terminate();
 
     let fired = breaches(&d);
-    assert_eq!(fired.keys().cloned().collect::<BTreeSet<_>>(), late, "breaches only for the late leads");
-    assert!(fired.values().all(|&n| n == 1), "each late lead breaches exactly once: {fired:?}");
+    assert_eq!(
+        fired.keys().cloned().collect::<BTreeSet<_>>(),
+        late,
+        "breaches only for the late leads"
+    );
+    assert!(
+        fired.values().all(|&n| n == 1),
+        "each late lead breaches exactly once: {fired:?}"
+    );
     check_handoffs(&d, &on_time, &late);
 
     // Replay of the same input gives the same routing, breaches and stages.
@@ -266,16 +346,39 @@ fn breaches_fire_once_and_only_for_leads_not_contacted_in_time() {
         .iter()
         .map(|r| String::from_utf8(r.payload.clone().unwrap()).unwrap())
         .collect();
-    assert_eq!(stages(live), stages(replayed["lead-lifecycle"].clone()), "stages differ from replay");
+    assert_eq!(
+        stages(live),
+        stages(replayed["lead-lifecycle"].clone()),
+        "stages differ from replay"
+    );
 
     // The metrics agree with the events.
-    assert_eq!(metric(&metrics, "leadpulse_handoffs_total{team=\"inbound\"}"), leads.len() as f64, "{metrics}");
-    assert_eq!(metric(&metrics, "leadpulse_sla_total{outcome=\"met\"}"), on_time.len() as f64);
-    assert_eq!(metric(&metrics, "leadpulse_sla_total{outcome=\"breached\"}"), late.len() as f64);
-    assert_eq!(metric(&metrics, "leadpulse_sla_breaches_total"), late.len() as f64);
-    assert_eq!(metric(&metrics, "leadpulse_time_to_first_contact_seconds_count"), on_time.len() as f64);
     assert_eq!(
-        metric(&metrics, "leadpulse_stage_transitions_total{from=\"lead\",to=\"mql\"}"),
+        metric(&metrics, "leadpulse_handoffs_total{team=\"inbound\"}"),
+        leads.len() as f64,
+        "{metrics}"
+    );
+    assert_eq!(
+        metric(&metrics, "leadpulse_sla_total{outcome=\"met\"}"),
+        on_time.len() as f64
+    );
+    assert_eq!(
+        metric(&metrics, "leadpulse_sla_total{outcome=\"breached\"}"),
+        late.len() as f64
+    );
+    assert_eq!(
+        metric(&metrics, "leadpulse_sla_breaches_total"),
+        late.len() as f64
+    );
+    assert_eq!(
+        metric(&metrics, "leadpulse_time_to_first_contact_seconds_count"),
+        on_time.len() as f64
+    );
+    assert_eq!(
+        metric(
+            &metrics,
+            "leadpulse_stage_transitions_total{from=\"lead\",to=\"mql\"}"
+        ),
         leads.len() as f64
     );
 }
@@ -313,10 +416,20 @@ fn kill_9_with_open_timers_loses_none_and_fires_none_twice() {
     d.wait_caught_up(Duration::from_secs(60));
     std::thread::sleep(Duration::from_secs(3));
     let log = service.terminate();
-    assert!(log.contains("leads=10"), "the restarted instance restores the ten leads:\n{log}");
+    assert!(
+        log.contains("leads=10"),
+        "the restarted instance restores the ten leads:\n{log}"
+    );
 
     let fired = breaches(&d);
-    assert_eq!(fired.keys().cloned().collect::<BTreeSet<_>>(), late, "breaches only for the late leads");
-    assert!(fired.values().all(|&n| n == 1), "no timer fired twice: {fired:?}");
+    assert_eq!(
+        fired.keys().cloned().collect::<BTreeSet<_>>(),
+        late,
+        "breaches only for the late leads"
+    );
+    assert!(
+        fired.values().all(|&n| n == 1),
+        "no timer fired twice: {fired:?}"
+    );
     check_handoffs(&d, &on_time, &late);
 }

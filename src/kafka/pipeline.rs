@@ -438,14 +438,24 @@ impl Engine {
     fn caught_up(&self, partition: i32, consumer: &BaseConsumer<RebalanceHandler>) -> bool {
         use super::client::cached_watermarks;
         let ends = [
-            (Source::Events, cached_watermarks(consumer, &self.topics.events, partition)),
-            (Source::Feedback, cached_watermarks(&self.feedback, &self.topics.feedback, partition)),
+            (
+                Source::Events,
+                cached_watermarks(consumer, &self.topics.events, partition),
+            ),
+            (
+                Source::Feedback,
+                cached_watermarks(&self.feedback, &self.topics.feedback, partition),
+            ),
         ];
         ends.iter().all(|(source, marks)| match marks {
             // Nothing read yet from a partition without committed offsets:
             // it starts at its low watermark.
             Some((low, high)) => {
-                self.positions.get(&(*source, partition)).copied().unwrap_or(*low) >= *high
+                self.positions
+                    .get(&(*source, partition))
+                    .copied()
+                    .unwrap_or(*low)
+                    >= *high
             }
             None => false,
         })

@@ -22,6 +22,10 @@ pub struct LeadView {
     pub alerts: u32,
     pub company_domain: Option<String>,
     pub account_id: Option<String>,
+    /// Lifecycle stage.
+    pub stage: Option<&'static str>,
+    /// The latest handoff, as published on `lead-handoffs`.
+    pub handoff: Option<crate::core::HandoffRecord>,
 }
 
 impl LeadView {
@@ -31,6 +35,12 @@ impl LeadView {
             alerts: state.alerts,
             company_domain: state.attributes.get("company_domain").cloned(),
             account_id: state.attributes.get("account_id").cloned(),
+            stage: state.stage.map(crate::core::Stage::as_str),
+            handoff: state.handoff.as_ref().map(|h| crate::core::HandoffRecord {
+                lead_id: lead_id.to_owned(),
+                stage: state.stage,
+                handoff: h.clone(),
+            }),
         }
     }
 }
