@@ -249,11 +249,13 @@ fn print_alerts(
             .collect();
         let _ = writeln!(
             out,
-            "HOT LEAD {}  score {} ≥ {}  {}  respond by {}\n         why: {}",
+            "HOT LEAD {}  score {} ≥ {}  {}  → {} ({})  respond by {}\n         why: {}",
             alert.lead_id,
             alert.score,
             alert.threshold,
             alert.company_domain.as_deref().unwrap_or("-"),
+            alert.owner_rep.as_deref().unwrap_or("unassigned"),
+            alert.owner_team.as_deref().unwrap_or("-"),
             format_rfc3339(alert.respond_by),
             why.join(", ")
         );
