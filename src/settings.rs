@@ -365,6 +365,16 @@ pub struct TopicSettings {
     pub dlq: String,
     /// Output: qualified leads waiting for required attributes.
     pub enrichment: String,
+    /// Input: sales feedback on handed-off leads, keyed by lead_id.
+    pub feedback: String,
+    /// Output: follow-up SLA breaches, once per missed deadline.
+    pub breaches: String,
+    /// Output: handoffs with no accept or reject by the feedback deadline.
+    pub overdue: String,
+    /// Output: every lifecycle stage transition.
+    pub lifecycle: String,
+    /// Output: compacted latest state of each handoff, keyed by alert_id.
+    pub handoffs: String,
     /// Internal: compacted per-lead state, co-partitioned with `events`.
     /// Defaults to `<group_id>-lead-state-changelog`.
     pub changelog: Option<String>,
@@ -384,6 +394,11 @@ impl Default for TopicSettings {
             alerts: "hot-lead-alerts".into(),
             dlq: "lead-events-dlq".into(),
             enrichment: "leads-needing-enrichment".into(),
+            feedback: "lead-feedback".into(),
+            breaches: "sla-breaches".into(),
+            overdue: "feedback-overdue".into(),
+            lifecycle: "lead-lifecycle".into(),
+            handoffs: "lead-handoffs".into(),
             changelog: None,
             create_missing: true,
             partitions: 6,
