@@ -52,6 +52,7 @@ th, td { border: 1px solid var(--line); padding: 4px 8px; text-align: right; whi
 th { background: #f5f7fb; font-weight: 600; }
 td:first-child, th:first-child, td.text { text-align: left; }
 p.none { color: var(--muted); }
+.scroll { overflow-x: auto; }
 "##;
 
 fn tile(out: &mut String, id: &str, value: &str, label: &str) {
@@ -66,7 +67,11 @@ fn tile(out: &mut String, id: &str, value: &str, label: &str) {
 
 /// A table; cells of the first `text_cols` columns are left-aligned text.
 fn table(out: &mut String, id: &str, headers: &[&str], rows: &[Vec<String>], text_cols: usize) {
-    let _ = write!(out, r##"<table id="{}"><thead><tr>"##, escape(id));
+    let _ = write!(
+        out,
+        r##"<div class="scroll"><table id="{}"><thead><tr>"##,
+        escape(id)
+    );
     for h in headers {
         let _ = write!(out, "<th>{}</th>", escape(h));
     }
@@ -82,13 +87,13 @@ fn table(out: &mut String, id: &str, headers: &[&str], rows: &[Vec<String>], tex
         }
         out.push_str("</tr>");
     }
-    out.push_str("</tbody></table>\n");
+    out.push_str("</tbody></table></div>\n");
 }
 
 /// The funnel: one centred bar per stage, as wide as its share of passed leads.
 fn funnel_chart(out: &mut String, report: &Report) {
     let f = &report.overall;
-    let (w, bar_h, gap, label_w, value_w) = (620.0, 30.0, 8.0, 100.0, 130.0);
+    let (w, bar_h, gap, label_w, value_w) = (560.0, 30.0, 8.0, 90.0, 120.0);
     let area = w - label_w - value_w;
     let h = FUNNEL.len() as f64 * (bar_h + gap);
     let _ = write!(
@@ -146,7 +151,7 @@ fn follow_up_chart(out: &mut String, report: &Report) {
     let hist = report.overall.follow_up_histogram();
     let labels = bucket_labels();
     let max = hist.iter().copied().max().unwrap_or(0).max(1);
-    let (w, h, top, bottom) = (620.0, 220.0, 20.0, 28.0);
+    let (w, h, top, bottom) = (560.0, 220.0, 20.0, 28.0);
     let slot = w / hist.len() as f64;
     let plot = h - top - bottom;
     let _ = write!(
@@ -177,7 +182,7 @@ fn follow_up_chart(out: &mut String, report: &Report) {
 
 /// Contacted within SLA, one bar per rep, on a 0–100% track.
 fn sla_chart(out: &mut String, report: &Report) {
-    let (w, bar_h, gap, label_w, value_w) = (620.0, 22.0, 8.0, 170.0, 120.0);
+    let (w, bar_h, gap, label_w, value_w) = (560.0, 22.0, 8.0, 160.0, 110.0);
     let area = w - label_w - value_w;
     let h = (report.reps.len().max(1) as f64) * (bar_h + gap);
     let _ = write!(
