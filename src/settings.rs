@@ -365,15 +365,15 @@ pub struct TopicSettings {
     pub dlq: String,
     /// Output: qualified leads waiting for required attributes.
     pub enrichment: String,
-    /// Input: sales feedback on handed-off leads, keyed by lead_id.
+    /// Input: sales feedback, keyed by lead_id, co-partitioned with `events`.
     pub feedback: String,
-    /// Output: follow-up SLA breaches, once per missed deadline.
+    /// Output: follow-up SLA breaches.
     pub breaches: String,
-    /// Output: handoffs with no accept or reject by the feedback deadline.
+    /// Output: handoffs neither accepted nor rejected in time.
     pub overdue: String,
-    /// Output: every lifecycle stage transition.
+    /// Output: lifecycle stage transitions.
     pub lifecycle: String,
-    /// Output: compacted latest state of each handoff, keyed by alert_id.
+    /// Output: compacted state of each handoff, keyed by alert id.
     pub handoffs: String,
     /// Internal: compacted per-lead state, co-partitioned with `events`.
     /// Defaults to `<group_id>-lead-state-changelog`.

@@ -88,7 +88,8 @@ impl Desk {
 
     /// The next time [`Desk::fire`] has work for this lead.
     pub fn next_deadline(lead: &LeadState) -> Option<Millis> {
-        let h = lead.handoff.as_ref()?;
+        // Handoffs without an owner (no roster) have no timers.
+        let h = lead.handoff.as_ref().filter(|h| !h.team.is_empty())?;
         let feedback = (h.feedback.is_none() && !h.feedback_overdue).then_some(h.feedback_by);
         match (h.contact_due, feedback) {
             (Some(a), Some(b)) => Some(a.min(b)),
