@@ -541,7 +541,7 @@ fn offline(command: Command) -> anyhow::Result<ExitCode> {
             };
             if let Some(first) = &skipped.first {
                 eprintln!(
-                    "report: left out {} records that do not decode (first: {first})",
+                    "report: left out {} record(s) that do not decode (first: {first})",
                     skipped.count
                 );
             }
@@ -640,7 +640,9 @@ fn parse_time(flag: &'static str) -> impl Fn(&str) -> anyhow::Result<Millis> {
         } else {
             s.to_owned()
         };
-        parse_rfc3339(&full).map_err(|e| anyhow::anyhow!("{flag}: {e}"))
+        parse_rfc3339(&full).map_err(|e| {
+            anyhow::anyhow!("{flag}: expected an RFC 3339 time or a date like 2026-11-01 ({e})")
+        })
     }
 }
 

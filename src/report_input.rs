@@ -20,7 +20,7 @@ use crate::settings::Settings;
 /// Why the records could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum InputError {
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}")]
     File {
         path: String,
         source: std::io::Error,
