@@ -9,7 +9,9 @@
 # KAFKA_BOOTSTRAP=host:port it uses that broker instead, and starts a broker
 # for the security tests unless KAFKA_SASL_BOOTSTRAP and KAFKA_TLS_DIR are set
 # too. The contract tests' Python packages come from PyPI into a venv
-# (scripts/python-venv.sh).
+# (scripts/python-venv.sh). The HTML report test needs Debian's chromium
+# (or LEADPULSE_CHROMIUM pointing at a Chromium binary); screenshots land in
+# target/test-artifacts/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,6 +27,8 @@ command -v openssl >/dev/null || need_apt+=(openssl)
 command -v cc >/dev/null || need_apt+=(build-essential)
 command -v pkg-config >/dev/null || need_apt+=(pkg-config)
 pkg-config --exists openssl 2>/dev/null || need_apt+=(libssl-dev)
+# The HTML report is checked in a real headless browser (tests/report.rs).
+[ -x "${LEADPULSE_CHROMIUM:-/usr/bin/chromium}" ] || need_apt+=(chromium)
 if [ ${#need_apt[@]} -gt 0 ]; then
   log "installing ${need_apt[*]}"
   if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then

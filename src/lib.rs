@@ -17,6 +17,9 @@
 //! - [`admin`]: the admin HTTP edge (`/metrics`, `/healthz`, `/readyz`,
 //!   `/leads/{id}`).
 //! - [`produce`]: `leadpulse generate --bootstrap`: the generator to Kafka.
+//! - [`report`]: the sales check-in report (pure), as Markdown or HTML;
+//!   [`report_input`] reads its records from a replay folder or Kafka.
+//! - [`simulate`]: a deterministic sales team giving feedback on alerts.
 
 pub mod admin;
 pub mod backtest;
@@ -27,7 +30,10 @@ pub mod generate;
 pub mod kafka;
 pub mod produce;
 pub mod replay;
+pub mod report;
+pub mod report_input;
 pub mod settings;
+pub mod simulate;
 pub mod telemetry;
 
 /// Generated protobuf types (`proto/leadpulse/v1`).

@@ -16,7 +16,9 @@ use leadpulse::core::{Millis, Model, Roster, Scorer};
 use leadpulse::generate::{Generator, GeneratorConfig};
 use leadpulse::kafka::status::Status;
 use leadpulse::settings::{LogSettings, Settings};
-use leadpulse::{admin, backtest, demo, kafka, produce, replay, telemetry};
+use leadpulse::{
+    admin, backtest, demo, kafka, produce, replay, report, report_input, simulate, telemetry,
+};
 
 /// Real-time lead scoring and hot-lead alerts on Kafka, exactly once.
 #[derive(Parser)]
@@ -79,6 +81,47 @@ enum Command {
         /// sla-breaches, feedback-overdue, lead-lifecycle, lead-handoffs).
         #[arg(long)]
         outputs: Option<PathBuf>,
+    },
+    /// The sales check-in report: leads passed, follow-up SLA and time,
+    /// conversion by stage, rejections, wins and losses, per team and rep
+    /// (docs/report.md).
+    Report {
+        /// A `replay --outputs` folder to read.
+        #[arg(long, required_unless_present = "config", conflicts_with = "config")]
+        from: Option<PathBuf>,
+        /// Read the topics of a running deployment instead (`kafka.*` and
+        /// `topics.*` of this config; environment overrides apply).
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// Handoffs from this time on (RFC 3339, or a date: 2026-11-01).
+        #[arg(long)]
+        since: Option<String>,
+        /// Handoffs before this time (exclusive).
+        #[arg(long)]
+        until: Option<String>,
+        #[arg(long, value_enum, default_value = "markdown")]
+        format: ReportFormat,
+        /// Write the report to this file instead of stdout.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Simulate a sales team: feedback events (NDJSON) for the alerts of a
+    /// run, deterministic for a seed.
+    SimulateSales {
+        /// NDJSON alerts (`replay` stdout or `hot-lead-alerts.ndjson`).
+        #[arg(long)]
+        alerts: PathBuf,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Of the leads a rep answers, the share contacted within the SLA.
+        #[arg(long, default_value_t = 0.7)]
+        on_time: f64,
+        /// Share of leads nobody answers.
+        #[arg(long, default_value_t = 0.1)]
+        silent: f64,
+        /// Write these NDJSON events and the feedback merged in event-time order.
+        #[arg(long)]
+        merge: Option<PathBuf>,
     },
     /// Run the whole job on an in-process Kafka cluster with generated
     /// events, printing alerts as they fire.
@@ -144,6 +187,12 @@ enum Command {
         #[command(subcommand)]
         command: ConfigCommand,
     },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum ReportFormat {
+    Markdown,
+    Html,
 }
 
 #[derive(Subcommand)]
@@ -483,6 +532,81 @@ fn offline(command: Command) -> anyhow::Result<ExitCode> {
             out.flush()?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Report {
+            from,
+            config,
+            since,
+            until,
+            format,
+            out,
+        } => {
+            let period = report::Period {
+                since: since.as_deref().map(parse_time("--since")).transpose()?,
+                until: until.as_deref().map(parse_time("--until")).transpose()?,
+            };
+            let (input, skipped) = match (from, config) {
+                (Some(dir), _) => report_input::from_dir(&dir)?,
+                (None, config) => {
+                    let settings = Settings::load(config.as_deref(), std::env::vars())?;
+                    report_input::from_kafka(&settings, Duration::from_secs(30))?
+                }
+            };
+            if let Some(first) = &skipped.first {
+                eprintln!(
+                    "report: left out {} record(s) that do not decode (first: {first})",
+                    skipped.count
+                );
+            }
+            let r = report::Report::new(&input, period);
+            let text = match format {
+                ReportFormat::Markdown => report::markdown::render(&r),
+                ReportFormat::Html => report::html::render(&r),
+            };
+            match out {
+                Some(path) => std::fs::write(&path, text)
+                    .with_context(|| format!("cannot write {}", path.display()))?,
+                None => io::stdout().write_all(text.as_bytes())?,
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::SimulateSales {
+            alerts,
+            seed,
+            on_time,
+            silent,
+            merge,
+        } => {
+            let options = simulate::SimOptions {
+                seed,
+                on_time,
+                silent,
+                ..simulate::SimOptions::default()
+            };
+            options.validate().map_err(|e| anyhow::anyhow!(e))?;
+            let mut decoded = Vec::new();
+            for (i, line) in read_lines(&alerts)?.iter().enumerate() {
+                decoded
+                    .push(codec::decode_alert(line).map_err(|e| {
+                        anyhow::anyhow!("{} line {}: {e}", alerts.display(), i + 1)
+                    })?);
+            }
+            let feedback: Vec<Vec<u8>> = simulate::simulate(&decoded, &options)
+                .iter()
+                .map(|e| codec::encode_event(e, Format::Json))
+                .collect();
+            let lines = match merge {
+                Some(events) => simulate::merge_by_time(&read_lines(&events)?, &feedback),
+                None => feedback,
+            };
+            let stdout = io::stdout();
+            let mut out = BufWriter::new(stdout.lock());
+            for line in lines {
+                out.write_all(&line)?;
+                out.write_all(b"\n")?;
+            }
+            out.flush()?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::ProtoDescriptors => {
             io::stdout().write_all(leadpulse::proto::FILE_DESCRIPTOR_SET)?;
             Ok(ExitCode::SUCCESS)
@@ -518,6 +642,30 @@ fn offline(command: Command) -> anyhow::Result<ExitCode> {
             }
         },
     }
+}
+
+/// An RFC 3339 time, or a date (midnight UTC).
+fn parse_time(flag: &'static str) -> impl Fn(&str) -> anyhow::Result<Millis> {
+    move |s| {
+        let full = if s.len() == 10 {
+            format!("{s}T00:00:00Z")
+        } else {
+            s.to_owned()
+        };
+        parse_rfc3339(&full).map_err(|e| {
+            anyhow::anyhow!("{flag}: expected an RFC 3339 time or a date like 2026-11-01 ({e})")
+        })
+    }
+}
+
+/// The non-blank lines of a file.
+fn read_lines(path: &Path) -> anyhow::Result<Vec<Vec<u8>>> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    Ok(bytes
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.iter().all(u8::is_ascii_whitespace))
+        .map(<[u8]>::to_vec)
+        .collect())
 }
 
 fn load_roster(path: &Path) -> anyhow::Result<Arc<Roster>> {

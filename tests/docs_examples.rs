@@ -87,3 +87,47 @@ fn the_shipped_models_pass_model_check() {
         }
     }
 }
+
+/// Runs the commands of the `sh` block under `## Example` in
+/// docs/report.md, as written, in a scratch folder that sees `examples/`,
+/// and checks the doc shows what the last one prints.
+#[test]
+fn the_report_example_in_docs_report_md_is_current() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let docs = doc("docs/report.md");
+    let example = &docs[docs.find("\n## Example\n").expect("an Example section")..];
+    let block = &example[example.find("```sh\n").expect("a sh block") + 6..];
+    let block = block[..block.find("```").unwrap()].replace("\\\n", " ");
+    let dir = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(root.join("examples"), dir.path().join("examples")).unwrap();
+    let mut last = None;
+    for line in block.lines().filter(|l| !l.trim().is_empty()) {
+        let (command, redirect) = match line.split_once(" > ") {
+            Some((c, r)) => (c, Some(r.trim())),
+            None => (line, None),
+        };
+        let args: Vec<&str> = command.split_whitespace().collect();
+        assert_eq!(args[0], "leadpulse", "{line}");
+        let out = Command::new(env!("CARGO_BIN_EXE_leadpulse"))
+            .args(&args[1..])
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{line}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        match redirect {
+            Some("/dev/null") => {}
+            Some(file) => std::fs::write(dir.path().join(file), &out.stdout).unwrap(),
+            None => last = Some(String::from_utf8(out.stdout).unwrap()),
+        }
+    }
+    let report = last.expect("the example ends with a command that prints the report");
+    assert!(report.starts_with("# Sales check-in"), "{report}");
+    assert!(
+        docs.contains(report.trim_end()),
+        "docs/report.md does not show the current `leadpulse report` output; it is now:\n{report}"
+    );
+}
