@@ -468,7 +468,7 @@ impl Default for ModelSettings {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RoutingSettings {
-    /// The roster file (docs/routing.md). Without one, alerts carry no
+    /// The roster file (docs/sales-loop.md). Without one, alerts carry no
     /// owner and the SLA loop does not run.
     pub path: Option<PathBuf>,
 }

@@ -3,7 +3,7 @@
 //! available rep with the fewest leads of its grade (then the fewest
 //! leads), so reps get a fair share by count **and** by quality.
 //!
-//! The roster is a TOML file (see `docs/routing.md`). Routing is pure and
+//! The roster is a TOML file (see `docs/sales-loop.md`). Routing is pure and
 //! deterministic: the same leads in the same order give the same owners.
 
 use std::collections::{BTreeMap, BTreeSet};
