@@ -352,6 +352,35 @@ fn breaches_fire_once_and_only_for_leads_not_contacted_in_time() {
         "stages differ from replay"
     );
 
+    // The check-in report, read from the topics, agrees with the events.
+    let report = std::process::Command::new(env!("CARGO_BIN_EXE_leadpulse"))
+        .args(["report", "--config"])
+        .arg(d.config("a", &extra))
+        .output()
+        .unwrap();
+    let report_text = String::from_utf8_lossy(&report.stdout).into_owned();
+    assert!(
+        report.status.success(),
+        "report failed: {}",
+        String::from_utf8_lossy(&report.stderr)
+    );
+    for (figure, want) in [
+        ("Leads passed to sales", leads.len().to_string()),
+        (
+            "Contacted within SLA",
+            format!("50.0% ({} of {})", on_time.len(), leads.len()),
+        ),
+        ("SLA met", on_time.len().to_string()),
+        ("SLA breached", late.len().to_string()),
+        ("SLA deadlines missed", late.len().to_string()),
+    ] {
+        let row = format!("| {figure} | {want} |");
+        assert!(
+            report_text.contains(&row),
+            "report lacks {row:?}:\n{report_text}"
+        );
+    }
+
     // The metrics agree with the events.
     assert_eq!(
         metric(&metrics, "leadpulse_handoffs_total{team=\"inbound\"}"),
