@@ -16,7 +16,9 @@
 //! - [`telemetry`]: logging setup and every metric name.
 //! - [`admin`]: the admin HTTP edge (`/metrics`, `/healthz`, `/readyz`,
 //!   `/leads/{id}`).
-//! - [`produce`]: `leadpulse generate --bootstrap`: the generator to Kafka.
+//! - [`produce`]: `leadpulse generate --kafka`: the generator to Kafka.
+//! - [`passthrough`]: the I/O floor for benchmarks: the Kafka loop's
+//!   transactions with no scoring.
 
 pub mod admin;
 pub mod backtest;
@@ -25,6 +27,7 @@ pub mod core;
 pub mod demo;
 pub mod generate;
 pub mod kafka;
+pub mod passthrough;
 pub mod produce;
 pub mod replay;
 pub mod settings;
