@@ -79,7 +79,7 @@ free_port() {
 }
 # cpu_secs PID: user+system CPU seconds the process has used so far.
 cpu_secs() { awk -v t="$clk" '{printf "%.2f", ($14+$15)/t}' "/proc/$1/stat" 2>/dev/null || echo 0; }
-rss_bytes() { awk '/^VmRSS/{print $2*1024}' "/proc/$1/status"; }
+rss_bytes() { awk '/^VmRSS/{printf "%.0f\n", $2*1024}' "/proc/$1/status"; }
 json() { python3 -c "import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])" "$1" "$2"; }
 calc() { python3 -c "print($*)"; }
 

@@ -12,7 +12,7 @@
 //!
 //! Each prints one JSON line on stdout.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -90,8 +90,8 @@ fn stop_flag() -> anyhow::Result<Arc<AtomicBool>> {
     Ok(flag)
 }
 
-fn settings(path: &PathBuf) -> anyhow::Result<Settings> {
-    Settings::load(Some(path.as_path()), std::env::vars()).map_err(|e| anyhow!("{e}"))
+fn settings(path: &Path) -> anyhow::Result<Settings> {
+    Settings::load(Some(path), std::env::vars()).map_err(|e| anyhow!("{e}"))
 }
 
 fn now_ms() -> i64 {
@@ -215,7 +215,7 @@ fn latency(settings: &Settings, warmup: Duration, stop: &AtomicBool) -> anyhow::
     Ok(())
 }
 
-fn state_memory(model: &PathBuf, leads: u32, events: u64, batch: usize) -> anyhow::Result<()> {
+fn state_memory(model: &Path, leads: u32, events: u64, batch: usize) -> anyhow::Result<()> {
     let text = std::fs::read_to_string(model)
         .with_context(|| format!("cannot read {}", model.display()))?;
     let scorer = Scorer::new(Arc::new(Model::from_toml(
@@ -244,9 +244,10 @@ fn state_memory(model: &PathBuf, leads: u32, events: u64, batch: usize) -> anyho
     let after = rss_bytes();
     let n = store.len() as u64;
     println!(
-        "{{\"leads\":{n},\"events\":{events},\"seconds\":{:.1},\"rss_before\":{before},\"rss_after\":{after},\"bytes_per_lead\":{:.0}}}",
+        "{{\"leads\":{n},\"events\":{events},\"seconds\":{:.1},\"rss_before\":{before},\"rss_after\":{after},\"bytes_per_lead\":{:.0},\"lead_state_size\":{}}}",
         started.elapsed().as_secs_f64(),
-        after.saturating_sub(before) as f64 / n.max(1) as f64
+        after.saturating_sub(before) as f64 / n.max(1) as f64,
+        std::mem::size_of::<leadpulse::core::LeadState>()
     );
     Ok(())
 }
