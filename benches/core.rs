@@ -10,12 +10,14 @@
 //! Events come from the deterministic generator and are scored with
 //! `examples/model.toml`, committed every `BATCH` events like one Kafka
 //! transaction. `cargo bench --bench core` runs it in full; `cargo test
-//! --all-targets` runs each case once on a small stream as a smoke test.
+//! --all-targets` (which passes no `--bench`, and may pass test-harness
+//! flags such as `--test-threads`) runs each case once on a small stream,
+//! without criterion, as a smoke test that asserts nothing about time.
 
 use std::hint::black_box;
 use std::sync::Arc;
 
-use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use criterion::{BatchSize, Criterion, Throughput};
 use leadpulse::codec::{self, decode_event, Format};
 use leadpulse::core::{Event, LeadStore, Model, Scorer};
 use leadpulse::generate::{Generator, GeneratorConfig};
@@ -77,30 +79,78 @@ fn publish(scorer: &Scorer, store: &LeadStore) {
     }
 }
 
-fn bench(c: &mut Criterion) {
-    let (n, leads) = if full_run() {
-        (200_000, 20_000)
-    } else {
-        (2_000, 200)
-    };
-    let scorer = Scorer::new(model());
+/// The inputs of every case.
+struct Inputs {
+    n: usize,
+    decoded: Vec<Event>,
+    json: Vec<Vec<u8>>,
+    protobuf: Vec<Vec<u8>>,
+}
+
+fn inputs(n: usize, leads: u32) -> Inputs {
     let decoded = events(n, leads);
-    let json: Vec<Vec<u8>> = decoded
+    let json = decoded
         .iter()
         .map(|e| codec::encode_event(e, Format::Json))
         .collect();
-    let protobuf: Vec<Vec<u8>> = decoded
+    let protobuf = decoded
         .iter()
         .map(|e| codec::encode_event(e, Format::Protobuf))
         .collect();
+    Inputs {
+        n,
+        decoded,
+        json,
+        protobuf,
+    }
+}
+
+/// `cargo test`: every case once, on a small stream.
+fn smoke() {
+    let scorer = Scorer::new(model());
+    let i = inputs(2_000, 200);
+    let json_type = Some(Format::Json.content_type().as_bytes());
+    let proto_type = Some(Format::Protobuf.content_type().as_bytes());
+    let (a, store) = score_all(
+        &scorer,
+        LeadStore::default(),
+        i.decoded.clone().into_iter(),
+        |_, _| {},
+    );
+    let leads = store.len();
+    assert!(leads > 0);
+    let json = i.json.iter().map(|b| decode_event(b, json_type).unwrap());
+    assert_eq!(
+        score_all(&scorer, LeadStore::default(), json, |_, _| {}).0,
+        a
+    );
+    let proto = i
+        .protobuf
+        .iter()
+        .map(|b| decode_event(b, proto_type).unwrap());
+    assert_eq!(
+        score_all(&scorer, LeadStore::default(), proto, |_, _| {}).0,
+        a
+    );
+    let json = i.json.iter().map(|b| decode_event(b, json_type).unwrap());
+    let (_, store) = score_all(&scorer, LeadStore::default(), json, publish);
+    assert_eq!(store.len(), leads);
+    println!("benches/core: smoke run of 4 cases on {} events ok", i.n);
+}
+
+fn bench(c: &mut Criterion) {
+    let Inputs {
+        n,
+        decoded,
+        json,
+        protobuf,
+    } = inputs(200_000, 20_000);
+    let scorer = Scorer::new(model());
     let json_type = Some(Format::Json.content_type().as_bytes());
     let proto_type = Some(Format::Protobuf.content_type().as_bytes());
 
     let mut g = c.benchmark_group("score");
     g.throughput(Throughput::Elements(n as u64));
-    if !full_run() {
-        g.sample_size(10);
-    }
     g.bench_function("pre_decoded", |b| {
         b.iter_batched(
             || (LeadStore::default(), decoded.clone()),
@@ -136,9 +186,6 @@ fn bench(c: &mut Criterion) {
 
     let mut g = c.benchmark_group("publish");
     g.throughput(Throughput::Elements(n as u64));
-    if !full_run() {
-        g.sample_size(10);
-    }
     g.bench_function("json", |b| {
         b.iter_batched(
             LeadStore::default,
@@ -154,5 +201,12 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench);
-criterion_main!(benches);
+fn main() {
+    if !full_run() {
+        smoke();
+        return;
+    }
+    let mut c = Criterion::default().configure_from_args();
+    bench(&mut c);
+    c.final_summary();
+}
