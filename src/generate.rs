@@ -24,6 +24,113 @@ pub struct GeneratorConfig {
     pub mean_gap_ms: f64,
     /// Seed for the random stream.
     pub seed: u64,
+    /// Relative weights of the event types cold leads produce.
+    pub mix: Mix,
+}
+
+/// Relative weights of what cold (not yet buying) leads do. The default is
+/// the stream's long-standing mix (60% page views, 20% email opens, ...);
+/// weights need not add up to 100.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mix {
+    pub page_view: u32,
+    pub email_open: u32,
+    pub email_click: u32,
+    pub content_download: u32,
+    pub form_submit: u32,
+    pub webinar_attended: u32,
+    pub profile_update: u32,
+    pub email_bounce: u32,
+    pub unsubscribe: u32,
+}
+
+impl Default for Mix {
+    fn default() -> Self {
+        Mix {
+            page_view: 60,
+            email_open: 20,
+            email_click: 5,
+            content_download: 4,
+            form_submit: 3,
+            webinar_attended: 2,
+            profile_update: 4,
+            email_bounce: 1,
+            unsubscribe: 1,
+        }
+    }
+}
+
+impl Mix {
+    const NAMES: [&'static str; 9] = [
+        "page_view",
+        "email_open",
+        "email_click",
+        "content_download",
+        "form_submit",
+        "webinar_attended",
+        "profile_update",
+        "email_bounce",
+        "unsubscribe",
+    ];
+
+    fn weights(&self) -> [u32; 9] {
+        [
+            self.page_view,
+            self.email_open,
+            self.email_click,
+            self.content_download,
+            self.form_submit,
+            self.webinar_attended,
+            self.profile_update,
+            self.email_bounce,
+            self.unsubscribe,
+        ]
+    }
+
+    fn weight_mut(&mut self, name: &str) -> Option<&mut u32> {
+        Some(match name {
+            "page_view" => &mut self.page_view,
+            "email_open" => &mut self.email_open,
+            "email_click" => &mut self.email_click,
+            "content_download" => &mut self.content_download,
+            "form_submit" => &mut self.form_submit,
+            "webinar_attended" => &mut self.webinar_attended,
+            "profile_update" => &mut self.profile_update,
+            "email_bounce" => &mut self.email_bounce,
+            "unsubscribe" => &mut self.unsubscribe,
+            _ => return None,
+        })
+    }
+}
+
+impl std::str::FromStr for Mix {
+    type Err = String;
+
+    /// `page_view=80,email_open=10`: the types named get these weights; the
+    /// others keep their default weight unless named with 0.
+    fn from_str(s: &str) -> Result<Mix, String> {
+        let mut mix = Mix::default();
+        for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (name, weight) = part
+                .split_once('=')
+                .ok_or_else(|| format!("`{part}`: expected TYPE=WEIGHT, e.g. page_view=80"))?;
+            let weight: u32 = weight
+                .trim()
+                .parse()
+                .map_err(|_| format!("`{part}`: the weight must be a whole number"))?;
+            *mix.weight_mut(name.trim()).ok_or_else(|| {
+                format!(
+                    "`{}` is not a generated event type; use one of {}",
+                    name.trim(),
+                    Mix::NAMES.join(", ")
+                )
+            })? = weight;
+        }
+        if mix.weights().iter().all(|&w| w == 0) {
+            return Err("every weight is 0: nothing to generate".into());
+        }
+        Ok(mix)
+    }
 }
 
 impl Default for GeneratorConfig {
@@ -35,6 +142,7 @@ impl Default for GeneratorConfig {
             start: 1_795_165_200_000, // 2026-11-20T09:00:00Z
             mean_gap_ms: 50.0,
             seed: 42,
+            mix: Mix::default(),
         }
     }
 }
@@ -45,6 +153,29 @@ struct Lead {
     /// Hot leads behave like buyers from this event number on.
     hot_from: Option<u64>,
     introduced: bool,
+}
+
+/// The stream's shape beyond leads and seed, as `leadpulse generate` flags.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ShapeArgs {
+    /// Relative weights of what cold leads do, e.g.
+    /// `page_view=80,email_open=10` (unnamed types keep their default weight).
+    #[arg(long, default_value = "")]
+    pub mix: String,
+    /// Share of events that come from hot leads.
+    #[arg(long, default_value_t = 0.3)]
+    pub hot_event_share: f64,
+}
+
+impl ShapeArgs {
+    /// Applies these flags to a generator configuration.
+    pub fn apply(&self, cfg: GeneratorConfig) -> Result<GeneratorConfig, String> {
+        Ok(GeneratorConfig {
+            mix: self.mix.parse().map_err(|e| format!("--mix: {e}"))?,
+            hot_event_share: self.hot_event_share,
+            ..cfg
+        })
+    }
 }
 
 /// An endless iterator of events.
@@ -234,31 +365,42 @@ impl Generator {
     }
 
     fn cold_kind(&mut self, domain: &str) -> EventKind {
-        match self.rng.random_range(0..100) {
-            0..=59 => EventKind::PageView {
+        let weights = self.cfg.mix.weights();
+        let total: u32 = weights.iter().sum();
+        let mut draw = self.rng.random_range(0..total.max(1));
+        let mut which = 0;
+        for (i, w) in weights.iter().enumerate() {
+            if draw < *w {
+                which = i;
+                break;
+            }
+            draw -= w;
+        }
+        match which {
+            0 => EventKind::PageView {
                 url: self.url(COLD_PAGES),
                 referrer: Some("https://www.google.com/".into()),
                 duration_ms: Some(self.rng.random_range(2_000..90_000)),
             },
-            60..=79 => EventKind::EmailOpen {
+            1 => EventKind::EmailOpen {
                 campaign_id: self.pick(CAMPAIGNS).into(),
             },
-            80..=84 => EventKind::EmailClick {
+            2 => EventKind::EmailClick {
                 campaign_id: self.pick(CAMPAIGNS).into(),
                 url: self.url(COLD_PAGES),
             },
-            85..=88 => EventKind::ContentDownload {
+            3 => EventKind::ContentDownload {
                 asset_id: self.pick(ASSETS).into(),
             },
-            89..=91 => EventKind::FormSubmit {
+            4 => EventKind::FormSubmit {
                 form_id: "newsletter".into(),
                 fields: BTreeMap::from([("email".into(), format!("reader{}@{domain}", self.seq))]),
             },
-            92..=93 => EventKind::WebinarAttended {
+            5 => EventKind::WebinarAttended {
                 webinar_id: self.pick(WEBINARS).into(),
             },
-            94..=97 => self.profile(domain),
-            98 => EventKind::EmailBounce {
+            6 => self.profile(domain),
+            7 => EventKind::EmailBounce {
                 campaign_id: self.pick(CAMPAIGNS).into(),
                 bounce_type: if self.rng.random_bool(0.3) {
                     BounceType::Hard
@@ -365,5 +507,30 @@ mod tests {
         .collect();
         assert_ne!(a, c);
         assert!(a.windows(2).all(|w| w[0].occurred_at <= w[1].occurred_at));
+    }
+
+    #[test]
+    fn the_mix_weights_what_cold_leads_do() {
+        let mix: Mix = "page_view=0,email_open=1,email_click=0,content_download=0,form_submit=0,\
+                        webinar_attended=0,profile_update=0,email_bounce=0,unsubscribe=0"
+            .parse()
+            .unwrap();
+        let events: Vec<Event> = Generator::new(GeneratorConfig {
+            hot_fraction: 0.0,
+            mix,
+            ..Default::default()
+        })
+        .take(3_000)
+        .collect();
+        // A lead's first event is its profile; every later one is an email open.
+        assert!(events.iter().all(|e| matches!(
+            e.kind,
+            EventKind::EmailOpen { .. } | EventKind::ProfileUpdate { .. }
+        )));
+        assert!(events
+            .iter()
+            .any(|e| matches!(e.kind, EventKind::EmailOpen { .. })));
+        assert!("page_view=x".parse::<Mix>().is_err());
+        assert!("teleport=3".parse::<Mix>().is_err());
     }
 }

@@ -16,10 +16,12 @@
 //! - [`telemetry`]: logging setup and every metric name.
 //! - [`admin`]: the admin HTTP edge (`/metrics`, `/healthz`, `/readyz`,
 //!   `/leads/{id}`).
-//! - [`produce`]: `leadpulse generate --bootstrap`: the generator to Kafka.
+//! - [`produce`]: `leadpulse generate --kafka`: the generator to Kafka.
 //! - [`report`]: the sales check-in report (pure), as Markdown or HTML;
 //!   [`report_input`] reads its records from a replay folder or Kafka.
 //! - [`simulate`]: a deterministic sales team giving feedback on alerts.
+//! - [`passthrough`]: the I/O floor for benchmarks: the Kafka loop's
+//!   transactions with no scoring.
 
 pub mod admin;
 pub mod backtest;
@@ -28,6 +30,7 @@ pub mod core;
 pub mod demo;
 pub mod generate;
 pub mod kafka;
+pub mod passthrough;
 pub mod produce;
 pub mod replay;
 pub mod report;

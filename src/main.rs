@@ -155,7 +155,7 @@ enum Command {
         /// Config file for `--kafka`; `LEADPULSE_SECTION__KEY` variables override it.
         #[arg(long, short, requires = "kafka")]
         config: Option<PathBuf>,
-        /// Events per second with `--kafka`.
+        /// Events per second with `--kafka`; 0 is as fast as possible.
         #[arg(long, default_value_t = 200, requires = "kafka")]
         rate: u32,
         /// Distinct leads.
@@ -173,6 +173,8 @@ enum Command {
         /// Mean event-time gap between events, in milliseconds.
         #[arg(long, default_value_t = 50.0)]
         mean_gap_ms: f64,
+        #[command(flatten)]
+        shape: leadpulse::generate::ShapeArgs,
     },
     /// Write the protobuf FileDescriptorSet of the outputs and events to
     /// stdout, for clients in other languages (no protoc needed).
@@ -486,6 +488,7 @@ fn offline(command: Command) -> anyhow::Result<ExitCode> {
             leads,
             hot_fraction,
             seed,
+            shape,
             ..
         } => {
             let settings = Settings::load(config.as_deref(), std::env::vars())?;
@@ -496,6 +499,7 @@ fn offline(command: Command) -> anyhow::Result<ExitCode> {
                 leads,
                 hot_fraction,
                 seed,
+                shape,
             };
             let sent =
                 produce::produce(&settings, &options, &stop).map_err(|e| anyhow::anyhow!(e))?;
@@ -512,17 +516,22 @@ fn offline(command: Command) -> anyhow::Result<ExitCode> {
             seed,
             start,
             mean_gap_ms,
+            shape,
             ..
         } => {
             let start = parse_rfc3339(&start).map_err(|e| anyhow::anyhow!("--start: {e}"))?;
-            let generator = Generator::new(GeneratorConfig {
-                leads,
-                hot_fraction,
-                seed,
-                start,
-                mean_gap_ms,
-                ..GeneratorConfig::default()
-            });
+            let generator = Generator::new(
+                shape
+                    .apply(GeneratorConfig {
+                        leads,
+                        hot_fraction,
+                        seed,
+                        start,
+                        mean_gap_ms,
+                        ..GeneratorConfig::default()
+                    })
+                    .map_err(|e| anyhow::anyhow!(e))?,
+            );
             let stdout = io::stdout();
             let mut out = BufWriter::new(stdout.lock());
             for e in generator.take(events as usize) {

@@ -28,7 +28,9 @@ pub struct LeadState {
     pub model_version: Arc<str>,
     /// Profile attributes: `profile_update` attributes, form fields,
     /// `company_domain`, `account_id`, and `email_domain` derived from `email`.
-    pub attributes: BTreeMap<String, String>,
+    /// Shared copy-on-write (`Arc::make_mut`): most events do not change
+    /// them, so staging a lead for a transaction does not copy them.
+    pub attributes: Arc<BTreeMap<String, String>>,
     /// Why the lead may not be handed to sales, if it may not.
     pub disqualified: Option<Disqualification>,
     /// While the lead qualifies but lacks required attributes: which.

@@ -166,10 +166,12 @@ fn halving(elapsed: Millis, half_life: Millis) -> f64 {
     }
 }
 
-fn set_attribute(attributes: &mut BTreeMap<String, String>, key: &str, value: &str) -> bool {
+fn set_attribute(attributes: &mut Arc<BTreeMap<String, String>>, key: &str, value: &str) -> bool {
     if attributes.get(key).is_some_and(|v| v == value) {
         return false;
     }
+    // Copies the map only if the committed state still shares it.
+    let attributes = Arc::make_mut(attributes);
     attributes.insert(key.to_owned(), value.to_owned());
     if key == "email" {
         if let Some((_, domain)) = value.rsplit_once('@') {

@@ -11,9 +11,14 @@ use super::routing::RoutingState;
 pub const ROUTING_KEY: &str = "\u{0}routing";
 
 /// The leads of one input partition, and its routing balance.
+///
+/// Committed states are boxed: the table then holds a key and a pointer per
+/// lead, not the whole `LeadState` (a few hundred bytes, mostly the rarely
+/// set handoff), so its spare capacity costs little at millions of leads,
+/// and a commit moves a state into its existing allocation.
 #[derive(Debug, Default)]
 pub struct LeadStore {
-    committed: HashMap<String, LeadState>,
+    committed: HashMap<String, Box<LeadState>>,
     staged: HashMap<String, Staged>,
     routing: RoutingState,
     routing_staged: Option<RoutingState>,
@@ -35,7 +40,14 @@ impl LeadStore {
     /// from the default state.
     pub fn stage(&mut self, lead_id: &str) -> &mut Staged {
         if !self.staged.contains_key(lead_id) {
-            let state = self.committed.get(lead_id).cloned().unwrap_or_default();
+            // Copy-on-write per transaction: the first event of a lead in a
+            // batch copies its committed state (cheap: attributes are
+            // shared until changed); later ones reuse the staged copy.
+            let state = self
+                .committed
+                .get(lead_id)
+                .map(|s| LeadState::clone(s))
+                .unwrap_or_default();
             self.staged.insert(
                 lead_id.to_owned(),
                 Staged {
@@ -82,7 +94,12 @@ impl LeadStore {
     /// The transaction committed: its changes become the state.
     pub fn commit(&mut self) {
         for (id, s) in self.staged.drain() {
-            self.committed.insert(id, s.state);
+            match self.committed.get_mut(&id) {
+                Some(slot) => **slot = s.state,
+                None => {
+                    self.committed.insert(id, Box::new(s.state));
+                }
+            }
         }
         if let Some(r) = self.routing_staged.take() {
             self.routing = r;
@@ -97,7 +114,7 @@ impl LeadStore {
 
     /// Puts a lead's state read back from the changelog.
     pub fn restore(&mut self, lead_id: String, state: LeadState) {
-        self.committed.insert(lead_id, state);
+        self.committed.insert(lead_id, Box::new(state));
     }
 
     /// Removes a lead (a changelog tombstone).
@@ -107,7 +124,7 @@ impl LeadStore {
 
     /// The committed state of a lead.
     pub fn get(&self, lead_id: &str) -> Option<&LeadState> {
-        self.committed.get(lead_id)
+        self.committed.get(lead_id).map(|s| &**s)
     }
 
     /// The number of leads with committed state.
@@ -122,7 +139,7 @@ impl LeadStore {
 
     /// Every committed lead.
     pub fn iter(&self) -> impl Iterator<Item = (&String, &LeadState)> {
-        self.committed.iter()
+        self.committed.iter().map(|(id, s)| (id, &**s))
     }
 }
 

@@ -17,6 +17,7 @@ mod topics;
 pub(crate) use client::client_base;
 pub use client::{consumer_config, producer_config, reader_config};
 pub use model_watch::ModelWatcher;
+pub(crate) use pipeline::wait_delivered;
 pub use pipeline::{run, run_with_status, RunSummary};
 pub use preflight::check_connection;
 pub use topics::{ensure_topics, TopicNames};

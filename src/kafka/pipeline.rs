@@ -608,6 +608,7 @@ impl Engine {
             return;
         }
         let result = self.send_offsets(consumer).and_then(|()| {
+            wait_delivered(&self.producer, TXN_TIMEOUT);
             let mut attempt = 0;
             loop {
                 match self.producer.commit_transaction(TXN_TIMEOUT) {
@@ -920,6 +921,23 @@ fn rejection_field(r: &Rejection) -> &str {
         Rejection::MissingField(f) => f,
         Rejection::InvalidField { field, .. } => field,
         _ => "",
+    }
+}
+
+/// Waits (up to `timeout`) until every record sent is acknowledged and its
+/// delivery report served, so that `commit_transaction` finds nothing left
+/// to flush. rust-rdkafka's `commit_transaction` flushes first, and its
+/// flush waits in `poll` steps of up to 100 ms on the queue that the
+/// `ThreadedProducer`'s own thread drains: with anything in flight, every
+/// commit slept a whole step (measured: 100 ms of each ~110 ms commit).
+/// Waiting here in short steps costs only the broker's acknowledgement.
+pub(crate) fn wait_delivered(
+    producer: &ThreadedProducer<DefaultProducerContext>,
+    timeout: Duration,
+) {
+    let deadline = Instant::now() + timeout;
+    while producer.in_flight_count() > 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_micros(200));
     }
 }
 

@@ -1,7 +1,8 @@
 //! Restore: rebuild the lead state of newly assigned partitions from the
 //! changelog before any of their events are scored.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -14,6 +15,14 @@ use super::PipelineError;
 use crate::codec;
 use crate::core::{LeadStore, ROUTING_KEY};
 use crate::settings::Settings;
+
+/// A lead's latest changelog record while restoring.
+#[derive(Default)]
+struct Latest {
+    offset: i64,
+    tombstone: bool,
+    payload: Vec<u8>,
+}
 
 /// Reads `partitions` of the changelog from the beginning up to the last
 /// committed record (read_committed: aborted writes are skipped) and returns
@@ -61,6 +70,12 @@ pub fn restore(
             .map_err(|e| PipelineError::Restore(e.to_string()))?;
     }
 
+    // Each lead's latest record per partition. A changelog not yet
+    // compacted holds one record per lead per transaction, and only the
+    // last one counts, so states are decoded once per lead, at the end.
+    let mut latest: BTreeMap<i32, HashMap<String, Latest>> =
+        partitions.iter().map(|&p| (p, HashMap::new())).collect();
+    let mut model_version: Option<Arc<str>> = None;
     let mut records = 0u64;
     let mut last_log = Instant::now();
     while !pending.is_empty() {
@@ -86,9 +101,6 @@ pub fn restore(
                         crate::telemetry::restore_records(1000);
                     }
                 }
-                let store = stores
-                    .get_mut(&m.partition())
-                    .expect("only assigned partitions are fetched");
                 let key = m
                     .key()
                     .and_then(|k| std::str::from_utf8(k).ok())
@@ -99,34 +111,54 @@ pub fn restore(
                             m.offset()
                         ))
                     })?;
-                match m.payload() {
-                    None => store.forget(key),
-                    Some(bytes) if key == ROUTING_KEY => {
-                        let routing = codec::decode_routing(bytes).map_err(|e| {
-                            PipelineError::Restore(format!(
-                                "`{changelog}` partition {} offset {}: {e}",
-                                m.partition(),
-                                m.offset()
-                            ))
-                        })?;
-                        store.restore_routing(routing);
-                    }
-                    Some(bytes) => {
-                        let state = codec::decode_state(bytes).map_err(|e| {
-                            PipelineError::Restore(format!(
-                                "`{changelog}` partition {} offset {}: {e}",
-                                m.partition(),
-                                m.offset()
-                            ))
-                        })?;
-                        store.restore(key.to_owned(), state);
-                    }
+                let leads = latest
+                    .get_mut(&m.partition())
+                    .expect("only assigned partitions are fetched");
+                if !leads.contains_key(key) {
+                    leads.insert(key.to_owned(), Latest::default());
                 }
+                let record = leads.get_mut(key).expect("inserted above");
+                record.offset = m.offset();
+                record.payload.clear();
+                record.tombstone = m.payload().is_none();
+                record
+                    .payload
+                    .extend_from_slice(m.payload().unwrap_or_default());
                 if last_log.elapsed() > Duration::from_secs(5) {
                     tracing::info!(records, pending = pending.len(), "restoring lead state");
                     last_log = Instant::now();
                 }
             }
+        }
+    }
+    for (p, leads) in latest {
+        let store = stores.get_mut(&p).expect("one store per partition");
+        for (key, record) in leads {
+            if record.tombstone {
+                continue;
+            }
+            if key == ROUTING_KEY {
+                let routing = codec::decode_routing(&record.payload).map_err(|e| {
+                    PipelineError::Restore(format!(
+                        "`{changelog}` partition {p} offset {}: {e}",
+                        record.offset
+                    ))
+                })?;
+                store.restore_routing(routing);
+                continue;
+            }
+            let mut state = codec::decode_state(&record.payload).map_err(|e| {
+                PipelineError::Restore(format!(
+                    "`{changelog}` partition {p} offset {}: {e}",
+                    record.offset
+                ))
+            })?;
+            // One shared version string, not one per lead.
+            match &model_version {
+                Some(v) if *v == state.model_version => state.model_version = v.clone(),
+                _ => model_version = Some(state.model_version.clone()),
+            }
+            store.restore(key, state);
         }
     }
     let leads: usize = stores.values().map(LeadStore::len).sum();

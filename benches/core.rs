@@ -1,0 +1,212 @@
+//! Throughput of the scoring core, in events per second (one core).
+//!
+//! - `score/pre_decoded`: `Scorer::apply` on staged lead state, events
+//!   already decoded;
+//! - `score/json` and `score/protobuf`: the same, decoding each record first
+//!   (`codec::decode_event`, as the Kafka loop does);
+//! - `publish/json`: decode + score plus what the loop does per changed lead
+//!   at each commit (changelog state and score record encoding).
+//!
+//! Events come from the deterministic generator and are scored with
+//! `examples/model.toml`, committed every `BATCH` events like one Kafka
+//! transaction. `cargo bench --bench core` runs it in full; `cargo test
+//! --all-targets` (which passes no `--bench`, and may pass test-harness
+//! flags such as `--test-threads`) runs each case once on a small stream,
+//! without criterion, as a smoke test that asserts nothing about time.
+
+use std::hint::black_box;
+use std::sync::Arc;
+
+use criterion::{BatchSize, Criterion, Throughput};
+use leadpulse::codec::{self, decode_event, Format};
+use leadpulse::core::{Event, LeadStore, Model, Scorer};
+use leadpulse::generate::{Generator, GeneratorConfig};
+
+/// Events per committed batch: about one 100 ms transaction at 20k events/s.
+const BATCH: usize = 2_000;
+
+fn full_run() -> bool {
+    std::env::args().any(|a| a == "--bench")
+}
+
+fn model() -> Arc<Model> {
+    let text = include_str!("../examples/model.toml");
+    Arc::new(Model::from_toml("examples/model.toml", text).expect("the example model loads"))
+}
+
+fn events(n: usize, leads: u32) -> Vec<Event> {
+    Generator::new(GeneratorConfig {
+        leads,
+        seed: 7,
+        ..GeneratorConfig::default()
+    })
+    .take(n)
+    .collect()
+}
+
+/// Scores `events` into `store` in batches, committing after each. Returns
+/// the store so that criterion drops it outside the timed part.
+fn score_all(
+    scorer: &Scorer,
+    mut store: LeadStore,
+    events: impl Iterator<Item = Event>,
+    mut on_commit: impl FnMut(&Scorer, &LeadStore),
+) -> (usize, LeadStore) {
+    let mut alerts = 0;
+    for (i, event) in events.enumerate() {
+        let staged = store.stage(&event.lead_id);
+        let outcome = scorer.apply(&mut staged.state, &event);
+        staged.score_changed |= outcome.score_changed;
+        alerts += usize::from(outcome.alert.is_some());
+        if (i + 1) % BATCH == 0 {
+            on_commit(scorer, &store);
+            store.commit();
+        }
+    }
+    on_commit(scorer, &store);
+    store.commit();
+    (alerts, store)
+}
+
+/// What the Kafka loop encodes per changed lead at commit.
+fn publish(scorer: &Scorer, store: &LeadStore) {
+    for (lead_id, staged) in store.staged() {
+        black_box(codec::encode_state(lead_id, &staged.state));
+        if staged.score_changed {
+            let score = scorer.score_of(lead_id, &staged.state);
+            black_box(codec::encode_score(&score, Format::Json));
+        }
+    }
+}
+
+/// The inputs of every case.
+struct Inputs {
+    n: usize,
+    decoded: Vec<Event>,
+    json: Vec<Vec<u8>>,
+    protobuf: Vec<Vec<u8>>,
+}
+
+fn inputs(n: usize, leads: u32) -> Inputs {
+    let decoded = events(n, leads);
+    let json = decoded
+        .iter()
+        .map(|e| codec::encode_event(e, Format::Json))
+        .collect();
+    let protobuf = decoded
+        .iter()
+        .map(|e| codec::encode_event(e, Format::Protobuf))
+        .collect();
+    Inputs {
+        n,
+        decoded,
+        json,
+        protobuf,
+    }
+}
+
+/// `cargo test`: every case once, on a small stream.
+fn smoke() {
+    let scorer = Scorer::new(model());
+    let i = inputs(2_000, 200);
+    let json_type = Some(Format::Json.content_type().as_bytes());
+    let proto_type = Some(Format::Protobuf.content_type().as_bytes());
+    let (a, store) = score_all(
+        &scorer,
+        LeadStore::default(),
+        i.decoded.clone().into_iter(),
+        |_, _| {},
+    );
+    let leads = store.len();
+    assert!(leads > 0);
+    let json = i.json.iter().map(|b| decode_event(b, json_type).unwrap());
+    assert_eq!(
+        score_all(&scorer, LeadStore::default(), json, |_, _| {}).0,
+        a
+    );
+    let proto = i
+        .protobuf
+        .iter()
+        .map(|b| decode_event(b, proto_type).unwrap());
+    assert_eq!(
+        score_all(&scorer, LeadStore::default(), proto, |_, _| {}).0,
+        a
+    );
+    let json = i.json.iter().map(|b| decode_event(b, json_type).unwrap());
+    let (_, store) = score_all(&scorer, LeadStore::default(), json, publish);
+    assert_eq!(store.len(), leads);
+    println!("benches/core: smoke run of 4 cases on {} events ok", i.n);
+}
+
+fn bench(c: &mut Criterion) {
+    let Inputs {
+        n,
+        decoded,
+        json,
+        protobuf,
+    } = inputs(200_000, 20_000);
+    let scorer = Scorer::new(model());
+    let json_type = Some(Format::Json.content_type().as_bytes());
+    let proto_type = Some(Format::Protobuf.content_type().as_bytes());
+
+    let mut g = c.benchmark_group("score");
+    g.throughput(Throughput::Elements(n as u64));
+    g.bench_function("pre_decoded", |b| {
+        b.iter_batched(
+            || (LeadStore::default(), decoded.clone()),
+            |(store, events)| score_all(&scorer, store, events.into_iter(), |_, _| {}),
+            BatchSize::LargeInput,
+        )
+    });
+    g.bench_function("json", |b| {
+        b.iter_batched(
+            LeadStore::default,
+            |store| {
+                let events = json
+                    .iter()
+                    .map(|bytes| decode_event(bytes, json_type).expect("generated events decode"));
+                score_all(&scorer, store, events, |_, _| {})
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    g.bench_function("protobuf", |b| {
+        b.iter_batched(
+            LeadStore::default,
+            |store| {
+                let events = protobuf
+                    .iter()
+                    .map(|bytes| decode_event(bytes, proto_type).expect("generated events decode"));
+                score_all(&scorer, store, events, |_, _| {})
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("publish");
+    g.throughput(Throughput::Elements(n as u64));
+    g.bench_function("json", |b| {
+        b.iter_batched(
+            LeadStore::default,
+            |store| {
+                let events = json
+                    .iter()
+                    .map(|bytes| decode_event(bytes, json_type).expect("generated events decode"));
+                score_all(&scorer, store, events, publish)
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    g.finish();
+}
+
+fn main() {
+    if !full_run() {
+        smoke();
+        return;
+    }
+    let mut c = Criterion::default().configure_from_args();
+    bench(&mut c);
+    c.final_summary();
+}
