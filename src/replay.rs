@@ -114,7 +114,7 @@ fn changed_handoff(lead_id: &str, lead: &LeadState, outcome: &Outcome) -> Option
     Some(HandoffRecord {
         lead_id: lead_id.to_owned(),
         stage: lead.stage,
-        handoff: h.clone(),
+        handoff: crate::core::Handoff::clone(h),
     })
 }
 

@@ -452,7 +452,8 @@ pub(super) fn decode_state(bytes: &[u8]) -> Result<LeadState, Rejection> {
         }),
         held: s.held,
         stage: Stage::parse(&s.stage),
-        handoff: s.handoff.map(|h| Handoff {
+        handoff: s.handoff.map(|h| {
+            Box::new(Handoff {
             sla: SlaStatus::parse(&h.sla).unwrap_or_default(),
             feedback: h
                 .feedback
@@ -474,6 +475,7 @@ pub(super) fn decode_state(bytes: &[u8]) -> Result<LeadState, Rejection> {
             score: h.score,
             won_amount: h.won_amount,
             lost_reason: h.lost_reason,
+            })
         }),
     })
 }

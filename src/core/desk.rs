@@ -217,7 +217,7 @@ impl Desk {
             handoff.contact_due = Some(alert.respond_by);
             handoff.feedback_by = roster.feedback_by(alert.crossed_at);
         }
-        lead.handoff = Some(handoff);
+        lead.handoff = Some(Box::new(handoff));
     }
 
     /// Fires this lead's timers that are due at `now`: SLA breaches

@@ -38,7 +38,7 @@ pub struct LeadState {
     /// Where the lead is in the funnel; `None` before its first event.
     pub stage: Option<Stage>,
     /// The latest handoff to sales, with its follow-up timers.
-    pub handoff: Option<Handoff>,
+    pub handoff: Option<Box<Handoff>>,
 }
 
 /// Lifecycle stages, from first touch to customer.

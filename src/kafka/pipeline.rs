@@ -701,7 +701,7 @@ impl Engine {
                     let record = HandoffRecord {
                         lead_id: lead_id.clone(),
                         stage: staged.state.stage,
-                        handoff: h.clone(),
+                        handoff: crate::core::Handoff::clone(h),
                     };
                     let payload = codec::encode_handoff(&record, self.format);
                     self.publish(&self.topics.handoffs, &h.alert_id, &payload)?;

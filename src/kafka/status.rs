@@ -39,7 +39,7 @@ impl LeadView {
             handoff: state.handoff.as_ref().map(|h| crate::core::HandoffRecord {
                 lead_id: lead_id.to_owned(),
                 stage: state.stage,
-                handoff: h.clone(),
+                handoff: crate::core::Handoff::clone(h),
             }),
         }
     }
