@@ -13,6 +13,7 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{Header, Message, OwnedHeaders};
 use rdkafka::mocking::MockCluster;
 use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
+
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
 use crate::codec::{self, format_rfc3339, Format};
@@ -44,6 +45,10 @@ pub struct DemoSummary {
     pub produced: u64,
     pub service: RunSummary,
     pub alerts_seen: Vec<Alert>,
+    /// Leads the simulated reps contacted within the SLA.
+    pub contacted: u64,
+    /// SLA breaches published.
+    pub breaches: u64,
 }
 
 fn now_ms() -> Millis {
@@ -85,7 +90,8 @@ pub fn run(
     }
     eprintln!(
         "leadpulse demo: in-process Kafka at {bootstrap}; model {} (sales-ready when {}); \
-         {} leads, {} events/s for {} s. Ctrl-C stops.",
+         {} leads, {} events/s for {} s. Alerts go to reps with a 20 s follow-up SLA; \
+         simulated reps contact about 60% of their leads in time. Ctrl-C stops.",
         model.version,
         model.qualify.describe(),
         options.leads,
@@ -131,7 +137,7 @@ pub fn run(
         thread::sleep(Duration::from_millis(50));
     }
     printer_stop.store(true, Ordering::Relaxed);
-    let alerts_seen = printer
+    let (alerts_seen, contacted, breaches) = printer
         .join()
         .map_err(|_| anyhow::anyhow!("the alert printer panicked"))??;
     drop(cluster);
@@ -139,6 +145,8 @@ pub fn run(
         produced,
         service: summary,
         alerts_seen,
+        contacted,
+        breaches,
     })
 }
 
@@ -209,32 +217,112 @@ fn produce(
     Ok(produced)
 }
 
+/// A rep's simulated first contact, due at a wall-clock time.
+struct PlannedContact {
+    due: Instant,
+    lead_id: String,
+    rep: String,
+    after_secs: u64,
+}
+
+/// Plays the sales team: about 60% of alerted leads are contacted 3–12 s
+/// after the alert (chosen from the alert id, so a seed gives the same
+/// plan); the others are left alone and breach their SLA.
+fn plan_contact(alert: &Alert) -> Option<PlannedContact> {
+    let h = xxhash_rust::xxh3::xxh3_64(alert.alert_id.as_bytes());
+    (h % 100 < 60).then(|| {
+        let after_secs = 3 + (h >> 8) % 10;
+        PlannedContact {
+            due: Instant::now() + Duration::from_secs(after_secs),
+            lead_id: alert.lead_id.clone(),
+            rep: alert.owner_rep.clone().unwrap_or_default(),
+            after_secs,
+        }
+    })
+}
+
 fn print_alerts(
     settings: &Settings,
     mut out: impl Write,
     printed: &AtomicU64,
     stop: &AtomicBool,
-) -> anyhow::Result<Vec<Alert>> {
+) -> anyhow::Result<(Vec<Alert>, u64, u64)> {
+    let (mut contacted, mut breaches) = (0, 0);
     let consumer: BaseConsumer = kafka::reader_config(settings)
         .set("enable.partition.eof", "false")
         .create()?;
-    let md = consumer.fetch_metadata(Some(&settings.topics.alerts), Duration::from_secs(10))?;
+    let t = &settings.topics;
     let mut tpl = TopicPartitionList::new();
-    for t in md.topics() {
-        for p in t.partitions() {
-            tpl.add_partition_offset(t.name(), p.id(), Offset::Beginning)?;
+    for topic in [&t.alerts, &t.breaches] {
+        let md = consumer.fetch_metadata(Some(topic), Duration::from_secs(10))?;
+        for t in md.topics() {
+            for p in t.partitions() {
+                tpl.add_partition_offset(t.name(), p.id(), Offset::Beginning)?;
+            }
         }
     }
     consumer.assign(&tpl)?;
+    let reps: ThreadedProducer<DefaultProducerContext> = ClientConfig::new()
+        .set("bootstrap.servers", &settings.kafka.bootstrap_servers)
+        .set("enable.idempotence", "true")
+        .create()?;
+    let mut planned: Vec<PlannedContact> = Vec::new();
     let mut seen = Vec::new();
     while !stop.load(Ordering::Relaxed) {
+        // Reps whose time has come contact their lead.
+        let now = Instant::now();
+        for c in planned.iter().filter(|c| c.due <= now) {
+            let event = crate::core::Event {
+                event_id: format!("demo-contact-{}", c.lead_id),
+                lead_id: c.lead_id.clone(),
+                occurred_at: now_ms(),
+                company_domain: None,
+                account_id: None,
+                kind: crate::core::EventKind::Feedback {
+                    feedback: crate::core::Feedback::Contacted,
+                    rep_id: Some(c.rep.clone()),
+                },
+            };
+            let payload = codec::encode_event(&event, Format::Json);
+            let _ = reps.send(
+                BaseRecord::to(&t.feedback)
+                    .key(&c.lead_id)
+                    .payload(&payload),
+            );
+            contacted += 1;
+            let _ = writeln!(
+                out,
+                "CONTACTED {}  by {} after {} s (within the SLA)",
+                c.lead_id, c.rep, c.after_secs
+            );
+        }
+        planned.retain(|c| c.due > now);
         let Some(m) = consumer.poll(Duration::from_millis(100)) else {
             continue;
         };
         let m = m?;
+        if m.topic() == t.breaches {
+            if let Some(b) = m.payload().and_then(|p| codec::decode_breach(p).ok()) {
+                breaches += 1;
+                let moved = b
+                    .reassigned_to
+                    .as_deref()
+                    .map_or(String::new(), |r| format!("; reassigned to {r}"));
+                let _ = writeln!(
+                    out,
+                    "SLA BREACH {}  {} did not respond by {}; escalated to {}{moved}",
+                    b.lead_id,
+                    b.rep,
+                    format_rfc3339(b.respond_by),
+                    b.escalate_to
+                );
+            }
+            continue;
+        }
         let Some(alert) = m.payload().and_then(|p| codec::decode_alert(p).ok()) else {
             continue;
         };
+        planned.extend(plan_contact(&alert));
         let why: Vec<String> = alert
             .reasons
             .iter()
@@ -263,5 +351,5 @@ fn print_alerts(
         seen.push(alert);
         printed.fetch_add(1, Ordering::Relaxed);
     }
-    Ok(seen)
+    Ok((seen, contacted, breaches))
 }

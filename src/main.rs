@@ -444,10 +444,7 @@ fn offline(command: Command) -> anyhow::Result<ExitCode> {
                 rate,
                 seed,
                 partitions: 3,
-                roster: Some(Arc::new(Roster::from_toml(
-                    "examples/routing.toml (built in)",
-                    EXAMPLE_ROUTING,
-                )?)),
+                roster: Some(Arc::new(demo_roster()?)),
             };
             let summary = demo::run(model, &options, stop, io::stdout())?;
             let c = &summary.service.counts;
@@ -462,6 +459,11 @@ fn offline(command: Command) -> anyhow::Result<ExitCode> {
                 c.dead_lettered
             );
             println!("hot-lead alerts      {}", c.alerts);
+            println!(
+                "contacted in SLA     {} (simulated reps)",
+                summary.contacted
+            );
+            println!("SLA breaches         {}", summary.breaches);
             println!("score updates        {}", c.score_updates);
             println!(
                 "transactions         {} committed, {} aborted",
@@ -675,6 +677,16 @@ fn read_lines(path: &Path) -> anyhow::Result<Vec<Vec<u8>>> {
         .filter(|l| !l.iter().all(u8::is_ascii_whitespace))
         .map(<[u8]>::to_vec)
         .collect())
+}
+
+/// The example roster with a 20-second follow-up SLA, so that a short demo
+/// shows contacts within the SLA and breaches.
+fn demo_roster() -> anyhow::Result<Roster> {
+    let mut roster = Roster::from_toml("examples/routing.toml (built in)", EXAMPLE_ROUTING)?;
+    for team in &mut roster.teams {
+        team.sla = 20_000;
+    }
+    Ok(roster)
 }
 
 fn load_roster(path: &Path) -> anyhow::Result<Arc<Roster>> {

@@ -454,27 +454,27 @@ pub(super) fn decode_state(bytes: &[u8]) -> Result<LeadState, Rejection> {
         stage: Stage::parse(&s.stage),
         handoff: s.handoff.map(|h| {
             Box::new(Handoff {
-            sla: SlaStatus::parse(&h.sla).unwrap_or_default(),
-            feedback: h
-                .feedback
-                .map(|f| (f, h.feedback_at_ms.unwrap_or_default(), h.feedback_reason)),
-            alert_id: h.alert_id,
-            team: h.team,
-            rep: h.rep,
-            via: h.via,
-            handed_at: h.handed_at_ms,
-            respond_by: h.respond_by_ms,
-            contact_due: h.contact_due_ms,
-            first_contact_at: h.first_contact_at_ms,
-            breaches: h.breaches,
-            reassignments: h.reassignments,
-            feedback_by: h.feedback_by_ms,
-            feedback_overdue: h.feedback_overdue,
-            qualified_by: h.qualified_by,
-            grade: h.grade,
-            score: h.score,
-            won_amount: h.won_amount,
-            lost_reason: h.lost_reason,
+                sla: SlaStatus::parse(&h.sla).unwrap_or_default(),
+                feedback: h
+                    .feedback
+                    .map(|f| (f, h.feedback_at_ms.unwrap_or_default(), h.feedback_reason)),
+                alert_id: h.alert_id,
+                team: h.team,
+                rep: h.rep,
+                via: h.via,
+                handed_at: h.handed_at_ms,
+                respond_by: h.respond_by_ms,
+                contact_due: h.contact_due_ms,
+                first_contact_at: h.first_contact_at_ms,
+                breaches: h.breaches,
+                reassignments: h.reassignments,
+                feedback_by: h.feedback_by_ms,
+                feedback_overdue: h.feedback_overdue,
+                qualified_by: h.qualified_by,
+                grade: h.grade,
+                score: h.score,
+                won_amount: h.won_amount,
+                lost_reason: h.lost_reason,
             })
         }),
     })
