@@ -14,14 +14,16 @@ use crate::core::{
 };
 use crate::proto::{self as pb, lead_event::Payload};
 
-fn ts(ms: Millis) -> Option<Timestamp> {
+/// Event-time milliseconds as a protobuf timestamp.
+pub(super) fn ts(ms: Millis) -> Option<Timestamp> {
     Some(Timestamp {
         seconds: ms.div_euclid(1000),
         nanos: (ms.rem_euclid(1000) * 1_000_000) as i32,
     })
 }
 
-fn ms(field: &str, t: Option<Timestamp>) -> Result<Millis, Rejection> {
+/// A required protobuf timestamp as event-time milliseconds, checked.
+pub(super) fn ms(field: &str, t: Option<Timestamp>) -> Result<Millis, Rejection> {
     let t = t.ok_or_else(|| Rejection::MissingField(field.to_owned()))?;
     if !(0..1_000_000_000).contains(&t.nanos) {
         return Err(Rejection::InvalidField {

@@ -4,6 +4,7 @@
 use prost::Message;
 use serde::{Deserialize, Serialize};
 
+use super::proto::{ms, ts};
 use super::time::{format_rfc3339, parse_rfc3339};
 use super::Format;
 use crate::core::{
@@ -11,18 +12,6 @@ use crate::core::{
     StageChange,
 };
 use crate::proto as pb;
-
-fn ts(ms: Millis) -> Option<prost_types::Timestamp> {
-    Some(prost_types::Timestamp {
-        seconds: ms.div_euclid(1000),
-        nanos: (ms.rem_euclid(1000) * 1_000_000) as i32,
-    })
-}
-
-fn ms(field: &str, t: Option<prost_types::Timestamp>) -> Result<Millis, Rejection> {
-    let t = t.ok_or_else(|| Rejection::MissingField(field.to_owned()))?;
-    Ok(t.seconds * 1000 + i64::from(t.nanos) / 1_000_000)
-}
 
 fn time_in(field: &str, s: &str) -> Result<Millis, Rejection> {
     parse_rfc3339(s).map_err(|detail| Rejection::InvalidField {
