@@ -118,46 +118,55 @@ fn wait_records(topic: &str, n: usize, timeout: Duration) -> Vec<OutputRecord> {
     }
 }
 
-fn setup(prefix: &str, sla_minutes: f64) -> (Deployment, String) {
+/// A running service with a short-SLA roster, after `n` leads have alerted.
+struct Scenario {
+    d: Deployment,
+    /// Config lines that point the service at the roster.
+    extra: String,
+    service: Service,
+    leads: Vec<String>,
+    events: Vec<InputRecord>,
+    /// Event time the leads became sales-ready.
+    now: i64,
+    /// Lead → the rep its alert was routed to.
+    owner: BTreeMap<String, String>,
+}
+
+fn start(prefix: &str, sla_minutes: f64, n: usize) -> Scenario {
     let d = Deployment::new(prefix, 2);
     d.create_events_topic();
     let routing = d.dir.path().join("routing.toml");
     std::fs::write(&routing, roster(sla_minutes)).unwrap();
     let extra = format!("[routing]\npath = \"{}\"\n", routing.display());
-    (d, extra)
-}
+    let mut service = d.spawn_with("a", 1, &extra);
+    service.wait_for_log("restored lead state", Duration::from_secs(60));
 
-struct Alerted {
-    owner: BTreeMap<String, String>,
-}
+    let leads: Vec<String> = (0..n).map(|i| format!("L-{prefix}-{i:02}")).collect();
+    let now = now_ms();
+    let events: Vec<InputRecord> = leads.iter().flat_map(|l| hot_lead(l, now)).collect();
+    produce(&d.topic("events"), &events, 0, Duration::ZERO);
 
-fn alerted(d: &Deployment, n: usize) -> Alerted {
-    let alerts = wait_records(&d.topic("alerts"), n, Duration::from_secs(60));
     let mut owner = BTreeMap::new();
-    for r in &alerts {
+    for r in &wait_records(&d.topic("alerts"), n, Duration::from_secs(60)) {
         let a = codec::decode_alert(r.payload.as_deref().unwrap()).unwrap();
         assert_eq!(
             a.owner_team.as_deref(),
             Some("inbound"),
             "every alert gets an owner"
         );
-        assert_eq!(
-            a.respond_by - a.crossed_at,
-            (roster_sla(d) * 60_000.0) as i64
-        );
+        assert_eq!(a.respond_by - a.crossed_at, (sla_minutes * 60_000.0) as i64);
         owner.insert(a.lead_id.clone(), a.owner_rep.clone().unwrap());
     }
     assert_eq!(owner.len(), n, "one alert per lead");
-    Alerted { owner }
-}
-
-fn roster_sla(d: &Deployment) -> f64 {
-    let text = std::fs::read_to_string(d.dir.path().join("routing.toml")).unwrap();
-    text.lines()
-        .find_map(|l| l.strip_prefix("default_sla_minutes = "))
-        .unwrap()
-        .parse()
-        .unwrap()
+    Scenario {
+        d,
+        extra,
+        service,
+        leads,
+        events,
+        now,
+        owner,
+    }
 }
 
 /// Breaches by lead, failing on a duplicate breach id.
@@ -266,15 +275,15 @@ fn metric(text: &str, name_and_labels: &str) -> f64 {
 
 #[test]
 fn breaches_fire_once_and_only_for_leads_not_contacted_in_time() {
-    let (d, extra) = setup("sales-sla", 0.15); // 9 s to first contact
-    let mut service = d.spawn_with("a", 1, &extra);
-    service.wait_for_log("restored lead state", Duration::from_secs(60));
-
-    let leads: Vec<String> = (0..12).map(|i| format!("L-sla-{i:02}")).collect();
-    let now = now_ms();
-    let events: Vec<InputRecord> = leads.iter().flat_map(|l| hot_lead(l, now)).collect();
-    produce(&d.topic("events"), &events, 0, Duration::ZERO);
-    let alerted = alerted(&d, leads.len());
+    let Scenario {
+        d,
+        extra,
+        mut service,
+        leads,
+        events,
+        owner,
+        ..
+    } = start("sla", 0.15, 12); // 9 s to first contact
 
     // Half are contacted at once, well before their deadline.
     let on_time: BTreeSet<String> = leads.iter().step_by(2).cloned().collect();
@@ -285,7 +294,7 @@ fn breaches_fire_once_and_only_for_leads_not_contacted_in_time() {
         .collect();
     let contacts: Vec<InputRecord> = on_time
         .iter()
-        .map(|l| contact(l, &alerted.owner[l], now_ms()))
+        .map(|l| contact(l, &owner[l], now_ms()))
         .collect();
     produce(&d.topic("feedback"), &contacts, 0, Duration::ZERO);
 
@@ -303,7 +312,7 @@ fn breaches_fire_once_and_only_for_leads_not_contacted_in_time() {
     assert_eq!(view["handoff"]["sla"], "met", "{view}");
     assert_eq!(
         view["handoff"]["rep"].as_str(),
-        Some(alerted.owner[lead].as_str()),
+        Some(owner[lead].as_str()),
         "{view}"
     );
     service.terminate();
@@ -329,7 +338,7 @@ fn breaches_fire_once_and_only_for_leads_not_contacted_in_time() {
         .map(|l| codec::decode_alert(l.as_bytes()).unwrap())
         .map(|a| (a.lead_id, a.owner_rep.unwrap()))
         .collect();
-    assert_eq!(owners, alerted.owner, "routing differs from replay");
+    assert_eq!(owners, owner, "routing differs from replay");
     let replayed_breaches: BTreeSet<String> = replayed["sla-breaches"]
         .iter()
         .map(|l| codec::decode_breach(l.as_bytes()).unwrap().lead_id)
@@ -414,15 +423,15 @@ fn breaches_fire_once_and_only_for_leads_not_contacted_in_time() {
 
 #[test]
 fn kill_9_with_open_timers_loses_none_and_fires_none_twice() {
-    let (d, extra) = setup("sales-kill", 0.1); // 6 s to first contact
-    let mut service = d.spawn_with("a", 1, &extra);
-    service.wait_for_log("restored lead state", Duration::from_secs(60));
-
-    let leads: Vec<String> = (0..10).map(|i| format!("L-kill-{i:02}")).collect();
-    let now = now_ms();
-    let events: Vec<InputRecord> = leads.iter().flat_map(|l| hot_lead(l, now)).collect();
-    produce(&d.topic("events"), &events, 0, Duration::ZERO);
-    let alerted = alerted(&d, leads.len());
+    let Scenario {
+        d,
+        extra,
+        service,
+        leads,
+        now,
+        owner,
+        ..
+    } = start("kill", 0.1, 10); // 6 s to first contact
     let respond_by = now + 6_000;
 
     // The service dies with every timer open; half the leads are contacted
@@ -432,7 +441,7 @@ fn kill_9_with_open_timers_loses_none_and_fires_none_twice() {
     let late: BTreeSet<String> = leads.iter().skip(5).cloned().collect();
     let contacts: Vec<InputRecord> = on_time
         .iter()
-        .map(|l| contact(l, &alerted.owner[l], now_ms().min(respond_by - 1_000)))
+        .map(|l| contact(l, &owner[l], now_ms().min(respond_by - 1_000)))
         .collect();
     produce(&d.topic("feedback"), &contacts, 0, Duration::ZERO);
     // Restart only after every deadline has passed on the wall clock.
