@@ -46,16 +46,17 @@ fn events(n: usize, leads: u32) -> Vec<Event> {
 
 /// Scores `events` into `store` in batches, committing after each. Returns
 /// the store so that criterion drops it outside the timed part.
-fn score_all(
+fn score_all<E: std::borrow::Borrow<Event>>(
     scorer: &Scorer,
     mut store: LeadStore,
-    events: impl Iterator<Item = Event>,
+    events: impl Iterator<Item = E>,
     mut on_commit: impl FnMut(&Scorer, &LeadStore),
 ) -> (usize, LeadStore) {
     let mut alerts = 0;
     for (i, event) in events.enumerate() {
+        let event = event.borrow();
         let staged = store.stage(&event.lead_id);
-        let outcome = scorer.apply(&mut staged.state, &event);
+        let outcome = scorer.apply(&mut staged.state, event);
         staged.score_changed |= outcome.score_changed;
         alerts += usize::from(outcome.alert.is_some());
         if (i + 1) % BATCH == 0 {
@@ -153,8 +154,8 @@ fn bench(c: &mut Criterion) {
     g.throughput(Throughput::Elements(n as u64));
     g.bench_function("pre_decoded", |b| {
         b.iter_batched(
-            || (LeadStore::default(), decoded.clone()),
-            |(store, events)| score_all(&scorer, store, events.into_iter(), |_, _| {}),
+            LeadStore::default,
+            |store| score_all(&scorer, store, decoded.iter(), |_, _| {}),
             BatchSize::LargeInput,
         )
     });

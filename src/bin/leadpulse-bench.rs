@@ -243,11 +243,32 @@ fn state_memory(model: &Path, leads: u32, events: u64, batch: usize) -> anyhow::
     store.commit();
     let after = rss_bytes();
     let n = store.len() as u64;
+    // What the average lead holds, to tell where the bytes go.
+    let (mut attributes, mut attribute_bytes, mut contributions, mut history) = (0, 0, 0, 0);
+    for (_, lead) in store.iter() {
+        attributes += lead.attributes.len();
+        attribute_bytes += lead
+            .attributes
+            .iter()
+            .map(|(k, v)| k.len() + v.len())
+            .sum::<usize>();
+        contributions += lead.contributions.len();
+        history += lead
+            .contributions
+            .iter()
+            .map(|c| c.history_len())
+            .sum::<usize>();
+    }
+    let per = |x: usize| x as f64 / n.max(1) as f64;
     println!(
-        "{{\"leads\":{n},\"events\":{events},\"seconds\":{:.1},\"rss_before\":{before},\"rss_after\":{after},\"bytes_per_lead\":{:.0},\"lead_state_size\":{}}}",
+        "{{\"leads\":{n},\"events\":{events},\"seconds\":{:.1},\"rss_before\":{before},\"rss_after\":{after},\"bytes_per_lead\":{:.0},\"lead_state_size\":{},\"attributes_per_lead\":{:.2},\"attribute_text_bytes_per_lead\":{:.1},\"contributions_per_lead\":{:.2},\"history_entries_per_lead\":{:.2}}}",
         started.elapsed().as_secs_f64(),
         after.saturating_sub(before) as f64 / n.max(1) as f64,
-        std::mem::size_of::<leadpulse::core::LeadState>()
+        std::mem::size_of::<leadpulse::core::LeadState>(),
+        per(attributes),
+        per(attribute_bytes),
+        per(contributions),
+        per(history),
     );
     Ok(())
 }

@@ -221,3 +221,10 @@ impl Contribution {
         }
     }
 }
+
+impl Contribution {
+    /// Entries kept for window decay and per-window caps.
+    pub fn history_len(&self) -> usize {
+        self.days.len() + self.capped.len()
+    }
+}

@@ -1,10 +1,17 @@
-//! Lead state for one partition, with transactional visibility: changes are
-//! staged until the Kafka transaction that carries them commits.
+//! Lead state for one partition, updated in place, with the leads each open
+//! Kafka transaction changed, so their records can be published with it.
 
-use std::collections::HashMap;
+use compact_str::CompactString;
 
 use super::lead::LeadState;
 use super::routing::RoutingState;
+
+/// A lead id as a table key: ids of up to 24 bytes are stored inline.
+pub type LeadId = CompactString;
+
+/// The hash table behind lead state: hashbrown with foldhash, seeded per
+/// process (lead ids are chosen by producers, so the hasher is keyed).
+pub type LeadMap<V> = hashbrown::HashMap<LeadId, V>;
 
 /// The changelog key of a partition's routing balance. Lead ids never
 /// start with a NUL byte.
@@ -12,63 +19,63 @@ pub const ROUTING_KEY: &str = "\u{0}routing";
 
 /// The leads of one input partition, and its routing balance.
 ///
-/// Committed states are boxed: the table then holds a key and a pointer per
-/// lead, not the whole `LeadState` (a few hundred bytes, mostly the rarely
-/// set handoff), so its spare capacity costs little at millions of leads,
-/// and a commit moves a state into its existing allocation.
+/// States are changed in place: an event does not copy its lead's state.
+/// The store remembers which leads the open transaction changed, so that
+/// their changelog and score records go out in it. An aborted transaction
+/// cannot be undone here; the caller drops the store and restores it from
+/// the changelog, which holds exactly the committed states (what Kafka
+/// Streams does under exactly-once). Aborts are rare; copying every lead's
+/// state on its first event in each transaction was not.
+///
+/// States are boxed: the table then holds a key and a pointer per lead, so
+/// its spare capacity costs little at millions of leads.
 #[derive(Debug, Default)]
 pub struct LeadStore {
-    committed: HashMap<String, Box<LeadState>>,
-    staged: HashMap<String, Staged>,
+    leads: LeadMap<Box<Staged>>,
+    /// Leads changed in the open transaction, in the order first changed.
+    changed: Vec<LeadId>,
     routing: RoutingState,
     routing_staged: Option<RoutingState>,
 }
 
-/// A lead changed in the open transaction.
-#[derive(Debug, Clone)]
+/// A lead's state, and what the open transaction changed about it.
+#[derive(Debug, Clone, Default)]
 pub struct Staged {
-    /// The state as it will be once the transaction commits.
+    /// The state as of the latest event applied.
     pub state: LeadState,
     /// Whether the score record must be republished.
     pub score_changed: bool,
     /// Whether the handoff record must be republished.
     pub handoff_changed: bool,
+    /// Whether the open transaction changed this lead at all.
+    changed: bool,
 }
 
 impl LeadStore {
     /// A lead's state for change in the open transaction; a new lead starts
     /// from the default state.
     pub fn stage(&mut self, lead_id: &str) -> &mut Staged {
-        if !self.staged.contains_key(lead_id) {
-            // Copy-on-write per transaction: the first event of a lead in a
-            // batch copies its committed state (cheap: attributes are
-            // shared until changed); later ones reuse the staged copy.
-            let state = self
-                .committed
-                .get(lead_id)
-                .map(|s| LeadState::clone(s))
-                .unwrap_or_default();
-            self.staged.insert(
-                lead_id.to_owned(),
-                Staged {
-                    state,
-                    score_changed: false,
-                    handoff_changed: false,
-                },
-            );
+        let slot = self.leads.entry_ref(lead_id).or_insert_with(Box::default);
+        if !slot.changed {
+            slot.changed = true;
+            self.changed.push(LeadId::from(lead_id));
         }
-        self.staged.get_mut(lead_id).expect("inserted above")
+        slot
     }
 
     /// A lead's staged state together with the partition's staged routing
     /// balance, for a change that may route the lead.
     pub fn stage_routed(&mut self, lead_id: &str) -> (&mut Staged, &mut RoutingState) {
-        self.stage(lead_id);
-        let routing = self
-            .routing_staged
-            .get_or_insert_with(|| self.routing.clone());
-        let staged = self.staged.get_mut(lead_id).expect("staged above");
-        (staged, routing)
+        if self.routing_staged.is_none() {
+            self.routing_staged = Some(self.routing.clone());
+        }
+        let routing = self.routing_staged.as_mut().expect("set above");
+        let slot = self.leads.entry_ref(lead_id).or_insert_with(Box::default);
+        if !slot.changed {
+            slot.changed = true;
+            self.changed.push(LeadId::from(lead_id));
+        }
+        (slot, routing)
     }
 
     /// The routing balance changed in the open transaction, if it did.
@@ -81,24 +88,26 @@ impl LeadStore {
         self.routing = routing;
     }
 
-    /// The leads changed in the open transaction.
-    pub fn staged(&self) -> impl Iterator<Item = (&String, &Staged)> {
-        self.staged.iter()
+    /// The leads changed in the open transaction, in the order first changed.
+    pub fn staged(&self) -> impl Iterator<Item = (&LeadId, &Staged)> {
+        self.changed.iter().map(|id| {
+            let slot = self.leads.get(id).expect("changed leads have state");
+            (id, &**slot)
+        })
     }
 
     /// The number of leads changed in the open transaction.
     pub fn staged_len(&self) -> usize {
-        self.staged.len()
+        self.changed.len()
     }
 
-    /// The transaction committed: its changes become the state.
+    /// The transaction committed: its changes are the committed state now.
     pub fn commit(&mut self) {
-        for (id, s) in self.staged.drain() {
-            match self.committed.get_mut(&id) {
-                Some(slot) => **slot = s.state,
-                None => {
-                    self.committed.insert(id, Box::new(s.state));
-                }
+        for id in self.changed.drain(..) {
+            if let Some(slot) = self.leads.get_mut(&id) {
+                slot.changed = false;
+                slot.score_changed = false;
+                slot.handoff_changed = false;
             }
         }
         if let Some(r) = self.routing_staged.take() {
@@ -106,40 +115,50 @@ impl LeadStore {
         }
     }
 
-    /// The transaction aborted: forget its changes.
-    pub fn abort(&mut self) {
-        self.staged.clear();
-        self.routing_staged = None;
+    /// True when the open transaction changed something here, so an abort
+    /// must rebuild this store from the changelog.
+    pub fn is_dirty(&self) -> bool {
+        !self.changed.is_empty() || self.routing_staged.is_some()
+    }
+
+    /// Reserves room for `additional` more leads (before a restore).
+    pub fn reserve(&mut self, additional: usize) {
+        self.leads.reserve(additional);
     }
 
     /// Puts a lead's state read back from the changelog.
-    pub fn restore(&mut self, lead_id: String, state: LeadState) {
-        self.committed.insert(lead_id, Box::new(state));
+    pub fn restore(&mut self, lead_id: &str, state: LeadState) {
+        let slot = Box::new(Staged {
+            state,
+            ..Staged::default()
+        });
+        self.leads.insert(LeadId::from(lead_id), slot);
     }
 
     /// Removes a lead (a changelog tombstone).
     pub fn forget(&mut self, lead_id: &str) {
-        self.committed.remove(lead_id);
+        self.leads.remove(lead_id);
     }
 
-    /// The committed state of a lead.
+    /// A lead's state as of the latest event applied; the committed state
+    /// whenever no transaction is open.
     pub fn get(&self, lead_id: &str) -> Option<&LeadState> {
-        self.committed.get(lead_id).map(|s| &**s)
+        self.leads.get(lead_id).map(|s| &s.state)
     }
 
-    /// The number of leads with committed state.
+    /// The number of leads with state.
     pub fn len(&self) -> usize {
-        self.committed.len()
+        self.leads.len()
     }
 
-    /// True when no lead has committed state.
+    /// True when no lead has state.
     pub fn is_empty(&self) -> bool {
-        self.committed.is_empty()
+        self.leads.is_empty()
     }
 
-    /// Every committed lead.
-    pub fn iter(&self) -> impl Iterator<Item = (&String, &LeadState)> {
-        self.committed.iter().map(|(id, s)| (id, &**s))
+    /// Every lead.
+    pub fn iter(&self) -> impl Iterator<Item = (&LeadId, &LeadState)> {
+        self.leads.iter().map(|(id, s)| (id, &s.state))
     }
 }
 
@@ -148,21 +167,31 @@ mod tests {
     use super::*;
 
     #[test]
-    fn staged_changes_are_invisible_until_commit_and_dropped_on_abort() {
+    fn changed_leads_are_listed_once_until_commit() {
         let mut store = LeadStore::default();
         store.stage("L-1").state.alerts = 1;
-        assert!(store.get("L-1").is_none());
-        store.commit();
-        assert_eq!(store.get("L-1").unwrap().alerts, 1);
-
+        store.stage("L-2").score_changed = true;
         store.stage("L-1").state.alerts = 2;
-        assert_eq!(
-            store.stage("L-1").state.alerts,
-            2,
-            "staged reads see staged writes"
-        );
-        store.abort();
-        assert_eq!(store.get("L-1").unwrap().alerts, 1);
+        let changed: Vec<_> = store
+            .staged()
+            .map(|(id, s)| (id.to_string(), s.state.alerts))
+            .collect();
+        assert_eq!(changed, [("L-1".to_string(), 2), ("L-2".to_string(), 0)]);
+        assert!(store.is_dirty());
+        store.commit();
         assert_eq!(store.staged_len(), 0);
+        assert!(!store.is_dirty());
+        assert_eq!(store.get("L-1").unwrap().alerts, 2);
+        assert!(store.stage("L-2").state.alerts == 0 && !store.stage("L-2").score_changed);
+    }
+
+    #[test]
+    fn long_lead_ids_are_kept_whole() {
+        let mut store = LeadStore::default();
+        let id = "lead-with-an-id-longer-than-twenty-four-bytes@example.com";
+        store.stage(id).state.alerts = 3;
+        store.commit();
+        assert_eq!(store.get(id).unwrap().alerts, 3);
+        assert_eq!(store.iter().next().unwrap().0.as_str(), id);
     }
 }

@@ -133,7 +133,6 @@ pub fn run_with_status(
         if let Some(err) = e.fatal.take() {
             return Err(err);
         }
-        e.answer_queries();
         match polled {
             Some(Ok(m)) => e.process(&consumer, &m, Source::Events),
             Some(Err(err)) => e.consumer_error(err),
@@ -143,6 +142,11 @@ pub fn run_with_status(
         e.fire_timers(&consumer);
         if e.batch.started.is_some_and(|t| t.elapsed() >= interval) {
             e.commit(&consumer);
+        }
+        // State is changed in place, so it is the committed state only
+        // between transactions: look-ups wait for the commit.
+        if e.batch.started.is_none() {
+            e.answer_queries();
         }
         // A new model takes effect between transactions.
         if e.batch.started.is_none() {
@@ -699,7 +703,7 @@ impl Engine {
                 )?;
                 if let (true, Some(h)) = (staged.handoff_changed, &staged.state.handoff) {
                     let record = HandoffRecord {
-                        lead_id: lead_id.clone(),
+                        lead_id: lead_id.to_string(),
                         stage: staged.state.stage,
                         handoff: crate::core::Handoff::clone(h),
                     };
@@ -737,10 +741,38 @@ impl Engine {
             );
             return;
         }
-        for store in self.stores.values_mut() {
-            store.abort();
-        }
         let batch = std::mem::take(&mut self.batch);
+        // The batch changed state in place: rebuild what it touched from
+        // the changelog, which holds exactly the committed states.
+        let dirty: Vec<i32> = self
+            .stores
+            .iter()
+            .filter(|(_, s)| s.is_dirty())
+            .map(|(&p, _)| p)
+            .collect();
+        if !dirty.is_empty() {
+            for p in &dirty {
+                self.stores.remove(p);
+            }
+            tracing::info!(partitions = ?dirty, "restoring the state the aborted transaction changed");
+            self.status.restore_started(&dirty);
+            let restored = super::restore::restore(
+                &self.settings,
+                &self.topics.changelog,
+                &dirty,
+                &self.status,
+            );
+            let ok = restored.is_ok();
+            match restored {
+                Ok(stores) => self.stores.extend(stores),
+                Err(e) => {
+                    self.fatal = Some(e);
+                    return;
+                }
+            }
+            self.status
+                .restore_finished(&dirty, ok, self.leads_changed());
+        }
         self.rebuild_timers();
         for (&(source, p), &first) in &batch.first {
             if !self.stores.contains_key(&p) {
@@ -774,6 +806,10 @@ impl Engine {
                 ?partitions,
                 "assignment lost; aborting the open transaction"
             );
+            // Their state is dropped below; do not rebuild it first.
+            for p in partitions {
+                self.stores.remove(p);
+            }
             self.abort(consumer);
         } else {
             self.commit(consumer);

@@ -133,6 +133,7 @@ pub fn restore(
     }
     for (p, leads) in latest {
         let store = stores.get_mut(&p).expect("one store per partition");
+        store.reserve(leads.len());
         for (key, record) in leads {
             if record.tombstone {
                 continue;
@@ -158,7 +159,7 @@ pub fn restore(
                 Some(v) if *v == state.model_version => state.model_version = v.clone(),
                 _ => model_version = Some(state.model_version.clone()),
             }
-            store.restore(key, state);
+            store.restore(&key, state);
         }
     }
     let leads: usize = stores.values().map(LeadStore::len).sum();
