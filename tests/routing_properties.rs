@@ -42,7 +42,7 @@ proptest! {
     ) {
         let roster = roster(reps, unavailable);
         let mut states = vec![RoutingState::default(); partitions];
-        let attrs = BTreeMap::new();
+        let attrs = leadpulse::core::Attributes::default();
         let mut per_rep: BTreeMap<String, [u32; 4]> = BTreeMap::new();
         for (g, key) in &leads {
             let p = key % partitions;

@@ -1,6 +1,5 @@
 //! The protobuf wire format (`proto/leadpulse/v1`).
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use prost::Message;
@@ -354,7 +353,11 @@ pub(super) fn encode_state(lead_id: &str, s: &LeadState) -> Vec<u8> {
         alerts: s.alerts,
         updated_at_ms: s.updated_at,
         model_version: s.model_version.to_string(),
-        attributes: BTreeMap::clone(&s.attributes),
+        attributes: s
+            .attributes
+            .iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect(),
         fit: s.fit,
         last_alert_at_ms: s.last_alert_at,
         disqualified: s.disqualified.as_ref().map(|d| pb::Disqualification {
@@ -446,7 +449,7 @@ pub(super) fn decode_state(bytes: &[u8]) -> Result<LeadState, Rejection> {
         alerts: s.alerts,
         updated_at: s.updated_at_ms,
         model_version: Arc::from(s.model_version),
-        attributes: Arc::new(s.attributes),
+        attributes: s.attributes.iter().collect(),
         disqualified: s.disqualified.map(|d| Disqualification {
             rule_id: Arc::from(d.rule_id),
             at: d.at_ms,

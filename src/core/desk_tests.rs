@@ -145,7 +145,7 @@ fn the_existing_owner_wins() {
 fn routing_balances_count_and_grade_and_skips_unavailable_reps() {
     let roster = Roster::from_toml("r", ROSTER).unwrap();
     let mut state = RoutingState::default();
-    let us = BTreeMap::from([("country".to_owned(), "US".to_owned())]);
+    let us: crate::core::Attributes = [("country", "US")].into_iter().collect();
     // A skewed stream: mostly grade A.
     let grades = [
         Grade::A,

@@ -1,8 +1,8 @@
 //! Per-lead state: everything the scorer remembers about one lead.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use super::attributes::Attributes;
 use super::event::Millis;
 
 /// What leadpulse knows about one lead. Engagement is kept per rule, not
@@ -28,9 +28,7 @@ pub struct LeadState {
     pub model_version: Arc<str>,
     /// Profile attributes: `profile_update` attributes, form fields,
     /// `company_domain`, `account_id`, and `email_domain` derived from `email`.
-    /// Shared copy-on-write (`Arc::make_mut`): most events do not change
-    /// them, so staging a lead for a transaction does not copy them.
-    pub attributes: Arc<BTreeMap<String, String>>,
+    pub attributes: Attributes,
     /// Why the lead may not be handed to sales, if it may not.
     pub disqualified: Option<Disqualification>,
     /// While the lead qualifies but lacks required attributes: which.

@@ -6,6 +6,7 @@
 //! the service.
 
 pub mod admit;
+pub mod attributes;
 pub mod desk;
 pub mod event;
 pub mod lead;
@@ -15,6 +16,7 @@ pub mod scorer;
 pub mod store;
 
 pub use admit::{admit, Rejection};
+pub use attributes::Attributes;
 pub use desk::{Desk, FeedbackOverdue, HandoffRecord, SlaBreach, StageChange, Timers};
 pub use event::{BounceType, Event, EventKind, EventType, Feedback, Millis, HOUR_MS};
 pub use lead::{Contribution, Disqualification, Handoff, LeadState, SlaStatus, Stage};
@@ -23,7 +25,7 @@ pub use routing::{Owner, Rep, Roster, RoutingState, Team};
 pub use scorer::{
     Alert, DisqualifiedBy, EnrichmentHold, LeadScore, Outcome, Reason, ReasonKind, Scorer,
 };
-pub use store::{LeadStore, Staged, ROUTING_KEY};
+pub use store::{LeadId, LeadMap, LeadStore, Staged, ROUTING_KEY};
 
 #[cfg(test)]
 mod desk_tests;

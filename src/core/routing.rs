@@ -7,6 +7,8 @@
 //! deterministic: the same leads in the same order give the same owners.
 
 use std::collections::{BTreeMap, BTreeSet};
+
+use super::attributes::Attributes;
 use std::sync::Arc;
 
 use serde::Deserialize;
@@ -42,7 +44,7 @@ pub struct Team {
 }
 
 impl Team {
-    fn covers(&self, attributes: &BTreeMap<String, String>) -> bool {
+    fn covers(&self, attributes: &Attributes) -> bool {
         self.territory.iter().all(|(attr, values)| {
             attributes
                 .get(attr)
@@ -113,7 +115,7 @@ impl Roster {
     pub fn route(
         &self,
         state: &mut RoutingState,
-        attributes: &BTreeMap<String, String>,
+        attributes: &Attributes,
         grade: Grade,
         exclude: Option<&str>,
         team_hint: Option<&str>,
@@ -124,7 +126,7 @@ impl Roster {
                     let rep = team
                         .reps
                         .iter()
-                        .find(|r| &*r.id == owner.as_str())
+                        .find(|r| &*r.id == owner)
                         .expect("found above");
                     return Owner {
                         team: team.id.clone(),

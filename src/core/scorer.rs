@@ -1,11 +1,11 @@
 //! The scorer: applies one event to one lead's state and decides whether the
 //! lead just became sales-ready. Pure and deterministic on event time.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use xxhash_rust::xxh3::xxh3_128;
 
+use super::attributes::Attributes;
 use super::event::{Event, EventKind, Millis};
 use super::lead::{Contribution, Disqualification, LeadState};
 use super::model::{Cap, Decay, DisqualifyWhen, Grade, Model, Rule, DAY_MS};
@@ -166,19 +166,35 @@ fn halving(elapsed: Millis, half_life: Millis) -> f64 {
     }
 }
 
-fn set_attribute(attributes: &mut Arc<BTreeMap<String, String>>, key: &str, value: &str) -> bool {
-    if attributes.get(key).is_some_and(|v| v == value) {
+/// The attributes an event sets: its company domain and account, profile
+/// attributes and form fields, and `email_domain` derived from `email`.
+/// Returns true if any value changed.
+fn update_attributes(lead: &mut LeadState, event: &Event) -> bool {
+    let mut pairs: Vec<(&str, &str)> = Vec::new();
+    if let Some(d) = &event.company_domain {
+        pairs.push(("company_domain", d));
+    }
+    if let Some(a) = &event.account_id {
+        pairs.push(("account_id", a));
+    }
+    if let EventKind::ProfileUpdate { attributes: map }
+    | EventKind::FormSubmit { fields: map, .. } = &event.kind
+    {
+        pairs.extend(map.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    }
+    if pairs.is_empty() {
         return false;
     }
-    // Copies the map only if the committed state still shares it.
-    let attributes = Arc::make_mut(attributes);
-    attributes.insert(key.to_owned(), value.to_owned());
-    if key == "email" {
-        if let Some((_, domain)) = value.rsplit_once('@') {
-            attributes.insert("email_domain".into(), domain.trim().to_ascii_lowercase());
-        }
+    let email_domain = pairs
+        .iter()
+        .rev()
+        .find(|(k, _)| *k == "email")
+        .and_then(|(_, v)| v.rsplit_once('@'))
+        .map(|(_, domain)| domain.trim().to_ascii_lowercase());
+    if let Some(domain) = &email_domain {
+        pairs.push(("email_domain", domain));
     }
-    true
+    lead.attributes.update(&pairs)
 }
 
 impl Scorer {
@@ -214,7 +230,7 @@ impl Scorer {
         }
     }
 
-    fn fit_of(&self, attributes: &BTreeMap<String, String>) -> f64 {
+    fn fit_of(&self, attributes: &Attributes) -> f64 {
         self.model
             .fit_rules
             .iter()
@@ -256,20 +272,7 @@ impl Scorer {
         }
 
         // Who they are.
-        let mut attrs_changed = false;
-        if let Some(d) = &event.company_domain {
-            attrs_changed |= set_attribute(&mut lead.attributes, "company_domain", d);
-        }
-        if let Some(a) = &event.account_id {
-            attrs_changed |= set_attribute(&mut lead.attributes, "account_id", a);
-        }
-        if let EventKind::ProfileUpdate { attributes: map }
-        | EventKind::FormSubmit { fields: map, .. } = &event.kind
-        {
-            for (k, v) in map {
-                attrs_changed |= set_attribute(&mut lead.attributes, k, v);
-            }
-        }
+        let attrs_changed = update_attributes(lead, event);
         if attrs_changed {
             lead.fit = self.fit_of(&lead.attributes);
             self.reassess_attributes(lead, event.occurred_at);
@@ -328,7 +331,7 @@ impl Scorer {
             let missing: Vec<String> = m
                 .require
                 .iter()
-                .filter(|k| lead.attributes.get(*k).is_none_or(|v| v.trim().is_empty()))
+                .filter(|k| lead.attributes.get(k).is_none_or(|v| v.trim().is_empty()))
                 .cloned()
                 .collect();
             if missing.is_empty() {
@@ -507,8 +510,8 @@ impl Scorer {
             model_version: m.version.clone(),
             event_id: event.event_id.clone(),
             reasons: self.reasons(lead),
-            company_domain: lead.attributes.get("company_domain").cloned(),
-            account_id: lead.attributes.get("account_id").cloned(),
+            company_domain: lead.attributes.get("company_domain").map(str::to_owned),
+            account_id: lead.attributes.get("account_id").map(str::to_owned),
             owner_team: None,
             owner_rep: None,
             routed_via: None,

@@ -230,8 +230,8 @@ fn form_fields_are_attributes_and_email_gives_email_domain() {
     );
     e.company_domain = Some("acme.io".into());
     s.apply(&mut lead, &e);
-    assert_eq!(lead.attributes["email_domain"], "acme.io");
-    assert_eq!(lead.attributes["company_domain"], "acme.io");
+    assert_eq!(lead.attributes.get("email_domain"), Some("acme.io"));
+    assert_eq!(lead.attributes.get("company_domain"), Some("acme.io"));
     assert_eq!(lead.fit, 25.0);
 }
 

@@ -33,8 +33,8 @@ impl LeadView {
         LeadView {
             score: scorer.score_of(lead_id, state),
             alerts: state.alerts,
-            company_domain: state.attributes.get("company_domain").cloned(),
-            account_id: state.attributes.get("account_id").cloned(),
+            company_domain: state.attributes.get("company_domain").map(str::to_owned),
+            account_id: state.attributes.get("account_id").map(str::to_owned),
             stage: state.stage.map(crate::core::Stage::as_str),
             handoff: state.handoff.as_ref().map(|h| crate::core::HandoffRecord {
                 lead_id: lead_id.to_owned(),

@@ -9,6 +9,8 @@
 //! validation error names the line and column it is about.
 
 use std::collections::{BTreeMap, BTreeSet};
+
+use super::attributes::Attributes;
 use std::fmt;
 use std::ops::Range;
 use std::sync::Arc;
@@ -127,7 +129,7 @@ enum AttrTest {
 
 impl AttrCondition {
     /// True when the attribute is present and passes the test.
-    pub fn holds(&self, attributes: &BTreeMap<String, String>) -> bool {
+    pub fn holds(&self, attributes: &Attributes) -> bool {
         let Some(value) = attributes.get(&self.attribute) else {
             return false;
         };

@@ -1,0 +1,276 @@
+//! A lead's profile attributes, packed into one string.
+//!
+//! Millions of leads each carry a handful of short attributes (job title,
+//! country, company domain, email…). As a map of owned strings that is a
+//! tree node and two allocations per attribute, about a kilobyte per lead;
+//! packed it is one allocation of roughly the text itself. Names the product
+//! knows are stored as a one-byte tag. Attributes change rarely (profile
+//! updates, forms), so a change rebuilds the string.
+
+use std::fmt;
+
+/// The longest attribute name kept, in bytes; longer ones are refused at
+/// decode.
+pub const MAX_NAME_LEN: usize = 256;
+/// The longest attribute value kept, in bytes; longer ones are refused at
+/// decode.
+pub const MAX_VALUE_LEN: usize = 65_536;
+
+/// Attribute names stored as a tag instead of their text. Append only: the
+/// packed form is in memory only, but keeping the order stable keeps the
+/// tags readable in a debugger.
+const KNOWN: [&str; 32] = [
+    "company_domain",
+    "account_id",
+    "email",
+    "email_domain",
+    "job_title",
+    "title",
+    "country",
+    "region",
+    "state",
+    "city",
+    "company",
+    "company_size",
+    "employees",
+    "industry",
+    "annual_revenue",
+    "seniority",
+    "department",
+    "owner",
+    "first_name",
+    "last_name",
+    "phone",
+    "lifecycle",
+    "source",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "website",
+    "language",
+    "timezone",
+    "persona",
+    "segment",
+    "plan",
+];
+
+fn known(name: &str) -> Option<u32> {
+    KNOWN.iter().position(|k| *k == name).map(|i| i as u32)
+}
+
+/// A length or tag as one char: 1 byte below 128, at most 3 below 65,536.
+fn put(out: &mut String, n: u32) {
+    let code = if n < 0xD800 { n } else { n + 0x800 };
+    out.push(char::from_u32(code).expect("lengths are bounded by MAX_VALUE_LEN"));
+}
+
+fn take(s: &str, pos: &mut usize) -> u32 {
+    let c = s[*pos..]
+        .chars()
+        .next()
+        .expect("a well-formed packed string");
+    *pos += c.len_utf8();
+    let code = c as u32;
+    if code < 0xD800 {
+        code
+    } else {
+        code - 0x800
+    }
+}
+
+/// Profile attributes, sorted by name. Each entry is a name (a tag
+/// `2 × index + 1` for a known name, or `2 × length` followed by the name)
+/// and a value (its length, then its text).
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Attributes {
+    packed: Box<str>,
+}
+
+impl Attributes {
+    /// The value of `name`, if set.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.iter().find(|(k, _)| *k == name).map(|(_, v)| v)
+    }
+
+    /// True when `name` is set.
+    pub fn contains_key(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+
+    /// The attributes, sorted by name.
+    pub fn iter(&self) -> Iter<'_> {
+        Iter {
+            packed: &self.packed,
+            pos: 0,
+        }
+    }
+
+    /// The number of attributes.
+    pub fn len(&self) -> usize {
+        self.iter().count()
+    }
+
+    /// True when no attribute is set.
+    pub fn is_empty(&self) -> bool {
+        self.packed.is_empty()
+    }
+
+    /// Sets every pair (a later pair wins over an earlier one with the same
+    /// name). Returns true if any value changed; unchanged attributes cost
+    /// no allocation.
+    pub fn update<'a>(&mut self, pairs: &[(&'a str, &'a str)]) -> bool {
+        if pairs.iter().all(|(k, v)| self.get(k) == Some(*v)) {
+            return false;
+        }
+        let mut merged: Vec<(&str, &str)> = self.iter().collect();
+        for &(k, v) in pairs {
+            match merged.binary_search_by(|(name, _)| (*name).cmp(k)) {
+                Ok(i) => merged[i].1 = v,
+                Err(i) => merged.insert(i, (k, v)),
+            }
+        }
+        let packed = pack(&merged);
+        let changed = packed != self.packed;
+        self.packed = packed;
+        changed
+    }
+
+    /// Sets one attribute; true if its value changed.
+    pub fn insert(&mut self, name: &str, value: &str) -> bool {
+        self.update(&[(name, value)])
+    }
+}
+
+/// Packs pairs sorted by name, without duplicates.
+fn pack(sorted: &[(&str, &str)]) -> Box<str> {
+    let mut out = String::with_capacity(
+        sorted
+            .iter()
+            .map(|(k, v)| k.len() + v.len() + 4)
+            .sum::<usize>(),
+    );
+    for (k, v) in sorted {
+        match known(k) {
+            Some(i) => put(&mut out, 2 * i + 1),
+            None => {
+                let k = &k[..floor_char_boundary(k, MAX_NAME_LEN)];
+                put(&mut out, 2 * k.len() as u32);
+                out.push_str(k);
+            }
+        }
+        let v = &v[..floor_char_boundary(v, MAX_VALUE_LEN)];
+        put(&mut out, v.len() as u32);
+        out.push_str(v);
+    }
+    out.into_boxed_str()
+}
+
+/// The largest index ≤ `max` that is a char boundary of `s` (decode refuses
+/// longer names and values, so this only guards the packing).
+fn floor_char_boundary(s: &str, max: usize) -> usize {
+    if s.len() <= max {
+        return s.len();
+    }
+    (0..=max)
+        .rev()
+        .find(|&i| s.is_char_boundary(i))
+        .unwrap_or(0)
+}
+
+/// Iterator over `(name, value)` pairs, sorted by name.
+pub struct Iter<'a> {
+    packed: &'a str,
+    pos: usize,
+}
+
+impl<'a> Iterator for Iter<'a> {
+    type Item = (&'a str, &'a str);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.pos >= self.packed.len() {
+            return None;
+        }
+        let s = self.packed;
+        let tag = take(s, &mut self.pos);
+        let name = if tag % 2 == 1 {
+            KNOWN[(tag / 2) as usize]
+        } else {
+            let end = self.pos + (tag / 2) as usize;
+            let name = &s[self.pos..end];
+            self.pos = end;
+            name
+        };
+        let len = take(s, &mut self.pos) as usize;
+        let value = &s[self.pos..self.pos + len];
+        self.pos += len;
+        Some((name, value))
+    }
+}
+
+impl<'a> IntoIterator for &'a Attributes {
+    type Item = (&'a str, &'a str);
+    type IntoIter = Iter<'a>;
+
+    fn into_iter(self) -> Iter<'a> {
+        self.iter()
+    }
+}
+
+impl<K: AsRef<str>, V: AsRef<str>> FromIterator<(K, V)> for Attributes {
+    fn from_iter<I: IntoIterator<Item = (K, V)>>(pairs: I) -> Self {
+        let owned: Vec<(K, V)> = pairs.into_iter().collect();
+        let pairs: Vec<(&str, &str)> = owned
+            .iter()
+            .map(|(k, v)| (k.as_ref(), v.as_ref()))
+            .collect();
+        let mut attributes = Attributes::default();
+        attributes.update(&pairs);
+        attributes
+    }
+}
+
+impl fmt::Debug for Attributes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pairs_come_back_sorted_by_name_with_later_values_winning() {
+        let mut a = Attributes::default();
+        assert!(a.is_empty());
+        assert!(a.update(&[("job_title", "CTO"), ("zeta", "z"), ("Alpha", "a")]));
+        assert!(!a.update(&[("job_title", "CTO")]), "unchanged");
+        assert!(a.insert("job_title", "VP"));
+        assert_eq!(
+            a.iter().collect::<Vec<_>>(),
+            [("Alpha", "a"), ("job_title", "VP"), ("zeta", "z")]
+        );
+        assert_eq!(a.get("zeta"), Some("z"));
+        assert_eq!(a.get("missing"), None);
+        assert_eq!(a.len(), 3);
+        let b: Attributes = [("zeta", "z"), ("job_title", "VP"), ("Alpha", "a")]
+            .into_iter()
+            .collect();
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn long_and_unicode_text_round_trips() {
+        let long_value = "é".repeat(40_000); // 80,000 bytes: cut to the limit
+        let name = "名前".repeat(10);
+        let mut a = Attributes::default();
+        a.update(&[(name.as_str(), "ünïcode"), ("email", &long_value)]);
+        assert_eq!(a.get(&name), Some("ünïcode"));
+        let kept = a.get("email").unwrap();
+        assert!(kept.len() <= MAX_VALUE_LEN && long_value.starts_with(kept));
+        let mid = "x".repeat(0xD900); // a length in the surrogate range
+        a.insert("notes", &mid);
+        assert_eq!(a.get("notes").map(str::len), Some(0xD900));
+        assert_eq!(a.get(&name), Some("ünïcode"));
+    }
+}
