@@ -55,7 +55,11 @@ const KNOWN: [&str; 32] = [
 ];
 
 fn known(name: &str) -> Option<u32> {
-    KNOWN.iter().position(|k| *k == name).map(|i| i as u32)
+    // Rejects on length before comparing text: most names are not known.
+    KNOWN
+        .iter()
+        .position(|k| k.len() == name.len() && *k == name)
+        .map(|i| i as u32)
 }
 
 /// A length or tag as one char: 1 byte below 128, at most 3 below 65,536.
@@ -65,6 +69,11 @@ fn put(out: &mut String, n: u32) {
 }
 
 fn take(s: &str, pos: &mut usize) -> u32 {
+    let b = s.as_bytes()[*pos];
+    if b < 0x80 {
+        *pos += 1;
+        return u32::from(b);
+    }
     let c = s[*pos..]
         .chars()
         .next()
@@ -89,7 +98,18 @@ pub struct Attributes {
 impl Attributes {
     /// The value of `name`, if set.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.iter().find(|(k, _)| *k == name).map(|(_, v)| v)
+        match known(name) {
+            Some(i) => self.entries().find(|(tag, _)| *tag == Name::Known(i)),
+            None => self.entries().find(|(tag, _)| *tag == Name::Text(name)),
+        }
+        .map(|(_, v)| v)
+    }
+
+    fn entries(&self) -> Entries<'_> {
+        Entries {
+            packed: &self.packed,
+            pos: 0,
+        }
     }
 
     /// True when `name` is set.
@@ -100,14 +120,13 @@ impl Attributes {
     /// The attributes, sorted by name.
     pub fn iter(&self) -> Iter<'_> {
         Iter {
-            packed: &self.packed,
-            pos: 0,
+            entries: self.entries(),
         }
     }
 
     /// The number of attributes.
     pub fn len(&self) -> usize {
-        self.iter().count()
+        self.entries().count()
     }
 
     /// True when no attribute is set.
@@ -177,14 +196,20 @@ fn floor_char_boundary(s: &str, max: usize) -> usize {
         .unwrap_or(0)
 }
 
-/// Iterator over `(name, value)` pairs, sorted by name.
-pub struct Iter<'a> {
+/// An entry's name as stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Name<'a> {
+    Known(u32),
+    Text(&'a str),
+}
+
+struct Entries<'a> {
     packed: &'a str,
     pos: usize,
 }
 
-impl<'a> Iterator for Iter<'a> {
-    type Item = (&'a str, &'a str);
+impl<'a> Iterator for Entries<'a> {
+    type Item = (Name<'a>, &'a str);
 
     fn next(&mut self) -> Option<Self::Item> {
         if self.pos >= self.packed.len() {
@@ -193,16 +218,34 @@ impl<'a> Iterator for Iter<'a> {
         let s = self.packed;
         let tag = take(s, &mut self.pos);
         let name = if tag % 2 == 1 {
-            KNOWN[(tag / 2) as usize]
+            Name::Known(tag / 2)
         } else {
             let end = self.pos + (tag / 2) as usize;
             let name = &s[self.pos..end];
             self.pos = end;
-            name
+            Name::Text(name)
         };
         let len = take(s, &mut self.pos) as usize;
         let value = &s[self.pos..self.pos + len];
         self.pos += len;
+        Some((name, value))
+    }
+}
+
+/// Iterator over `(name, value)` pairs, sorted by name.
+pub struct Iter<'a> {
+    entries: Entries<'a>,
+}
+
+impl<'a> Iterator for Iter<'a> {
+    type Item = (&'a str, &'a str);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let (name, value) = self.entries.next()?;
+        let name = match name {
+            Name::Known(i) => KNOWN[i as usize],
+            Name::Text(t) => t,
+        };
         Some((name, value))
     }
 }

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use smallvec::SmallVec;
 use xxhash_rust::xxh3::xxh3_128;
 
 use super::attributes::Attributes;
@@ -170,29 +171,32 @@ fn halving(elapsed: Millis, half_life: Millis) -> f64 {
 /// attributes and form fields, and `email_domain` derived from `email`.
 /// Returns true if any value changed.
 fn update_attributes(lead: &mut LeadState, event: &Event) -> bool {
-    let mut pairs: Vec<(&str, &str)> = Vec::new();
+    let fields = match &event.kind {
+        EventKind::ProfileUpdate { attributes: map } | EventKind::FormSubmit { fields: map, .. } => {
+            Some(map)
+        }
+        _ => None,
+    };
+    let email_domain = fields
+        .and_then(|map| map.get("email"))
+        .and_then(|email| email.rsplit_once('@'))
+        .map(|(_, domain)| domain.trim().to_ascii_lowercase());
+    // Most events carry a domain and an account and nothing else.
+    let mut pairs: SmallVec<[(&str, &str); 8]> = SmallVec::new();
     if let Some(d) = &event.company_domain {
         pairs.push(("company_domain", d));
     }
     if let Some(a) = &event.account_id {
         pairs.push(("account_id", a));
     }
-    if let EventKind::ProfileUpdate { attributes: map }
-    | EventKind::FormSubmit { fields: map, .. } = &event.kind
-    {
+    if let Some(map) = fields {
         pairs.extend(map.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    }
+    if let Some(domain) = &email_domain {
+        pairs.push(("email_domain", domain));
     }
     if pairs.is_empty() {
         return false;
-    }
-    let email_domain = pairs
-        .iter()
-        .rev()
-        .find(|(k, _)| *k == "email")
-        .and_then(|(_, v)| v.rsplit_once('@'))
-        .map(|(_, domain)| domain.trim().to_ascii_lowercase());
-    if let Some(domain) = &email_domain {
-        pairs.push(("email_domain", domain));
     }
     lead.attributes.update(&pairs)
 }

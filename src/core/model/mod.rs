@@ -159,7 +159,7 @@ impl AttrCondition {
 /// Conditions an event must meet, besides its type.
 #[derive(Debug, Clone, Default)]
 struct EventMatcher {
-    url: Option<GlobMatcher>,
+    url: Option<UrlGlob>,
     url_regex: Option<Regex>,
     form: Option<String>,
     asset: Option<String>,
@@ -195,6 +195,70 @@ impl EventMatcher {
             EventKind::WebinarAttended { webinar_id } => eq_opt(&self.webinar, webinar_id),
             _ => true,
         }
+    }
+}
+
+/// A `url` glob. Most are literal text around `*`s (`*/pricing*`), matched
+/// with substring searches; any other glob goes to globset's regex.
+#[derive(Debug, Clone)]
+enum UrlGlob {
+    /// The literal pieces between `*`s, and whether the glob starts and
+    /// ends with a `*`.
+    Pieces {
+        parts: Vec<String>,
+        open_start: bool,
+        open_end: bool,
+    },
+    Glob(GlobMatcher),
+}
+
+impl UrlGlob {
+    fn new(text: &str, glob: &globset::Glob) -> UrlGlob {
+        if text.contains(['?', '[', ']', '{', '}', '\\']) {
+            return UrlGlob::Glob(glob.compile_matcher());
+        }
+        UrlGlob::Pieces {
+            parts: text
+                .split('*')
+                .filter(|p| !p.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            open_start: text.starts_with('*'),
+            open_end: text.ends_with('*'),
+        }
+    }
+
+    fn is_match(&self, url: &str) -> bool {
+        let (parts, open_start, open_end) = match self {
+            UrlGlob::Glob(g) => return g.is_match(url),
+            UrlGlob::Pieces {
+                parts,
+                open_start,
+                open_end,
+            } => (parts, *open_start, *open_end),
+        };
+        let mut rest = url;
+        let last = parts.len().saturating_sub(1);
+        for (i, part) in parts.iter().enumerate() {
+            if i == 0 && !open_start {
+                let Some(after) = rest.strip_prefix(part.as_str()) else {
+                    return false;
+                };
+                rest = after;
+                if parts.len() == 1 && !open_end {
+                    return rest.is_empty();
+                }
+                continue;
+            }
+            if i == last && !open_end {
+                return rest.len() >= part.len() && rest.ends_with(part.as_str());
+            }
+            match rest.find(part.as_str()) {
+                Some(at) => rest = &rest[at + part.len()..],
+                None => return false,
+            }
+        }
+        !parts.is_empty() || open_start || open_end || url.is_empty()
     }
 }
 
@@ -688,7 +752,7 @@ fn event_matcher(
                     format!("{owner}: `url` is not a valid glob: {}", e.kind()),
                 )
             })?;
-        m.url = Some(glob.compile_matcher());
+        m.url = Some(UrlGlob::new(v.get_ref(), &glob));
     }
     if let Some(v) = url_regex {
         applies(
@@ -1331,3 +1395,69 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod url_glob_tests {
+    use super::UrlGlob;
+
+    #[test]
+    fn literal_globs_match_like_globset() {
+        let patterns = [
+            "*/pricing*",
+            "*/customers/*",
+            "https://a.io/*",
+            "*.pdf",
+            "*",
+            "**",
+            "",
+            "exact",
+            "a*b*c",
+            "*a*a*",
+            "/docs/*/intro",
+            "*ab*ab",
+            "ab*ab*",
+        ];
+        let urls = [
+            "",
+            "a",
+            "ab",
+            "abab",
+            "aab",
+            "abcab",
+            "exact",
+            "exactly",
+            "https://a.io/",
+            "https://a.io/pricing?x=1",
+            "http://b.io/pricing",
+            "/customers/x",
+            "x.pdf",
+            "x.pdf.html",
+            "abc",
+            "aXbYc",
+            "acb",
+            "/docs/x/intro",
+            "/docs/intro",
+            "ababab",
+            "https://ex.com/customers/",
+            "é/pricing",
+        ];
+        for p in patterns {
+            let glob = globset::GlobBuilder::new(p)
+                .literal_separator(false)
+                .build()
+                .unwrap();
+            let reference = glob.compile_matcher();
+            let fast = UrlGlob::new(p, &glob);
+            assert!(matches!(fast, UrlGlob::Pieces { .. }), "{p} is literal");
+            for u in urls {
+                assert_eq!(
+                    fast.is_match(u),
+                    reference.is_match(u),
+                    "glob {p:?} on {u:?}"
+                );
+            }
+        }
+        let glob = globset::Glob::new("*/page?").unwrap();
+        assert!(matches!(UrlGlob::new("*/page?", &glob), UrlGlob::Glob(_)));
+    }
+}
