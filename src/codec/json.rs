@@ -1,6 +1,7 @@
 //! The JSON wire format. Canonical event:
 //! `{"event_id":"e-1","lead_id":"L-42","type":"page_view","occurred_at":"2026-11-20T10:00:00Z","url":"https://example.com/pricing"}`
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -16,12 +17,14 @@ use crate::core::{
 /// Every field any event type may carry; which are required depends on `type`.
 /// Unknown fields are ignored so producers can add data ahead of leadpulse.
 #[derive(Deserialize)]
-struct RawEvent {
+struct RawEvent<'a> {
     event_id: Option<String>,
     lead_id: Option<String>,
-    #[serde(rename = "type")]
-    kind: Option<String>,
-    occurred_at: Option<String>,
+    /// Borrowed from the input unless it holds escapes.
+    #[serde(rename = "type", borrow)]
+    kind: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    occurred_at: Option<Cow<'a, str>>,
     company_domain: Option<String>,
     account_id: Option<String>,
     url: Option<String>,
@@ -77,27 +80,21 @@ fn flat_map(
 }
 
 pub(super) fn decode_event(bytes: &[u8]) -> Result<Event, Rejection> {
-    let de = &mut serde_json::Deserializer::from_slice(bytes);
-    let raw: RawEvent = serde_path_to_error::deserialize(de).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner();
-        if path == "." || inner.is_syntax() || inner.is_eof() {
-            Rejection::Malformed {
-                format: "json",
-                detail: inner.to_string(),
-            }
-        } else {
-            Rejection::InvalidField {
-                field: path,
-                detail: inner.to_string(),
-            }
-        }
-    })?;
-    let type_name = required(raw.kind, "type")?;
+    // Decoding again to learn the failing field's path costs only on
+    // failure; tracking the path costs on every event.
+    let raw: RawEvent = match serde_json::from_slice(bytes) {
+        Ok(raw) => raw,
+        Err(_) => return Err(explain(bytes)),
+    };
+    let type_name = raw
+        .kind
+        .ok_or_else(|| Rejection::MissingField("type".to_owned()))?;
     let event_type: EventType = type_name
         .parse()
-        .map_err(|_| Rejection::UnknownType(type_name.clone()))?;
-    let occurred_at = required(raw.occurred_at, "occurred_at")?;
+        .map_err(|_| Rejection::UnknownType(type_name.to_string()))?;
+    let occurred_at = raw
+        .occurred_at
+        .ok_or_else(|| Rejection::MissingField("occurred_at".to_owned()))?;
     let occurred_at = parse_rfc3339(&occurred_at).map_err(|detail| Rejection::InvalidField {
         field: "occurred_at".into(),
         detail,
@@ -145,6 +142,32 @@ pub(super) fn decode_event(bytes: &[u8]) -> Result<Event, Rejection> {
     };
     super::validate(&event)?;
     Ok(event)
+}
+
+/// Why `bytes` is not an event, naming the field when one is at fault.
+fn explain(bytes: &[u8]) -> Rejection {
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    match serde_path_to_error::deserialize::<_, RawEvent<'_>>(de) {
+        Ok(_) => Rejection::Malformed {
+            format: "json",
+            detail: "not a JSON event".into(),
+        },
+        Err(e) => {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            if path == "." || inner.is_syntax() || inner.is_eof() {
+                Rejection::Malformed {
+                    format: "json",
+                    detail: inner.to_string(),
+                }
+            } else {
+                Rejection::InvalidField {
+                    field: path,
+                    detail: inner.to_string(),
+                }
+            }
+        }
+    }
 }
 
 #[derive(Serialize)]

@@ -221,6 +221,7 @@ fn feedback_fields(kind: &EventKind) -> Option<FeedbackFields<'_>> {
 
 /// Checks the fields every event needs, whatever its wire format.
 fn validate(event: &Event) -> Result<(), Rejection> {
+    use crate::core::attributes::{MAX_NAME_LEN, MAX_VALUE_LEN};
     use crate::core::EventKind::*;
     let required: &[(&str, &str)] = match &event.kind {
         PageView { url, .. } => &[("url", url)],
@@ -239,6 +240,52 @@ fn validate(event: &Event) -> Result<(), Rejection> {
     {
         if value.trim().is_empty() {
             return Err(Rejection::MissingField(name.to_owned()));
+        }
+    }
+    // Lead state keeps attributes up to these sizes; longer ones are
+    // refused here rather than cut there.
+    let (map, field) = match &event.kind {
+        FormSubmit { fields, .. } => (Some(fields), "fields"),
+        ProfileUpdate { attributes } => (Some(attributes), "attributes"),
+        _ => (None, ""),
+    };
+    let pairs = map
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| (field, k.as_str(), v.as_str()));
+    let named = [
+        ("", "company_domain", event.company_domain.as_deref()),
+        ("", "account_id", event.account_id.as_deref()),
+    ];
+    let named = named
+        .into_iter()
+        .filter_map(|(f, k, v)| v.map(|v| (f, k, v)));
+    for (field, name, value) in pairs.chain(named) {
+        let path = |name: &str| {
+            if field.is_empty() {
+                name.to_owned()
+            } else {
+                format!("{field}.{name}")
+            }
+        };
+        if name.len() > MAX_NAME_LEN {
+            let cut = &name[..(0..=64)
+                .rev()
+                .find(|&i| name.is_char_boundary(i))
+                .unwrap_or(0)];
+            return Err(Rejection::InvalidField {
+                field: path(&format!("{cut}…")),
+                detail: format!("attribute names are limited to {MAX_NAME_LEN} bytes"),
+            });
+        }
+        if value.len() > MAX_VALUE_LEN {
+            return Err(Rejection::InvalidField {
+                field: path(name),
+                detail: format!(
+                    "{} bytes; attribute values are limited to {MAX_VALUE_LEN} bytes",
+                    value.len()
+                ),
+            });
         }
     }
     Ok(())

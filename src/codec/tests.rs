@@ -97,3 +97,25 @@ fn numbers_in_attributes_become_strings() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn oversized_attributes_are_refused_naming_the_field() {
+    let long = "x".repeat(crate::core::attributes::MAX_VALUE_LEN + 1);
+    let json = format!(
+        r#"{{"event_id":"e","lead_id":"L","type":"profile_update","occurred_at":"2026-11-20T10:00:00Z","attributes":{{"notes":"{long}"}}}}"#
+    );
+    match decode_event(json.as_bytes(), None) {
+        Err(Rejection::InvalidField { field, detail }) => {
+            assert_eq!(field, "attributes.notes");
+            assert!(detail.contains("65536"), "{detail}");
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    let json = format!(
+        r#"{{"event_id":"e","lead_id":"L","type":"page_view","url":"/","occurred_at":"2026-11-20T10:00:00Z","company_domain":"{long}"}}"#
+    );
+    assert!(matches!(
+        decode_event(json.as_bytes(), None),
+        Err(Rejection::InvalidField { field, .. }) if field == "company_domain"
+    ));
+}

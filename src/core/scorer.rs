@@ -172,9 +172,8 @@ fn halving(elapsed: Millis, half_life: Millis) -> f64 {
 /// Returns true if any value changed.
 fn update_attributes(lead: &mut LeadState, event: &Event) -> bool {
     let fields = match &event.kind {
-        EventKind::ProfileUpdate { attributes: map } | EventKind::FormSubmit { fields: map, .. } => {
-            Some(map)
-        }
+        EventKind::ProfileUpdate { attributes: map }
+        | EventKind::FormSubmit { fields: map, .. } => Some(map),
         _ => None,
     };
     let email_domain = fields

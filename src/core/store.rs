@@ -55,7 +55,7 @@ impl LeadStore {
     /// A lead's state for change in the open transaction; a new lead starts
     /// from the default state.
     pub fn stage(&mut self, lead_id: &str) -> &mut Staged {
-        let slot = self.leads.entry_ref(lead_id).or_insert_with(Box::default);
+        let slot = self.leads.entry_ref(lead_id).or_default();
         if !slot.changed {
             slot.changed = true;
             self.changed.push(LeadId::from(lead_id));
@@ -70,7 +70,7 @@ impl LeadStore {
             self.routing_staged = Some(self.routing.clone());
         }
         let routing = self.routing_staged.as_mut().expect("set above");
-        let slot = self.leads.entry_ref(lead_id).or_insert_with(Box::default);
+        let slot = self.leads.entry_ref(lead_id).or_default();
         if !slot.changed {
             slot.changed = true;
             self.changed.push(LeadId::from(lead_id));

@@ -205,7 +205,7 @@ enum UrlGlob {
     /// The literal pieces between `*`s, and whether the glob starts and
     /// ends with a `*`.
     Pieces {
-        parts: Vec<String>,
+        parts: Vec<memchr::memmem::Finder<'static>>,
         open_start: bool,
         open_end: bool,
     },
@@ -221,7 +221,7 @@ impl UrlGlob {
             parts: text
                 .split('*')
                 .filter(|p| !p.is_empty())
-                .map(str::to_owned)
+                .map(|p| memchr::memmem::Finder::new(p).into_owned())
                 .collect(),
             open_start: text.starts_with('*'),
             open_end: text.ends_with('*'),
@@ -240,21 +240,22 @@ impl UrlGlob {
         let mut rest = url;
         let last = parts.len().saturating_sub(1);
         for (i, part) in parts.iter().enumerate() {
+            let needle = part.needle();
             if i == 0 && !open_start {
-                let Some(after) = rest.strip_prefix(part.as_str()) else {
+                let Some(after) = rest.as_bytes().strip_prefix(needle) else {
                     return false;
                 };
-                rest = after;
+                rest = &rest[rest.len() - after.len()..];
                 if parts.len() == 1 && !open_end {
                     return rest.is_empty();
                 }
                 continue;
             }
             if i == last && !open_end {
-                return rest.len() >= part.len() && rest.ends_with(part.as_str());
+                return rest.as_bytes().ends_with(needle);
             }
-            match rest.find(part.as_str()) {
-                Some(at) => rest = &rest[at + part.len()..],
+            match part.find(rest.as_bytes()) {
+                Some(at) => rest = &rest[at + needle.len()..],
                 None => return false,
             }
         }
