@@ -229,6 +229,9 @@ struct Batch {
     /// Per input partition, the next offset to consume: what the
     /// transaction commits.
     next: BTreeMap<(Source, i32), i64>,
+    /// Per partition, the stream time before the batch's first event: what
+    /// an abort puts back.
+    stream_time: BTreeMap<i32, Millis>,
     counts: BatchCounts,
     /// Sales-loop figures of the batch, recorded once it commits.
     sales: SalesCounts,
@@ -341,6 +344,7 @@ impl Engine {
             Err(rejection) => self.dead_letter(m, &rejection),
             Ok(event) => {
                 let stream = self.stream_time.entry(partition).or_insert(Millis::MIN);
+                self.batch.stream_time.entry(partition).or_insert(*stream);
                 *stream = (*stream).max(event.occurred_at);
                 let store = self.stores.get_mut(&partition).expect("checked above");
                 let (staged, routing) = store.stage_routed(&event.lead_id);
@@ -773,6 +777,10 @@ impl Engine {
             self.status
                 .restore_finished(&dirty, ok, self.leads_changed());
         }
+        // The batch is read again: so is its event time. A stream time left
+        // at the aborted batch's latest event would fire SLA timers before
+        // the re-read events that come earlier (a contact, say) are applied.
+        self.stream_time.extend(&batch.stream_time);
         self.rebuild_timers();
         for (&(source, p), &first) in &batch.first {
             if !self.stores.contains_key(&p) {

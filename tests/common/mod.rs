@@ -414,13 +414,23 @@ pub struct InputRecord {
 /// them without a content-type header, so the format is sniffed), with every
 /// 100th record malformed.
 pub fn dataset(events: usize, leads: u32, seed: u64) -> std::sync::Arc<Vec<InputRecord>> {
-    let mut generator = Generator::new(GeneratorConfig {
+    dataset_from(events, generator_config(leads, seed))
+}
+
+/// The generator settings of [`dataset`]: events dated from a day ago.
+pub fn generator_config(leads: u32, seed: u64) -> GeneratorConfig {
+    GeneratorConfig {
         leads,
         seed,
         start: now_ms() - 86_400_000,
         mean_gap_ms: 100.0,
         ..GeneratorConfig::default()
-    });
+    }
+}
+
+/// [`dataset`] from a given generator configuration.
+pub fn dataset_from(events: usize, config: GeneratorConfig) -> std::sync::Arc<Vec<InputRecord>> {
+    let mut generator = Generator::new(config);
     (0..events)
         .map(|i| {
             let event = generator.next_event();
@@ -625,7 +635,7 @@ pub fn oracle(records: &[InputRecord], dir: &Path) -> Oracle {
 /// duplicates), every malformed record in the DLQ, every lead's final score.
 pub fn assert_matches_oracle(d: &Deployment, records: &[InputRecord], oracle: &Oracle) {
     // Alerts.
-    let alerts: Vec<Alert> = read_all(&d.topic("alerts"))
+    let alerts: Vec<Alert> = read_all_on(&d.access.client(), &d.topic("alerts"))
         .iter()
         .map(|r| codec::decode_alert(r.payload.as_deref().unwrap()).unwrap())
         .collect();
@@ -657,7 +667,7 @@ pub fn assert_matches_oracle(d: &Deployment, records: &[InputRecord], oracle: &O
     }
 
     // Dead letters: every malformed input, byte for byte, with its reason.
-    let dlq = read_all(&d.topic("dlq"));
+    let dlq = read_all_on(&d.access.client(), &d.topic("dlq"));
     let mut bad: Vec<Vec<u8>> = records
         .iter()
         .filter(|r| r.malformed)
@@ -694,7 +704,7 @@ pub fn assert_matches_oracle(d: &Deployment, records: &[InputRecord], oracle: &O
 
     // Final scores: the last committed record per lead.
     let mut last: BTreeMap<String, LeadScore> = BTreeMap::new();
-    for r in read_all(&d.topic("scores")) {
+    for r in read_all_on(&d.access.client(), &d.topic("scores")) {
         let s = codec::decode_score(r.payload.as_deref().unwrap()).unwrap();
         last.insert(s.lead_id.clone(), s);
     }
