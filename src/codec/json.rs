@@ -444,26 +444,93 @@ pub(super) fn decode_alert(bytes: &[u8]) -> Result<Alert, Rejection> {
     })
 }
 
+/// A timestamp written as RFC 3339 text without allocating.
+struct Ts(i64);
+
+impl Serialize for Ts {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match super::time::Rfc3339Text::new(self.0) {
+            Some(t) => serializer.serialize_str(t.as_str()),
+            None => serializer.serialize_str(&format_rfc3339(self.0)),
+        }
+    }
+}
+
+/// `ScoreJson`, borrowed: score records go out for every changed lead at
+/// every commit, so they are written without copying the score's strings.
+#[derive(Serialize)]
+struct ScoreOut<'a> {
+    lead_id: &'a str,
+    score: f64,
+    fit: f64,
+    engagement: f64,
+    grade: &'static str,
+    threshold: f64,
+    qualified: bool,
+    alerted: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    disqualified: Option<DisqualifiedOut<'a>>,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    missing: &'a [String],
+    updated_at: Ts,
+    model_version: &'a str,
+    reasons: Vec<ReasonOut<'a>>,
+}
+
+#[derive(Serialize)]
+struct DisqualifiedOut<'a> {
+    rule_id: &'a str,
+    label: &'a str,
+    at: Ts,
+}
+
+#[derive(Serialize)]
+struct ReasonOut<'a> {
+    rule_id: &'a str,
+    label: &'a str,
+    kind: &'static str,
+    points: f64,
+    count: u32,
+    last_seen: Ts,
+}
+
 pub(super) fn encode_score(s: &LeadScore) -> Vec<u8> {
-    to_vec(&ScoreJson {
-        lead_id: s.lead_id.clone(),
-        score: s.score,
-        fit: s.fit,
-        engagement: s.engagement,
-        grade: s.grade.as_str().to_owned(),
-        threshold: s.threshold,
-        qualified: s.qualified,
-        alerted: s.alerted,
-        disqualified: s.disqualified.as_ref().map(|d| DisqualifiedJson {
-            rule_id: d.rule_id.to_string(),
-            label: d.label.to_string(),
-            at: format_rfc3339(d.at),
-        }),
-        missing: s.missing.clone(),
-        updated_at: format_rfc3339(s.updated_at),
-        model_version: s.model_version.to_string(),
-        reasons: reasons_out(&s.reasons),
-    })
+    let mut out = Vec::with_capacity(256 + 160 * s.reasons.len());
+    serde_json::to_writer(
+        &mut out,
+        &ScoreOut {
+            lead_id: &s.lead_id,
+            score: s.score,
+            fit: s.fit,
+            engagement: s.engagement,
+            grade: s.grade.as_str(),
+            threshold: s.threshold,
+            qualified: s.qualified,
+            alerted: s.alerted,
+            disqualified: s.disqualified.as_ref().map(|d| DisqualifiedOut {
+                rule_id: &d.rule_id,
+                label: &d.label,
+                at: Ts(d.at),
+            }),
+            missing: &s.missing,
+            updated_at: Ts(s.updated_at),
+            model_version: &s.model_version,
+            reasons: s
+                .reasons
+                .iter()
+                .map(|r| ReasonOut {
+                    rule_id: &r.rule_id,
+                    label: &r.label,
+                    kind: r.kind.as_str(),
+                    points: r.points,
+                    count: r.count,
+                    last_seen: Ts(r.last_seen),
+                })
+                .collect(),
+        },
+    )
+    .expect("serializing plain data cannot fail");
+    out
 }
 
 pub(super) fn decode_score(bytes: &[u8]) -> Result<LeadScore, Rejection> {

@@ -8,6 +8,7 @@
 mod json;
 mod proto;
 mod sales;
+mod state_writer;
 mod time;
 
 use crate::core::{
@@ -129,7 +130,7 @@ pub fn decode_hold(bytes: &[u8]) -> Result<EnrichmentHold, Rejection> {
 /// Encodes a lead's state for the changelog (always protobuf: compact and
 /// fast to restore).
 pub fn encode_state(lead_id: &str, state: &LeadState) -> Vec<u8> {
-    proto::encode_state(lead_id, state)
+    state_writer::encode_state(lead_id, state)
 }
 
 /// Encodes a partition's routing balance for the changelog.

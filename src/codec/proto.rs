@@ -329,7 +329,10 @@ pub(super) fn decode_hold(bytes: &[u8]) -> Result<EnrichmentHold, Rejection> {
     })
 }
 
-pub(super) fn encode_state(lead_id: &str, s: &LeadState) -> Vec<u8> {
+/// The changelog record built as a prost message: the reference the direct
+/// writer (`state_writer`) is checked against.
+#[cfg(test)]
+pub(super) fn state_message(lead_id: &str, s: &LeadState) -> pb::LeadState {
     pb::LeadState {
         lead_id: lead_id.to_owned(),
         contributions: s
@@ -391,7 +394,6 @@ pub(super) fn encode_state(lead_id: &str, s: &LeadState) -> Vec<u8> {
             lost_reason: h.lost_reason.clone(),
         }),
     }
-    .encode_to_vec()
 }
 
 pub(super) fn encode_routing(r: &RoutingState) -> Vec<u8> {

@@ -119,3 +119,96 @@ fn oversized_attributes_are_refused_naming_the_field() {
         Err(Rejection::InvalidField { field, .. }) if field == "company_domain"
     ));
 }
+
+#[test]
+fn the_direct_state_writer_matches_the_protobuf_message() {
+    use crate::core::{Disqualification, Handoff, SlaStatus, Stage};
+    use crate::generate::{Generator, GeneratorConfig};
+    use prost::Message;
+
+    let text = include_str!("../../examples/model.toml");
+    let model = crate::core::Model::from_toml("examples/model.toml", text).unwrap();
+    let scorer = crate::core::Scorer::new(std::sync::Arc::new(model));
+    let mut store = crate::core::LeadStore::default();
+    for event in Generator::new(GeneratorConfig {
+        leads: 300,
+        seed: 11,
+        ..GeneratorConfig::default()
+    })
+    .take(20_000)
+    {
+        let staged = store.stage(&event.lead_id);
+        scorer.apply(&mut staged.state, &event);
+    }
+    let mut states: Vec<(String, crate::core::LeadState)> = store
+        .iter()
+        .map(|(id, s)| (id.to_string(), s.clone()))
+        .collect();
+    // Every optional part set, with values whose encodings need care:
+    // negative times, long strings, large nested messages.
+    let mut full = states[0].1.clone();
+    full.disqualified = Some(Disqualification {
+        rule_id: "student".into(),
+        at: -5,
+        sticky: true,
+    });
+    full.held = vec!["job_title".into(), String::new()];
+    full.stage = Some(Stage::Sal);
+    full.last_alert_at = Some(0);
+    full.attributes.insert("notes", &"n".repeat(300));
+    full.handoff = Some(Box::new(Handoff {
+        alert_id: "a".repeat(200),
+        team: "emea".into(),
+        rep: "ana".into(),
+        via: "territory".into(),
+        handed_at: 1,
+        respond_by: 2,
+        contact_due: Some(0),
+        first_contact_at: None,
+        sla: SlaStatus::Breached,
+        breaches: 2,
+        reassignments: 1,
+        feedback_by: 3,
+        feedback: Some(("rejected".into(), 4, Some("no budget".into()))),
+        feedback_overdue: true,
+        qualified_by: "pricing".into(),
+        grade: "B".into(),
+        score: 0.0,
+        won_amount: Some(0.0),
+        lost_reason: Some(String::new()),
+    }));
+    states.push(("L-full".into(), full));
+    states.push(("".into(), crate::core::LeadState::default()));
+    assert!(states
+        .iter()
+        .any(|(_, s)| s.contributions.iter().any(|c| !c.days.is_empty())));
+    assert!(states
+        .iter()
+        .any(|(_, s)| s.contributions.iter().any(|c| !c.capped.is_empty())));
+    for (id, state) in &states {
+        let written = encode_state(id, state);
+        let decoded = crate::proto::LeadState::decode(written.as_slice()).unwrap();
+        assert_eq!(decoded, proto::state_message(id, state), "lead {id}");
+        let back = decode_state(&written).unwrap();
+        assert_eq!(back.attributes, state.attributes);
+        assert_eq!(back.handoff, state.handoff);
+        let mut score = scorer.score_of(id, state);
+        score.disqualified = state
+            .disqualified
+            .as_ref()
+            .map(|d| crate::core::DisqualifiedBy {
+                rule_id: d.rule_id.clone(),
+                label: "a \"quoted\" label".into(),
+                at: d.at,
+            });
+        score.missing = state.held.clone();
+        for format in [Format::Json, Format::Protobuf] {
+            let bytes = encode_score(&score, format);
+            assert_eq!(
+                decode_score(&bytes).unwrap(),
+                score,
+                "lead {id}, {format:?}"
+            );
+        }
+    }
+}
