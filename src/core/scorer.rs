@@ -384,6 +384,9 @@ impl Scorer {
         {
             Some(p) => p,
             None => {
+                // Exact growth: most leads count a rule or two, and `Vec`'s
+                // first allocation would hold four.
+                lead.contributions.reserve_exact(1);
                 lead.contributions
                     .push(Contribution::new(rule.id.clone(), index as u32, at));
                 lead.contributions.len() - 1
@@ -413,6 +416,7 @@ impl Scorer {
                 if near >= max as usize {
                     return false;
                 }
+                c.capped.reserve_exact(1);
                 c.capped.push(at);
                 let horizon = latest.max(at) - 2 * window;
                 c.capped.retain(|&x| x > horizon);
@@ -431,7 +435,10 @@ impl Scorer {
                 let day = at.div_euclid(DAY_MS);
                 match c.days.binary_search_by_key(&day, |(d, _)| *d) {
                     Ok(i) => c.days[i].1 += 1,
-                    Err(i) => c.days.insert(i, (day, 1)),
+                    Err(i) => {
+                        c.days.reserve_exact(1);
+                        c.days.insert(i, (day, 1));
+                    }
                 }
                 let first_live = now.div_euclid(DAY_MS) - w / DAY_MS;
                 c.days.retain(|(d, _)| *d > first_live);

@@ -9,9 +9,11 @@ use super::routing::RoutingState;
 /// A lead id as a table key: ids of up to 24 bytes are stored inline.
 pub type LeadId = CompactString;
 
-/// The hash table behind lead state: hashbrown with foldhash, seeded per
-/// process (lead ids are chosen by producers, so the hasher is keyed).
+/// A map keyed by lead id: hashbrown with foldhash, seeded per process
+/// (lead ids are chosen by producers, so the hasher is keyed).
 pub type LeadMap<V> = hashbrown::HashMap<LeadId, V>;
+
+use std::hash::BuildHasher;
 
 /// The changelog key of a partition's routing balance. Lead ids never
 /// start with a NUL byte.
@@ -27,15 +29,23 @@ pub const ROUTING_KEY: &str = "\u{0}routing";
 /// Streams does under exactly-once). Aborts are rare; copying every lead's
 /// state on its first event in each transaction was not.
 ///
-/// States are boxed: the table then holds a key and a pointer per lead, so
-/// its spare capacity costs little at millions of leads.
+/// States are boxed together with their lead id: the table holds one
+/// pointer per lead, so its spare capacity (up to half the slots, right
+/// after it grows) costs 9 bytes a slot at millions of leads.
 #[derive(Debug, Default)]
 pub struct LeadStore {
-    leads: LeadMap<Box<Staged>>,
+    leads: hashbrown::HashTable<Box<Slot>>,
+    hasher: hashbrown::DefaultHashBuilder,
     /// Leads changed in the open transaction, in the order first changed.
     changed: Vec<LeadId>,
     routing: RoutingState,
     routing_staged: Option<RoutingState>,
+}
+
+#[derive(Debug)]
+struct Slot {
+    id: LeadId,
+    staged: Staged,
 }
 
 /// A lead's state, and what the open transaction changed about it.
@@ -55,7 +65,23 @@ impl LeadStore {
     /// A lead's state for change in the open transaction; a new lead starts
     /// from the default state.
     pub fn stage(&mut self, lead_id: &str) -> &mut Staged {
-        let slot = self.leads.entry_ref(lead_id).or_default();
+        let hash = self.hasher.hash_one(lead_id);
+        let hasher = &self.hasher;
+        let slot = &mut self
+            .leads
+            .entry(
+                hash,
+                |s| s.id == lead_id,
+                |s| hasher.hash_one(s.id.as_str()),
+            )
+            .or_insert_with(|| {
+                Box::new(Slot {
+                    id: LeadId::from(lead_id),
+                    staged: Staged::default(),
+                })
+            })
+            .into_mut()
+            .staged;
         if !slot.changed {
             slot.changed = true;
             self.changed.push(LeadId::from(lead_id));
@@ -69,13 +95,19 @@ impl LeadStore {
         if self.routing_staged.is_none() {
             self.routing_staged = Some(self.routing.clone());
         }
+        self.stage(lead_id);
         let routing = self.routing_staged.as_mut().expect("set above");
-        let slot = self.leads.entry_ref(lead_id).or_default();
-        if !slot.changed {
-            slot.changed = true;
-            self.changed.push(LeadId::from(lead_id));
-        }
-        (slot, routing)
+        let hash = self.hasher.hash_one(lead_id);
+        let slot = self
+            .leads
+            .find_mut(hash, |s| s.id == lead_id)
+            .expect("staged above");
+        (&mut slot.staged, routing)
+    }
+
+    fn slot(&self, lead_id: &str) -> Option<&Slot> {
+        let hash = self.hasher.hash_one(lead_id);
+        self.leads.find(hash, |s| s.id == lead_id).map(|s| &**s)
     }
 
     /// The routing balance changed in the open transaction, if it did.
@@ -91,8 +123,8 @@ impl LeadStore {
     /// The leads changed in the open transaction, in the order first changed.
     pub fn staged(&self) -> impl Iterator<Item = (&LeadId, &Staged)> {
         self.changed.iter().map(|id| {
-            let slot = self.leads.get(id).expect("changed leads have state");
-            (id, &**slot)
+            let slot = self.slot(id).expect("changed leads have state");
+            (id, &slot.staged)
         })
     }
 
@@ -104,10 +136,12 @@ impl LeadStore {
     /// The transaction committed: its changes are the committed state now.
     pub fn commit(&mut self) {
         for id in self.changed.drain(..) {
-            if let Some(slot) = self.leads.get_mut(&id) {
-                slot.changed = false;
-                slot.score_changed = false;
-                slot.handoff_changed = false;
+            let hash = self.hasher.hash_one(id.as_str());
+            if let Some(slot) = self.leads.find_mut(hash, |s| s.id == id) {
+                let s = &mut slot.staged;
+                s.changed = false;
+                s.score_changed = false;
+                s.handoff_changed = false;
             }
         }
         if let Some(r) = self.routing_staged.take() {
@@ -123,27 +157,46 @@ impl LeadStore {
 
     /// Reserves room for `additional` more leads (before a restore).
     pub fn reserve(&mut self, additional: usize) {
-        self.leads.reserve(additional);
+        let hasher = &self.hasher;
+        self.leads
+            .reserve(additional, |s| hasher.hash_one(s.id.as_str()));
     }
 
     /// Puts a lead's state read back from the changelog.
     pub fn restore(&mut self, lead_id: &str, state: LeadState) {
-        let slot = Box::new(Staged {
+        let staged = Staged {
             state,
             ..Staged::default()
-        });
-        self.leads.insert(LeadId::from(lead_id), slot);
+        };
+        let hash = self.hasher.hash_one(lead_id);
+        let hasher = &self.hasher;
+        match self.leads.entry(
+            hash,
+            |s| s.id == lead_id,
+            |s| hasher.hash_one(s.id.as_str()),
+        ) {
+            hashbrown::hash_table::Entry::Occupied(mut o) => o.get_mut().staged = staged,
+            hashbrown::hash_table::Entry::Vacant(v) => {
+                v.insert(Box::new(Slot {
+                    id: LeadId::from(lead_id),
+                    staged,
+                }));
+            }
+        }
     }
 
     /// Removes a lead (a changelog tombstone).
     pub fn forget(&mut self, lead_id: &str) {
-        self.leads.remove(lead_id);
+        let hash = self.hasher.hash_one(lead_id);
+        if let Ok(entry) = self.leads.find_entry(hash, |s| s.id == lead_id) {
+            entry.remove();
+        }
     }
 
     /// A lead's state as of the latest event applied; the committed state
     /// whenever no transaction is open.
     pub fn get(&self, lead_id: &str) -> Option<&LeadState> {
-        self.leads.get(lead_id).map(|s| &s.state)
+        self.slot(lead_id).map(|s| &s.staged.state)
     }
 
     /// The number of leads with state.
@@ -158,7 +211,7 @@ impl LeadStore {
 
     /// Every lead.
     pub fn iter(&self) -> impl Iterator<Item = (&LeadId, &LeadState)> {
-        self.leads.iter().map(|(id, s)| (id, &s.state))
+        self.leads.iter().map(|s| (&s.id, &s.staged.state))
     }
 }
 
