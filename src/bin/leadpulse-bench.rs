@@ -273,6 +273,10 @@ fn state_memory(model: &Path, leads: u32, events: u64, batch: usize) -> anyhow::
     Ok(())
 }
 
+/// The service's allocator, so memory and speed are measured as it runs.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     leadpulse::telemetry::init(&LogSettings {

@@ -452,10 +452,12 @@ pub(super) fn decode_state(bytes: &[u8]) -> Result<LeadState, Rejection> {
         updated_at: s.updated_at_ms,
         model_version: Arc::from(s.model_version),
         attributes: s.attributes.iter().collect(),
-        disqualified: s.disqualified.map(|d| Disqualification {
-            rule_id: Arc::from(d.rule_id),
-            at: d.at_ms,
-            sticky: d.sticky,
+        disqualified: s.disqualified.map(|d| {
+            Box::new(Disqualification {
+                rule_id: Arc::from(d.rule_id),
+                at: d.at_ms,
+                sticky: d.sticky,
+            })
         }),
         held: s.held,
         stage: Stage::parse(&s.stage),

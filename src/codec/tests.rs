@@ -147,11 +147,11 @@ fn the_direct_state_writer_matches_the_protobuf_message() {
     // Every optional part set, with values whose encodings need care:
     // negative times, long strings, large nested messages.
     let mut full = states[0].1.clone();
-    full.disqualified = Some(Disqualification {
+    full.disqualified = Some(Box::new(Disqualification {
         rule_id: "student".into(),
         at: -5,
         sticky: true,
-    });
+    }));
     full.held = vec!["job_title".into(), String::new()];
     full.stage = Some(Stage::Sal);
     full.last_alert_at = Some(0);

@@ -30,7 +30,8 @@ pub struct LeadState {
     /// `company_domain`, `account_id`, and `email_domain` derived from `email`.
     pub attributes: Attributes,
     /// Why the lead may not be handed to sales, if it may not.
-    pub disqualified: Option<Disqualification>,
+    /// Boxed: few leads are disqualified.
+    pub disqualified: Option<Box<Disqualification>>,
     /// While the lead qualifies but lacks required attributes: which.
     pub held: Vec<String>,
     /// Where the lead is in the funnel; `None` before its first event.

@@ -253,11 +253,11 @@ impl Scorer {
         });
         lead.disqualified = match (hit, lead.disqualified.take()) {
             (Some(d), Some(old)) if old.rule_id == d.id => Some(old),
-            (Some(d), _) => Some(Disqualification {
+            (Some(d), _) => Some(Box::new(Disqualification {
                 rule_id: d.id.clone(),
                 at,
                 sticky: false,
-            }),
+            })),
             (None, _) => None,
         };
     }
@@ -286,11 +286,11 @@ impl Scorer {
                 .disqualifiers_for(event.kind.event_type())
                 .find(|d| d.matches_event(event))
             {
-                lead.disqualified = Some(Disqualification {
+                lead.disqualified = Some(Box::new(Disqualification {
                     rule_id: d.id.clone(),
                     at: event.occurred_at,
                     sticky: true,
-                });
+                }));
                 changed = true;
             }
         }
