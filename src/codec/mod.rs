@@ -8,6 +8,7 @@
 mod json;
 mod proto;
 mod sales;
+mod state_reader;
 mod state_writer;
 mod time;
 
@@ -145,8 +146,10 @@ pub fn decode_routing(bytes: &[u8]) -> Result<crate::core::RoutingState, Rejecti
 
 /// Decodes a changelog record.
 pub fn decode_state(bytes: &[u8]) -> Result<LeadState, Rejection> {
-    proto::decode_state(bytes)
+    StateReader::default().read(bytes)
 }
+
+pub use state_reader::StateReader;
 
 /// Builds a feedback payload from its wire fields, checking what each
 /// feedback type requires.

@@ -7,10 +7,11 @@ use prost_types::Timestamp;
 
 use super::json::{bounce_type, grade_in, kind_in};
 use crate::core::{
-    Alert, Contribution, Disqualification, DisqualifiedBy, EnrichmentHold, Event, EventKind,
-    EventType, Handoff, LeadScore, LeadState, Millis, Reason, Rejection, RoutingState, SlaStatus,
-    Stage,
+    Alert, DisqualifiedBy, EnrichmentHold, Event, EventKind, EventType, Handoff, LeadScore, Millis,
+    Reason, Rejection, RoutingState, SlaStatus,
 };
+#[cfg(test)]
+use crate::core::{Contribution, Disqualification, LeadState, Stage};
 use crate::proto::{self as pb, lead_event::Payload};
 
 /// Event-time milliseconds as a protobuf timestamp.
@@ -427,6 +428,9 @@ pub(super) fn decode_routing(bytes: &[u8]) -> Result<RoutingState, Rejection> {
     })
 }
 
+/// The changelog record read through the prost message: the reference the
+/// direct reader (`state_reader`) is checked against.
+#[cfg(test)]
 pub(super) fn decode_state(bytes: &[u8]) -> Result<LeadState, Rejection> {
     let s = pb::LeadState::decode(bytes).map_err(malformed)?;
     Ok(LeadState {
@@ -461,30 +465,32 @@ pub(super) fn decode_state(bytes: &[u8]) -> Result<LeadState, Rejection> {
         }),
         held: s.held,
         stage: Stage::parse(&s.stage),
-        handoff: s.handoff.map(|h| {
-            Box::new(Handoff {
-                sla: SlaStatus::parse(&h.sla).unwrap_or_default(),
-                feedback: h
-                    .feedback
-                    .map(|f| (f, h.feedback_at_ms.unwrap_or_default(), h.feedback_reason)),
-                alert_id: h.alert_id,
-                team: h.team,
-                rep: h.rep,
-                via: h.via,
-                handed_at: h.handed_at_ms,
-                respond_by: h.respond_by_ms,
-                contact_due: h.contact_due_ms,
-                first_contact_at: h.first_contact_at_ms,
-                breaches: h.breaches,
-                reassignments: h.reassignments,
-                feedback_by: h.feedback_by_ms,
-                feedback_overdue: h.feedback_overdue,
-                qualified_by: h.qualified_by,
-                grade: h.grade,
-                score: h.score,
-                won_amount: h.won_amount,
-                lost_reason: h.lost_reason,
-            })
-        }),
+        handoff: s.handoff.map(|h| Box::new(handoff_from(h))),
     })
+}
+
+pub(super) fn handoff_from(h: pb::Handoff) -> Handoff {
+    Handoff {
+        sla: SlaStatus::parse(&h.sla).unwrap_or_default(),
+        feedback: h
+            .feedback
+            .map(|f| (f, h.feedback_at_ms.unwrap_or_default(), h.feedback_reason)),
+        alert_id: h.alert_id,
+        team: h.team,
+        rep: h.rep,
+        via: h.via,
+        handed_at: h.handed_at_ms,
+        respond_by: h.respond_by_ms,
+        contact_due: h.contact_due_ms,
+        first_contact_at: h.first_contact_at_ms,
+        breaches: h.breaches,
+        reassignments: h.reassignments,
+        feedback_by: h.feedback_by_ms,
+        feedback_overdue: h.feedback_overdue,
+        qualified_by: h.qualified_by,
+        grade: h.grade,
+        score: h.score,
+        won_amount: h.won_amount,
+        lost_reason: h.lost_reason,
+    }
 }

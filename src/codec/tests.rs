@@ -190,8 +190,12 @@ fn the_direct_state_writer_matches_the_protobuf_message() {
         let decoded = crate::proto::LeadState::decode(written.as_slice()).unwrap();
         assert_eq!(decoded, proto::state_message(id, state), "lead {id}");
         let back = decode_state(&written).unwrap();
-        assert_eq!(back.attributes, state.attributes);
-        assert_eq!(back.handoff, state.handoff);
+        assert_eq!(back, proto::decode_state(&written).unwrap(), "lead {id}");
+        let mut unresolved = state.clone();
+        for c in &mut unresolved.contributions {
+            c.rule = u32::MAX; // resolved again by the scorer
+        }
+        assert_eq!(back, unresolved, "lead {id}");
         let mut score = scorer.score_of(id, state);
         score.disqualified = state
             .disqualified
@@ -211,4 +215,40 @@ fn the_direct_state_writer_matches_the_protobuf_message() {
             );
         }
     }
+}
+
+#[test]
+fn broken_changelog_records_are_refused_not_panicked_on() {
+    let text = include_str!("../../examples/model.toml");
+    let model = crate::core::Model::from_toml("examples/model.toml", text).unwrap();
+    let scorer = crate::core::Scorer::new(std::sync::Arc::new(model));
+    let mut lead = crate::core::LeadState::default();
+    for event in crate::generate::Generator::new(crate::generate::GeneratorConfig {
+        leads: 1,
+        seed: 3,
+        ..Default::default()
+    })
+    .take(50)
+    {
+        scorer.apply(&mut lead, &event);
+    }
+    let record = encode_state("L-1", &lead);
+    assert!(record.len() > 40);
+    for cut in 0..record.len() {
+        // Every truncation either decodes (it ended between fields) or is refused.
+        let _ = decode_state(&record[..cut]);
+    }
+    let mut flipped = record.clone();
+    for i in 0..flipped.len() {
+        flipped[i] ^= 0xFF;
+        let _ = decode_state(&flipped);
+        flipped[i] ^= 0xFF;
+    }
+    assert!(matches!(
+        decode_state(&[0x12, 0x7F, 0x01]),
+        Err(Rejection::Malformed {
+            format: "protobuf",
+            ..
+        })
+    ));
 }

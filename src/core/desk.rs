@@ -4,7 +4,7 @@
 //! fire at a time the caller gives (the wall clock in `run`, stream time in
 //! `replay`).
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use xxhash_rust::xxh3::xxh3_128;
@@ -475,13 +475,17 @@ pub struct HandoffRecord {
 #[derive(Debug, Default)]
 pub struct Timers {
     due: BTreeSet<(Millis, String)>,
-    by_lead: HashMap<String, Millis>,
+    by_lead: super::store::LeadMap<Millis>,
 }
 
 impl Timers {
     /// Re-reads a lead's next deadline after its state changed.
     pub fn update(&mut self, lead_id: &str, lead: &LeadState) {
         let next = Desk::next_deadline(lead);
+        // Most leads never have a timer: no look-up for them.
+        if next.is_none() && self.by_lead.is_empty() {
+            return;
+        }
         if self.by_lead.get(lead_id).copied() == next {
             return;
         }
@@ -490,7 +494,7 @@ impl Timers {
         }
         if let Some(next) = next {
             self.due.insert((next, lead_id.to_owned()));
-            self.by_lead.insert(lead_id.to_owned(), next);
+            self.by_lead.insert(lead_id.into(), next);
         }
     }
 
@@ -506,7 +510,7 @@ impl Timers {
             return None;
         }
         self.due.remove(&first);
-        self.by_lead.remove(&first.1);
+        self.by_lead.remove(first.1.as_str());
         Some(first.1)
     }
 

@@ -316,7 +316,6 @@ impl Engine {
         if !self.begin() {
             return;
         }
-        let _entered = self.batch.span.clone().map(tracing::Span::entered);
         self.batch
             .first
             .entry((source, partition))

@@ -1,8 +1,7 @@
 //! Restore: rebuild the lead state of newly assigned partitions from the
 //! changelog before any of their events are scored.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::Arc;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -13,7 +12,7 @@ use rdkafka::{Offset, TopicPartitionList};
 use super::status::Status;
 use super::PipelineError;
 use crate::codec;
-use crate::core::{LeadStore, ROUTING_KEY};
+use crate::core::{LeadId, LeadMap, LeadState, LeadStore, Rejection, ROUTING_KEY};
 use crate::settings::Settings;
 
 /// A lead's latest changelog record while restoring.
@@ -73,9 +72,10 @@ pub fn restore(
     // Each lead's latest record per partition. A changelog not yet
     // compacted holds one record per lead per transaction, and only the
     // last one counts, so states are decoded once per lead, at the end.
-    let mut latest: BTreeMap<i32, HashMap<String, Latest>> =
-        partitions.iter().map(|&p| (p, HashMap::new())).collect();
-    let mut model_version: Option<Arc<str>> = None;
+    let mut latest: BTreeMap<i32, LeadMap<Latest>> = partitions
+        .iter()
+        .map(|&p| (p, LeadMap::default()))
+        .collect();
     let mut records = 0u64;
     let mut last_log = Instant::now();
     while !pending.is_empty() {
@@ -114,10 +114,7 @@ pub fn restore(
                 let leads = latest
                     .get_mut(&m.partition())
                     .expect("only assigned partitions are fetched");
-                if !leads.contains_key(key) {
-                    leads.insert(key.to_owned(), Latest::default());
-                }
-                let record = leads.get_mut(key).expect("inserted above");
+                let record = leads.entry_ref(key).or_default();
                 record.offset = m.offset();
                 record.payload.clear();
                 record.tombstone = m.payload().is_none();
@@ -131,14 +128,10 @@ pub fn restore(
             }
         }
     }
-    for (p, leads) in latest {
+    for (p, mut leads) in latest {
         let store = stores.get_mut(&p).expect("one store per partition");
-        store.reserve(leads.len());
-        for (key, record) in leads {
-            if record.tombstone {
-                continue;
-            }
-            if key == ROUTING_KEY {
+        if let Some(record) = leads.remove(ROUTING_KEY) {
+            if !record.tombstone {
                 let routing = codec::decode_routing(&record.payload).map_err(|e| {
                     PipelineError::Restore(format!(
                         "`{changelog}` partition {p} offset {}: {e}",
@@ -146,20 +139,16 @@ pub fn restore(
                     ))
                 })?;
                 store.restore_routing(routing);
-                continue;
             }
-            let mut state = codec::decode_state(&record.payload).map_err(|e| {
-                PipelineError::Restore(format!(
-                    "`{changelog}` partition {p} offset {}: {e}",
-                    record.offset
-                ))
+        }
+        let leads: Vec<(LeadId, Latest)> =
+            leads.into_iter().filter(|(_, r)| !r.tombstone).collect();
+        store.reserve(leads.len());
+        for (id, state) in decode_all(&leads) {
+            let state = state.map_err(|(offset, e)| {
+                PipelineError::Restore(format!("`{changelog}` partition {p} offset {offset}: {e}"))
             })?;
-            // One shared version string, not one per lead.
-            match &model_version {
-                Some(v) if *v == state.model_version => state.model_version = v.clone(),
-                _ => model_version = Some(state.model_version.clone()),
-            }
-            store.restore(&key, state);
+            store.restore(id, state);
         }
     }
     let leads: usize = stores.values().map(LeadStore::len).sum();
@@ -176,4 +165,36 @@ pub fn restore(
         crate::telemetry::restore_remaining(p, 0);
     }
     Ok(stores)
+}
+
+/// A lead's state, or the offset of its record and why it was refused.
+type Decoded = Result<LeadState, (i64, Rejection)>;
+
+/// Decodes the leads' latest records on every core: decoding is most of a
+/// restore's CPU once the records are read.
+fn decode_all(leads: &[(LeadId, Latest)]) -> Vec<(&str, Decoded)> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk = leads.len().div_ceil(threads).max(10_000);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = leads
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    let mut reader = codec::StateReader::default();
+                    part.iter()
+                        .map(|(id, r)| {
+                            (
+                                id.as_str(),
+                                reader.read(&r.payload).map_err(|e| (r.offset, e)),
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().expect("decoding does not panic"))
+            .collect()
+    })
 }
