@@ -126,8 +126,8 @@ pub fn from_kafka(
         (&t.lifecycle, Kind::Lifecycle),
         (&t.breaches, Kind::Breaches),
     ] {
-        let consumer: BaseConsumer = crate::kafka::reader_config(settings)
-            .create()
+        let consumer: BaseConsumer<crate::kafka::Reader> = crate::kafka::reader_config(settings)
+            .create_with_context(crate::kafka::Reader)
             .map_err(kafka)?;
         let metadata = consumer
             .fetch_metadata(Some(topic), timeout)

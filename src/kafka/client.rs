@@ -70,6 +70,24 @@ pub fn reader_config(settings: &Settings) -> ClientConfig {
     c
 }
 
+/// Context of the readers that stop at the end of a partition (restore,
+/// reports): reaching the end is how they know they are done, not an error,
+/// yet librdkafka also reports it as a client error. Everything else is
+/// logged as rust-rdkafka's default context would.
+pub struct Reader;
+
+impl rdkafka::ClientContext for Reader {
+    fn error(&self, error: rdkafka::error::KafkaError, reason: &str) {
+        if error.rdkafka_error_code() == Some(rdkafka::types::RDKafkaErrorCode::PartitionEOF) {
+            tracing::debug!(%reason, "reached the end of a partition");
+        } else {
+            tracing::error!(error = %error, %reason, "librdkafka error");
+        }
+    }
+}
+
+impl rdkafka::consumer::ConsumerContext for Reader {}
+
 /// The partition's (low, high) watermarks as of the consumer's last fetch
 /// response, without a broker round trip; `None` before the first fetch.
 pub fn cached_watermarks<C: rdkafka::consumer::ConsumerContext>(

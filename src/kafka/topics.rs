@@ -75,8 +75,18 @@ pub fn ensure_topics(settings: &Settings) -> Result<i32, PipelineError> {
     };
 
     let compacted: &[(&str, &str)] = &[("cleanup.policy", "compact")];
+    // The changelog gets one record per changed lead per transaction; only
+    // closed segments are compacted, so segments close at 64 MiB or an hour
+    // and a tenth of superseded records is enough to clean. A restore then
+    // reads about one record per lead instead of one per transaction.
+    let changelog: &[(&str, &str)] = &[
+        ("cleanup.policy", "compact"),
+        ("segment.bytes", "67108864"),
+        ("segment.ms", "3600000"),
+        ("min.cleanable.dirty.ratio", "0.1"),
+    ];
     let outputs: [(&String, &[(&str, &str)]); 10] = [
-        (&names.changelog, compacted),
+        (&names.changelog, changelog),
         (&names.feedback, &[]),
         (&names.scores, compacted),
         (&names.alerts, &[]),
