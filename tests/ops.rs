@@ -367,3 +367,73 @@ fn generate_to_kafka_keys_by_lead_and_partitions_with_murmur2() {
     }
     assert_eq!(partitions.len(), 4, "{partitions:?}");
 }
+
+/// A changelog record that does not decode stops the restore (exit 2),
+/// naming its partition and offset, unless a later record of the same lead
+/// replaces it, as compaction eventually would.
+#[test]
+fn a_broken_changelog_record_stops_the_restore_unless_a_later_one_replaces_it() {
+    let d = Deployment::new("ops-broken-state", 1);
+    d.create_events_topic();
+    d.create_topic(&d.topic("changelog"), &[("cleanup.policy", "compact")]);
+    let good = {
+        let mut state = LeadState::default();
+        Scorer::new(model().into()).apply(
+            &mut state,
+            &Event {
+                event_id: "e-1".into(),
+                lead_id: "L-fixed".into(),
+                occurred_at: now_ms() - 60_000,
+                company_domain: Some("acme.io".into()),
+                account_id: None,
+                kind: EventKind::PageView {
+                    url: "https://example.com/pricing".into(),
+                    referrer: None,
+                    duration_ms: None,
+                },
+            },
+        );
+        state
+    };
+    let broken: &[u8] = &[0x12, 0x7F, 0x01]; // a length past the end
+    let producer: ThreadedProducer<DefaultProducerContext> = d.access.client().create().unwrap();
+    let topic = d.topic("changelog");
+    let write = |key: &str, payload: Option<&[u8]>| {
+        let mut record = BaseRecord::<str, [u8]>::to(&topic).partition(0).key(key);
+        if let Some(p) = payload {
+            record = record.payload(p);
+        }
+        producer.send(record).map_err(|(e, _)| e).unwrap();
+        producer.flush(Duration::from_secs(30)).unwrap();
+    };
+    write("L-fixed", Some(broken)); // offset 0: replaced at offset 1
+    write("L-fixed", Some(&codec::encode_state("L-fixed", &good)));
+    write("L-bad", Some(broken)); // offset 2: the one that stops the restore
+    write("L-gone", Some(broken)); // offset 3: deleted at offset 4
+    write("L-gone", None);
+
+    let mut s = d.spawn("a", 1);
+    let status = s.wait_exit(Duration::from_secs(120));
+    let log = s.log_text();
+    assert_eq!(status.code(), Some(2), "{log}");
+    assert!(
+        log.contains(&format!(
+            "`{topic}` partition 0 offset 2: malformed protobuf"
+        )),
+        "the error names the record: {log}"
+    );
+
+    write("L-bad", Some(&codec::encode_state("L-bad", &good)));
+    let mut s = d.spawn("a", 2);
+    let seen = readyz_until_ready(&mut s, Duration::from_secs(120));
+    let (_, last) = seen.last().unwrap();
+    assert_eq!(last["ready"], true, "{last}");
+    assert_eq!(last["leads"], 2, "L-fixed and L-bad: {last}");
+    for id in ["L-fixed", "L-bad"] {
+        let (code, body) = s.get(&format!("/leads/{id}"));
+        assert_eq!(code, 200, "{id}: {body}");
+    }
+    let (code, _) = s.get("/leads/L-gone");
+    assert_eq!(code, 404);
+    s.terminate();
+}

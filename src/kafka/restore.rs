@@ -1,7 +1,13 @@
 //! Restore: rebuild the lead state of newly assigned partitions from the
 //! changelog before any of their events are scored.
+//!
+//! Two threads in a pipeline: this one reads the changelog and hands the
+//! records over in batches; a second decodes them into the partitions'
+//! stores, a later record of a lead replacing the state of an earlier one.
+//! Reading and decoding then overlap on two cores, and memory holds the
+//! states plus a few batches, never every record.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 
 use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -12,16 +18,29 @@ use rdkafka::{Offset, TopicPartitionList};
 use super::status::Status;
 use super::PipelineError;
 use crate::codec;
-use crate::core::{LeadId, LeadMap, LeadState, LeadStore, Rejection, ROUTING_KEY};
+use crate::core::{LeadId, LeadStore, Rejection, ROUTING_KEY};
 use crate::settings::Settings;
 
-/// A lead's latest changelog record while restoring.
+/// Records handed from the reader to the decoder, their payloads in one
+/// buffer.
 #[derive(Default)]
-struct Latest {
-    offset: i64,
-    tombstone: bool,
-    payload: Vec<u8>,
+struct Batch {
+    bytes: Vec<u8>,
+    records: Vec<Record>,
 }
+
+struct Record {
+    partition: i32,
+    offset: i64,
+    key: LeadId,
+    /// The payload's range in `Batch::bytes`; `None` for a tombstone.
+    payload: Option<std::ops::Range<usize>>,
+}
+
+/// Records per batch.
+const BATCH_RECORDS: usize = 4_096;
+/// Batches in flight between the threads.
+const BATCHES_IN_FLIGHT: usize = 4;
 
 /// Reads `partitions` of the changelog from the beginning up to the last
 /// committed record (read_committed: aborted writes are skipped) and returns
@@ -42,43 +61,14 @@ pub fn restore(
     }
     let started = Instant::now();
     let _span = tracing::info_span!("restore", ?partitions).entered();
-    // Reading the partitions with one consumer per core measured no faster
-    // (the broker and librdkafka share the same cores), so one reads all.
-    let (latest, records) = read(settings, changelog, partitions, status)?;
-    let read_ms = started.elapsed().as_millis() as u64;
-    for (p, mut leads) in latest {
-        let store = stores.get_mut(&p).expect("one store per partition");
-        if let Some(record) = leads.remove(ROUTING_KEY) {
-            if !record.tombstone {
-                let routing = codec::decode_routing(&record.payload).map_err(|e| {
-                    PipelineError::Restore(format!(
-                        "`{changelog}` partition {p} offset {}: {e}",
-                        record.offset
-                    ))
-                })?;
-                store.restore_routing(routing);
-            }
-        }
-        store.reserve(leads.len());
-        // In slices, each freed before the next is decoded, so the records'
-        // memory is reused for the states instead of the process growing by
-        // both.
-        let mut leads = leads.into_iter().filter(|(_, r)| !r.tombstone);
-        loop {
-            let slice: Vec<(LeadId, Latest)> = leads.by_ref().take(DECODE_SLICE).collect();
-            if slice.is_empty() {
-                break;
-            }
-            for (id, state) in decode_all(&slice) {
-                let state = state.map_err(|(offset, e)| {
-                    PipelineError::Restore(format!(
-                        "`{changelog}` partition {p} offset {offset}: {e}"
-                    ))
-                })?;
-                store.restore(id, state);
-            }
-        }
-    }
+    let (sender, receiver) = std::sync::mpsc::sync_channel::<Batch>(BATCHES_IN_FLIGHT);
+    let (read, decoded) = std::thread::scope(|scope| {
+        let decoder = scope.spawn(|| decode(receiver, &mut stores, changelog));
+        let read = read(settings, changelog, partitions, status, sender);
+        (read, decoder.join().expect("decoding does not panic"))
+    });
+    let (records, read_ms) = read?;
+    decoded?;
     let leads: usize = stores.values().map(LeadStore::len).sum();
     tracing::info!(
         ?partitions,
@@ -95,16 +85,16 @@ pub fn restore(
     Ok(stores)
 }
 
-/// Each partition's leads with their latest record, and the records read.
-type Read = (BTreeMap<i32, LeadMap<Latest>>, u64);
-
-/// Reads `partitions` of the changelog to their end with one consumer.
+/// Reads `partitions` of the changelog to their end and sends the records
+/// to the decoder; returns the number read and the milliseconds it took.
 fn read(
     settings: &Settings,
     changelog: &str,
     partitions: &[i32],
     status: &Status,
-) -> Result<Read, PipelineError> {
+    decoder: std::sync::mpsc::SyncSender<Batch>,
+) -> Result<(u64, u64), PipelineError> {
+    let started = Instant::now();
     let consumer: BaseConsumer<super::Reader> = super::reader_config(settings)
         .create_with_context(super::Reader)
         .map_err(|e| PipelineError::Client(e.to_string()))?;
@@ -132,13 +122,7 @@ fn read(
             .map_err(|e| PipelineError::Restore(e.to_string()))?;
     }
 
-    // Each lead's latest record per partition. A changelog not yet
-    // compacted holds one record per lead per transaction, and only the
-    // last one counts, so states are decoded once per lead, at the end.
-    let mut latest: BTreeMap<i32, LeadMap<Latest>> = partitions
-        .iter()
-        .map(|&p| (p, LeadMap::default()))
-        .collect();
+    let mut batch = Batch::default();
     let mut records = 0u64;
     let mut last_log = Instant::now();
     while !pending.is_empty() {
@@ -174,16 +158,24 @@ fn read(
                             m.offset()
                         ))
                     })?;
-                let leads = latest
-                    .get_mut(&m.partition())
-                    .expect("only assigned partitions are fetched");
-                let record = leads.entry_ref(key).or_default();
-                record.offset = m.offset();
-                record.payload.clear();
-                record.tombstone = m.payload().is_none();
-                record
-                    .payload
-                    .extend_from_slice(m.payload().unwrap_or_default());
+                let payload = m.payload().map(|payload| {
+                    let at = batch.bytes.len();
+                    batch.bytes.extend_from_slice(payload);
+                    at..batch.bytes.len()
+                });
+                batch.records.push(Record {
+                    partition: m.partition(),
+                    offset: m.offset(),
+                    key: LeadId::from(key),
+                    payload,
+                });
+                if batch.records.len() >= BATCH_RECORDS {
+                    let full = std::mem::take(&mut batch);
+                    if decoder.send(full).is_err() {
+                        // The decoder stopped on an error; it reports it.
+                        break;
+                    }
+                }
                 if records % 4096 == 0 && last_log.elapsed() > Duration::from_secs(5) {
                     tracing::info!(records, pending = pending.len(), "restoring lead state");
                     last_log = Instant::now();
@@ -191,42 +183,68 @@ fn read(
             }
         }
     }
+    if !batch.records.is_empty() {
+        // An error here means the decoder stopped on one; it reports it.
+        let _ = decoder.send(batch);
+    }
     // The records not yet counted in steps of 1000.
     crate::telemetry::restore_records(progress.values().map(|(_, read)| read % 1000).sum());
-    Ok((latest, records))
+    Ok((records, started.elapsed().as_millis() as u64))
 }
 
-/// Leads decoded at a time (their records, then their states, in memory).
-const DECODE_SLICE: usize = 65_536;
-
-/// A lead's state, or the offset of its record and why it was refused.
-type Decoded = Result<LeadState, (i64, Rejection)>;
-
-/// Decodes the leads' latest records on every core: decoding is most of a
-/// restore's CPU once the records are read.
-fn decode_all(leads: &[(LeadId, Latest)]) -> Vec<(&str, Decoded)> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let chunk = leads.len().div_ceil(threads).max(4_096);
-    std::thread::scope(|scope| {
-        let workers: Vec<_> = leads
-            .chunks(chunk)
-            .map(|part| {
-                scope.spawn(move || {
-                    let mut reader = codec::StateReader::default();
-                    part.iter()
-                        .map(|(id, r)| {
-                            (
-                                id.as_str(),
-                                reader.read(&r.payload).map_err(|e| (r.offset, e)),
-                            )
-                        })
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .flat_map(|w| w.join().expect("decoding does not panic"))
-            .collect()
-    })
+/// Decodes the batches into the stores until the reader is done. A record
+/// that does not decode fails the restore unless a later record of the same
+/// lead replaces it (a compacted changelog would no longer hold it).
+fn decode(
+    batches: std::sync::mpsc::Receiver<Batch>,
+    stores: &mut BTreeMap<i32, LeadStore>,
+    changelog: &str,
+) -> Result<(), PipelineError> {
+    let mut reader = codec::StateReader::default();
+    // Keyed by partition too: every partition has its own routing record.
+    let mut broken: HashMap<(i32, LeadId), (i64, Rejection)> = HashMap::new();
+    for batch in batches {
+        for record in batch.records {
+            let Record {
+                partition: p,
+                offset,
+                key,
+                payload,
+            } = record;
+            let store = stores
+                .get_mut(&p)
+                .expect("only assigned partitions are read");
+            let payload = payload.map(|range| &batch.bytes[range]);
+            let decoded = match (key.as_str() == ROUTING_KEY, payload) {
+                (_, None) => {
+                    store.forget(&key);
+                    Ok(())
+                }
+                (true, Some(bytes)) => {
+                    codec::decode_routing(bytes).map(|r| store.restore_routing(r))
+                }
+                (false, Some(bytes)) => reader.read(bytes).map(|state| store.restore(&key, state)),
+            };
+            match decoded {
+                Ok(()) => {
+                    if !broken.is_empty() {
+                        broken.remove(&(p, key));
+                    }
+                }
+                Err(e) => {
+                    store.forget(&key);
+                    broken.insert((p, key), (offset, e));
+                }
+            }
+        }
+    }
+    match broken
+        .into_iter()
+        .min_by_key(|((p, _), (offset, _))| (*p, *offset))
+    {
+        None => Ok(()),
+        Some(((p, _), (offset, e))) => Err(PipelineError::Restore(format!(
+            "`{changelog}` partition {p} offset {offset}: {e}"
+        ))),
+    }
 }
