@@ -8,12 +8,15 @@
 //!   (the alert's `crossed_at` is its event's send time under
 //!   `leadpulse generate --kafka`);
 //! - `state-memory`: scores generated events in-process and reports resident
-//!   memory per lead.
+//!   memory per lead;
+//! - `allocations`: counts heap allocations per event on the scoring path,
+//!   in steady state.
 //!
 //! Each prints one JSON line on stdout.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::alloc::{GlobalAlloc, Layout};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -66,6 +69,19 @@ enum Command {
         /// Ignore alerts whose event came in the first this many seconds.
         #[arg(long, default_value_t = 5)]
         warmup_secs: u64,
+    },
+    /// Count heap allocations per event on the scoring path.
+    Allocations {
+        #[arg(long, default_value = "examples/model.toml")]
+        model: PathBuf,
+        #[arg(long, default_value_t = 100_000)]
+        leads: u32,
+        /// Events generated; the first half warms the store up.
+        #[arg(long, default_value_t = 1_000_000)]
+        events: usize,
+        /// Events per committed batch.
+        #[arg(long, default_value_t = 2_000)]
+        batch: usize,
     },
     /// Score generated events in-process and report RSS bytes per lead.
     StateMemory {
@@ -273,9 +289,125 @@ fn state_memory(model: &Path, leads: u32, events: u64, batch: usize) -> anyhow::
     Ok(())
 }
 
-/// The service's allocator, so memory and speed are measured as it runs.
+/// The service's allocator, so memory and speed are measured as it runs,
+/// with a switchable count of allocations for `allocations`.
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: Counting = Counting;
+
+static COUNTING: AtomicBool = AtomicBool::new(false);
+static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+
+struct Counting;
+
+// SAFETY: every call is passed unchanged to mimalloc, which upholds the
+// `GlobalAlloc` contract; counting touches no memory of the caller's.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        count();
+        unsafe { mimalloc::MiMalloc.alloc(layout) }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        count();
+        unsafe { mimalloc::MiMalloc.alloc_zeroed(layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        count();
+        unsafe { mimalloc::MiMalloc.realloc(ptr, layout, new_size) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { mimalloc::MiMalloc.dealloc(ptr, layout) }
+    }
+}
+
+fn count() {
+    if COUNTING.load(Ordering::Relaxed) {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Allocations (including reallocations) made by `f`.
+fn allocations_in(f: impl FnOnce()) -> u64 {
+    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    COUNTING.store(true, Ordering::Relaxed);
+    f();
+    COUNTING.store(false, Ordering::Relaxed);
+    ALLOCATIONS.load(Ordering::Relaxed) - before
+}
+
+/// Scores the second half of a generated stream on a store that has seen
+/// the first half, and reports heap allocations per event: pre-decoded,
+/// with JSON decoding, and with what the loop encodes per changed lead at
+/// commit.
+fn allocations(model: &Path, leads: u32, events: usize, batch: usize) -> anyhow::Result<()> {
+    use leadpulse::codec::{self, Format};
+    let text = std::fs::read_to_string(model)
+        .with_context(|| format!("cannot read {}", model.display()))?;
+    let scorer = Scorer::new(Arc::new(Model::from_toml(
+        &model.display().to_string(),
+        &text,
+    )?));
+    let stream: Vec<leadpulse::core::Event> = Generator::new(GeneratorConfig {
+        leads,
+        seed: 7,
+        ..GeneratorConfig::default()
+    })
+    .take(events)
+    .collect();
+    let (warm, measured) = stream.split_at(events / 2);
+    let json: Vec<Vec<u8>> = measured
+        .iter()
+        .map(|e| codec::encode_event(e, Format::Json))
+        .collect();
+    let warm_store = || {
+        let mut store = LeadStore::default();
+        for e in warm {
+            scorer.apply(&mut store.stage(&e.lead_id).state, e);
+        }
+        store.commit();
+        store
+    };
+    let publish = |store: &LeadStore| {
+        for (id, staged) in store.staged() {
+            std::hint::black_box(codec::encode_state(id, &staged.state));
+            let score = scorer.score_of(id, &staged.state);
+            std::hint::black_box(codec::encode_score(&score, Format::Json));
+        }
+    };
+    let run = |decode: bool, encode: bool| {
+        let mut store = warm_store();
+        allocations_in(|| {
+            for (i, e) in measured.iter().enumerate() {
+                let decoded;
+                let event = if decode {
+                    decoded = codec::decode_event(&json[i], None).expect("generated events decode");
+                    &decoded
+                } else {
+                    e
+                };
+                let staged = store.stage(&event.lead_id);
+                std::hint::black_box(scorer.apply(&mut staged.state, event));
+                if (i + 1) % batch == 0 {
+                    if encode {
+                        publish(&store);
+                    }
+                    store.commit();
+                }
+            }
+        })
+    };
+    let n = measured.len() as f64;
+    println!(
+        "{{\"events\":{},\"leads\":{leads},\"batch\":{batch},\"pre_decoded_per_event\":{:.2},\"json_per_event\":{:.2},\"json_and_publish_per_event\":{:.2}}}",
+        measured.len(),
+        run(false, false) as f64 / n,
+        run(true, false) as f64 / n,
+        run(true, true) as f64 / n,
+    );
+    Ok(())
+}
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
@@ -313,6 +445,12 @@ fn main() -> anyhow::Result<()> {
             events,
             batch,
         } => state_memory(&model, leads, events.unwrap_or(u64::from(leads) * 3), batch)?,
+        Command::Allocations {
+            model,
+            leads,
+            events,
+            batch,
+        } => allocations(&model, leads, events, batch)?,
     }
     Ok(())
 }
