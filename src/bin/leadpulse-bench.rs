@@ -14,8 +14,8 @@
 //!
 //! Each prints one JSON line on stdout.
 
-use std::path::{Path, PathBuf};
 use std::alloc::{GlobalAlloc, Layout};
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
