@@ -188,11 +188,12 @@ fn update_attributes(lead: &mut LeadState, event: &Event) -> bool {
     if let Some(a) = &event.account_id {
         pairs.push(("account_id", a));
     }
-    if let Some(map) = fields {
-        pairs.extend(map.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-    }
+    // Derived before the fields, so an `email_domain` sent explicitly wins.
     if let Some(domain) = &email_domain {
         pairs.push(("email_domain", domain));
+    }
+    if let Some(map) = fields {
+        pairs.extend(map.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     }
     if pairs.is_empty() {
         return false;

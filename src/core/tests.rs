@@ -233,6 +233,23 @@ fn form_fields_are_attributes_and_email_gives_email_domain() {
     assert_eq!(lead.attributes.get("email_domain"), Some("acme.io"));
     assert_eq!(lead.attributes.get("company_domain"), Some("acme.io"));
     assert_eq!(lead.fit, 25.0);
+
+    // An `email_domain` sent with the email wins over the derived one.
+    let mut e = event(
+        2,
+        "L",
+        1,
+        EventKind::ProfileUpdate {
+            attributes: BTreeMap::from([
+                ("email".into(), "ann@mail.acme.io".into()),
+                ("email_domain".into(), "acme.io".into()),
+            ]),
+        },
+    );
+    e.company_domain = None;
+    s.apply(&mut lead, &e);
+    assert_eq!(lead.attributes.get("email"), Some("ann@mail.acme.io"));
+    assert_eq!(lead.attributes.get("email_domain"), Some("acme.io"));
 }
 
 #[test]
