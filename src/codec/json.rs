@@ -51,7 +51,7 @@ pub(super) fn bounce_type(s: &str) -> Result<BounceType, Rejection> {
     })
 }
 
-fn required(value: Option<String>, field: &str) -> Result<String, Rejection> {
+fn required<T>(value: Option<T>, field: &str) -> Result<T, Rejection> {
     value.ok_or_else(|| Rejection::MissingField(field.to_owned()))
 }
 
@@ -86,15 +86,11 @@ pub(super) fn decode_event(bytes: &[u8]) -> Result<Event, Rejection> {
         Ok(raw) => raw,
         Err(_) => return Err(explain(bytes)),
     };
-    let type_name = raw
-        .kind
-        .ok_or_else(|| Rejection::MissingField("type".to_owned()))?;
+    let type_name = required(raw.kind, "type")?;
     let event_type: EventType = type_name
         .parse()
         .map_err(|_| Rejection::UnknownType(type_name.to_string()))?;
-    let occurred_at = raw
-        .occurred_at
-        .ok_or_else(|| Rejection::MissingField("occurred_at".to_owned()))?;
+    let occurred_at = required(raw.occurred_at, "occurred_at")?;
     let occurred_at = parse_rfc3339(&occurred_at).map_err(|detail| Rejection::InvalidField {
         field: "occurred_at".into(),
         detail,

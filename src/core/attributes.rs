@@ -112,11 +112,6 @@ impl Attributes {
         }
     }
 
-    /// True when `name` is set.
-    pub fn contains_key(&self, name: &str) -> bool {
-        self.get(name).is_some()
-    }
-
     /// The attributes, sorted by name.
     pub fn iter(&self) -> Iter<'_> {
         Iter {

@@ -25,7 +25,7 @@ pub use routing::{Owner, Rep, Roster, RoutingState, Team};
 pub use scorer::{
     Alert, DisqualifiedBy, EnrichmentHold, LeadScore, Outcome, Reason, ReasonKind, Scorer,
 };
-pub use store::{LeadId, LeadMap, LeadStore, Staged, ROUTING_KEY};
+pub use store::{LeadId, LeadStore, Staged, ROUTING_KEY};
 
 #[cfg(test)]
 mod desk_tests;

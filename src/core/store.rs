@@ -65,44 +65,17 @@ impl LeadStore {
     /// A lead's state for change in the open transaction; a new lead starts
     /// from the default state.
     pub fn stage(&mut self, lead_id: &str) -> &mut Staged {
-        let hash = self.hasher.hash_one(lead_id);
-        let hasher = &self.hasher;
-        let slot = &mut self
-            .leads
-            .entry(
-                hash,
-                |s| s.id == lead_id,
-                |s| hasher.hash_one(s.id.as_str()),
-            )
-            .or_insert_with(|| {
-                Box::new(Slot {
-                    id: LeadId::from(lead_id),
-                    staged: Staged::default(),
-                })
-            })
-            .into_mut()
-            .staged;
-        if !slot.changed {
-            slot.changed = true;
-            self.changed.push(LeadId::from(lead_id));
-        }
-        slot
+        stage_in(&mut self.leads, &self.hasher, &mut self.changed, lead_id)
     }
 
     /// A lead's staged state together with the partition's staged routing
     /// balance, for a change that may route the lead.
     pub fn stage_routed(&mut self, lead_id: &str) -> (&mut Staged, &mut RoutingState) {
-        if self.routing_staged.is_none() {
-            self.routing_staged = Some(self.routing.clone());
-        }
-        self.stage(lead_id);
-        let routing = self.routing_staged.as_mut().expect("set above");
-        let hash = self.hasher.hash_one(lead_id);
-        let slot = self
-            .leads
-            .find_mut(hash, |s| s.id == lead_id)
-            .expect("staged above");
-        (&mut slot.staged, routing)
+        let routing = self
+            .routing_staged
+            .get_or_insert_with(|| self.routing.clone());
+        let staged = stage_in(&mut self.leads, &self.hasher, &mut self.changed, lead_id);
+        (staged, routing)
     }
 
     fn slot(&self, lead_id: &str) -> Option<&Slot> {
@@ -164,25 +137,10 @@ impl LeadStore {
 
     /// Puts a lead's state read back from the changelog.
     pub fn restore(&mut self, lead_id: &str, state: LeadState) {
-        let staged = Staged {
+        slot_in(&mut self.leads, &self.hasher, lead_id).staged = Staged {
             state,
             ..Staged::default()
         };
-        let hash = self.hasher.hash_one(lead_id);
-        let hasher = &self.hasher;
-        match self.leads.entry(
-            hash,
-            |s| s.id == lead_id,
-            |s| hasher.hash_one(s.id.as_str()),
-        ) {
-            hashbrown::hash_table::Entry::Occupied(mut o) => o.get_mut().staged = staged,
-            hashbrown::hash_table::Entry::Vacant(v) => {
-                v.insert(Box::new(Slot {
-                    id: LeadId::from(lead_id),
-                    staged,
-                }));
-            }
-        }
     }
 
     /// Removes a lead (a changelog tombstone).
@@ -213,6 +171,44 @@ impl LeadStore {
     pub fn iter(&self) -> impl Iterator<Item = (&LeadId, &LeadState)> {
         self.leads.iter().map(|s| (&s.id, &s.staged.state))
     }
+}
+
+/// A lead's slot, made with the default state if the lead is new.
+fn slot_in<'a>(
+    leads: &'a mut hashbrown::HashTable<Box<Slot>>,
+    hasher: &hashbrown::DefaultHashBuilder,
+    lead_id: &str,
+) -> &'a mut Slot {
+    leads
+        .entry(
+            hasher.hash_one(lead_id),
+            |s| s.id == lead_id,
+            |s| hasher.hash_one(s.id.as_str()),
+        )
+        .or_insert_with(|| {
+            Box::new(Slot {
+                id: LeadId::from(lead_id),
+                staged: Staged::default(),
+            })
+        })
+        .into_mut()
+}
+
+/// A lead's state for change, listed once as changed in the open
+/// transaction. Takes the store's fields so that `stage_routed` can hold
+/// the routing balance at the same time with one table look-up.
+fn stage_in<'a>(
+    leads: &'a mut hashbrown::HashTable<Box<Slot>>,
+    hasher: &hashbrown::DefaultHashBuilder,
+    changed: &mut Vec<LeadId>,
+    lead_id: &str,
+) -> &'a mut Staged {
+    let slot = &mut slot_in(leads, hasher, lead_id).staged;
+    if !slot.changed {
+        slot.changed = true;
+        changed.push(LeadId::from(lead_id));
+    }
+    slot
 }
 
 #[cfg(test)]

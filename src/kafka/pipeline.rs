@@ -758,23 +758,13 @@ impl Engine {
                 self.stores.remove(p);
             }
             tracing::info!(partitions = ?dirty, "restoring the state the aborted transaction changed");
-            self.status.restore_started(&dirty);
-            let restored = super::restore::restore(
-                &self.settings,
-                &self.topics.changelog,
-                &dirty,
-                &self.status,
-            );
-            let ok = restored.is_ok();
-            match restored {
-                Ok(stores) => self.stores.extend(stores),
-                Err(e) => {
-                    self.fatal = Some(e);
-                    return;
-                }
-            }
+            let restored = self.restore_stores(&dirty);
             self.status
-                .restore_finished(&dirty, ok, self.leads_changed());
+                .restore_finished(&dirty, restored.is_ok(), self.leads_changed());
+            if let Err(e) = restored {
+                self.fatal = Some(e);
+                return;
+            }
         }
         // The batch is read again: so is its event time. A stream time left
         // at the aborted batch's latest event would fire SLA timers before
@@ -853,15 +843,11 @@ impl Engine {
             .filter(|p| !self.stores.contains_key(p))
             .collect();
         tracing::info!(partitions = ?fresh, "partitions assigned; restoring lead state");
-        self.status.restore_started(&fresh);
-        let restored =
-            super::restore::restore(&self.settings, &self.topics.changelog, &fresh, &self.status);
+        let restored = self.restore_stores(&fresh);
         let ok = restored.is_ok();
         match restored {
-            Ok(stores) => {
-                let leads: usize = stores.values().map(LeadStore::len).sum();
+            Ok(leads) => {
                 self.summary.leads_restored += leads as u64;
-                self.stores.extend(stores);
                 if let Err(e) = self.follow_feedback(consumer, &fresh) {
                     self.fatal = Some(e);
                 }
@@ -871,6 +857,21 @@ impl Engine {
         }
         self.status
             .restore_finished(&fresh, ok, self.leads_changed());
+    }
+
+    /// Restores `partitions`' stores from the changelog; returns the number
+    /// of leads restored. The caller reports the end to `status`.
+    fn restore_stores(&mut self, partitions: &[i32]) -> Result<usize, PipelineError> {
+        self.status.restore_started(partitions);
+        let stores = super::restore::restore(
+            &self.settings,
+            &self.topics.changelog,
+            partitions,
+            &self.status,
+        )?;
+        let leads = stores.values().map(LeadStore::len).sum();
+        self.stores.extend(stores);
+        Ok(leads)
     }
 
     /// Starts reading the feedback partitions that match newly assigned
