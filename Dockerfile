@@ -11,9 +11,14 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends build-essential pkg-config libssl-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
-COPY Cargo.toml Cargo.lock build.rs ./
+# Everything Cargo.toml names: the workspace crates, the benches it
+# declares, and the files the sources include (tests/packaging.rs rebuilds
+# this context without Docker and checks that it builds).
+COPY Cargo.toml Cargo.lock ./
+COPY crates crates
 COPY proto proto
 COPY examples examples
+COPY benches benches
 COPY src src
 RUN cargo build --release --locked --bin leadpulse \
  && strip target/release/leadpulse

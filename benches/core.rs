@@ -20,7 +20,7 @@ use std::sync::Arc;
 use criterion::{BatchSize, Criterion, Throughput};
 use leadpulse::codec::{self, decode_event, Format};
 use leadpulse::core::{Event, LeadStore, Model, Scorer};
-use leadpulse::generate::{Generator, GeneratorConfig};
+use leadpulse::tools::generate::{Generator, GeneratorConfig};
 
 /// The service's allocator (see `src/main.rs`).
 #[global_allocator]

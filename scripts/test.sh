@@ -50,8 +50,8 @@ fi
 # --- Static checks (fail fast, before any broker starts) ----------------
 log "cargo fmt --check"
 cargo fmt --all -- --check
-log "cargo clippy --all-targets -- -D warnings"
-cargo clippy --locked --all-targets -- -D warnings
+log "cargo clippy --workspace --all-targets -- -D warnings"
+cargo clippy --locked --workspace --all-targets -- -D warnings
 
 # --- Brokers and Python -------------------------------------------------
 data_dirs=()
@@ -78,5 +78,5 @@ export LEADPULSE_PYTHON="$(scripts/python-venv.sh)"
 
 # --- Tests ----------------------------------------------------------------
 log "cargo test (unit, property, end-to-end; benches as smoke runs)"
-cargo test --locked --all-targets -- --test-threads="${LEADPULSE_TEST_THREADS:-3}"
+cargo test --locked --workspace --all-targets -- --test-threads="${LEADPULSE_TEST_THREADS:-3}"
 log "all tests passed"

@@ -116,7 +116,7 @@ fn asyncapi_describes_every_topic_with_key_schema_and_cleanup_policy() {
     let doc: Value =
         serde_norway::from_str(&std::fs::read_to_string(root.join("docs/asyncapi.yaml")).unwrap())
             .unwrap();
-    let defaults = leadpulse::settings::Settings::default();
+    let defaults = leadpulse::config::Settings::default();
     let t = &defaults.topics;
     let channels = doc["channels"].as_object().unwrap();
     for (topic, policy) in [

@@ -44,12 +44,12 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use leadpulse::codec::{self, Format};
+use leadpulse::config::Settings;
+use leadpulse::core::partitioner::partition_for_key;
 use leadpulse::core::{Event, EventKind, Model};
-use leadpulse::generate::GeneratorConfig;
-use leadpulse::kafka::partitioner::partition_for_key;
-use leadpulse::kafka::status::{LeadQuery, Status};
-use leadpulse::kafka::{self, RunSummary};
-use leadpulse::settings::Settings;
+use leadpulse::service::status::{LeadQuery, Status};
+use leadpulse::service::{self, RunSummary};
+use leadpulse::tools::generate::GeneratorConfig;
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::mocking::MockCluster;
 use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
@@ -117,7 +117,7 @@ fn aborted_transactions_change_no_output() {
                     .with_max_level(tracing::Level::INFO)
                     .finish();
                 tracing::subscriber::with_default(subscriber, || {
-                    kafka::run_with_status(&settings, model, None, None, &stop, status)
+                    service::run_with_status(&settings, model, None, None, &stop, status)
                 })
             })
             .unwrap()
@@ -300,7 +300,7 @@ fn wait_committed(
     status: &Status,
     partition: i32,
     lead_id: &str,
-    service: &thread::JoinHandle<Result<RunSummary, kafka::PipelineError>>,
+    service: &thread::JoinHandle<Result<RunSummary, service::PipelineError>>,
     logs: &Logs,
 ) {
     let deadline = Instant::now() + CHUNK_TIMEOUT;

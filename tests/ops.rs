@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use leadpulse::codec;
+use leadpulse::core::partitioner::partition_for_key;
 use leadpulse::core::{Event, EventKind, LeadState, Model, Scorer};
-use leadpulse::kafka::partitioner::partition_for_key;
 use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
 use serde_json::Value;
 

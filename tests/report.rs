@@ -16,7 +16,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use leadpulse::codec::{self, format_rfc3339, parse_rfc3339, Format};
-use leadpulse::simulate::{simulate_with_plans, SimOptions};
+use leadpulse::tools::simulate::{simulate_with_plans, SimOptions};
 use serde_json::Value;
 
 const SEED: &str = "9";

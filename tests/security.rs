@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use common::*;
 use leadpulse::codec;
-use leadpulse::settings::Settings;
+use leadpulse::config::Settings;
 
 /// The SASL_SSL listener and its TLS folder. Fails, never skips.
 fn sasl() -> (String, PathBuf) {
@@ -112,7 +112,7 @@ fn plain_scram_sha_256_and_scram_sha_512_all_authenticate() {
     for mechanism in ["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] {
         let d = Deployment::on("sec-mech", 1, access(mechanism, None));
         let settings = Settings::load(Some(&d.config("a", "")), std::iter::empty()).unwrap();
-        leadpulse::kafka::check_connection(&settings)
+        leadpulse::service::check_connection(&settings)
             .unwrap_or_else(|e| panic!("{mechanism}: {e}"));
     }
 }

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use leadpulse::codec::{self, Format};
 use leadpulse::core::{Alert, LeadScore};
-use leadpulse::generate::{malformed, Generator, GeneratorConfig};
+use leadpulse::tools::generate::{malformed, Generator, GeneratorConfig};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::KafkaError;
 use rdkafka::message::{Header, Headers, Message, OwnedHeaders};

@@ -1,0 +1,34 @@
+//! The scoring core: event → lead state → decisions.
+//!
+//! Pure and deterministic on event time: no clocks, no I/O, no async. The
+//! Kafka service (`run`), file replay (`replay`) and the embedded demo all
+//! drive this same code, which is why `replay` can serve as the oracle for
+//! the service.
+
+pub mod admit;
+pub mod attributes;
+pub mod desk;
+pub mod event;
+pub mod lead;
+pub mod model;
+pub mod partitioner;
+pub mod routing;
+pub mod scorer;
+pub mod store;
+
+pub use admit::{admit, Rejection};
+pub use attributes::Attributes;
+pub use desk::{Desk, FeedbackOverdue, HandoffRecord, SlaBreach, StageChange, Timers};
+pub use event::{BounceType, Event, EventKind, EventType, Feedback, Millis, HOUR_MS};
+pub use lead::{Contribution, Disqualification, Handoff, LeadState, SlaStatus, Stage};
+pub use model::{Cap, Decay, Grade, Model, ModelError, Rule, DAY_MS};
+pub use routing::{Owner, Rep, Roster, RoutingState, Team};
+pub use scorer::{
+    Alert, DisqualifiedBy, EnrichmentHold, LeadScore, Outcome, Reason, ReasonKind, Scorer,
+};
+pub use store::{LeadId, LeadStore, Staged, ROUTING_KEY};
+
+#[cfg(test)]
+mod desk_tests;
+#[cfg(test)]
+pub(crate) mod tests;

@@ -1,0 +1,78 @@
+//! `leadpulse report`: the sales check-in.
+
+use std::io::{self, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+
+use leadpulse::config::Settings;
+use leadpulse::offline::{report, report_input};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// A `replay --outputs` folder to read.
+    #[arg(long, required_unless_present = "config", conflicts_with = "config")]
+    from: Option<PathBuf>,
+    /// Read the topics of a running deployment instead (`kafka.*` and
+    /// `topics.*` of this config; environment overrides apply).
+    #[arg(long, short)]
+    config: Option<PathBuf>,
+    /// Handoffs from this time on (RFC 3339, or a date: 2026-11-01).
+    #[arg(long)]
+    since: Option<String>,
+    /// Handoffs before this time (exclusive).
+    #[arg(long)]
+    until: Option<String>,
+    #[arg(long, value_enum, default_value = "markdown")]
+    format: Format,
+    /// Write the report to this file instead of stdout.
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum Format {
+    Markdown,
+    Html,
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let period = report::Period {
+        since: args
+            .since
+            .as_deref()
+            .map(super::parse_time("--since"))
+            .transpose()?,
+        until: args
+            .until
+            .as_deref()
+            .map(super::parse_time("--until"))
+            .transpose()?,
+    };
+    let (input, skipped) = match (args.from, args.config) {
+        (Some(dir), _) => report_input::from_dir(&dir)?,
+        (None, config) => {
+            let settings = Settings::load(config.as_deref(), std::env::vars())?;
+            report_input::from_kafka(&settings, Duration::from_secs(30))?
+        }
+    };
+    if let Some(first) = &skipped.first {
+        eprintln!(
+            "report: left out {} record(s) that do not decode (first: {first})",
+            skipped.count
+        );
+    }
+    let r = report::Report::new(&input, period);
+    let text = match args.format {
+        Format::Markdown => report::markdown::render(&r),
+        Format::Html => report::html::render(&r),
+    };
+    match args.out {
+        Some(path) => std::fs::write(&path, text)
+            .with_context(|| format!("cannot write {}", path.display()))?,
+        None => io::stdout().write_all(text.as_bytes())?,
+    }
+    Ok(ExitCode::SUCCESS)
+}

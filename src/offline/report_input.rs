@@ -1,0 +1,181 @@
+//! Where `leadpulse report` reads the sales loop's records: a
+//! `replay --outputs` folder, or the output topics of a running deployment
+//! (read_committed, from the beginning to the end; the latest
+//! `lead-handoffs` record of each key). Records may be JSON or protobuf.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::time::Duration;
+
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::error::KafkaError;
+use rdkafka::message::Message;
+use rdkafka::{Offset, TopicPartitionList};
+
+use crate::codec;
+use crate::config::Settings;
+use crate::core::Rejection;
+use crate::offline::report::ReportInput;
+
+/// Why the records could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum InputError {
+    #[error("cannot read {path}")]
+    File {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("topic `{0}` does not exist; is the sales loop running with these topic names?")]
+    MissingTopic(String),
+    #[error("kafka: {0}")]
+    Kafka(String),
+}
+
+/// Records that did not decode and were left out; the caller reports them.
+#[derive(Debug, Default)]
+pub struct Skipped {
+    pub count: usize,
+    /// Where the first one was, and why.
+    pub first: Option<String>,
+}
+
+impl Skipped {
+    fn note(&mut self, place: impl FnOnce() -> String, e: &Rejection) {
+        self.count += 1;
+        if self.first.is_none() {
+            self.first = Some(format!("{}: {e}", place()));
+        }
+    }
+}
+
+/// The kind of record a topic or file holds.
+#[derive(Debug, Clone, Copy)]
+enum Kind {
+    Handoffs,
+    Lifecycle,
+    Breaches,
+}
+
+fn absorb(
+    input: &mut ReportInput,
+    kind: Kind,
+    key: Option<&[u8]>,
+    bytes: Option<&[u8]>,
+) -> Result<(), Rejection> {
+    match (kind, bytes) {
+        (Kind::Handoffs, None) => {
+            if let Some(key) = key.and_then(|k| std::str::from_utf8(k).ok()) {
+                input.remove_handoff(key);
+            }
+        }
+        (_, None) => {}
+        (Kind::Handoffs, Some(b)) => input.add_handoff(codec::decode_handoff(b)?),
+        (Kind::Lifecycle, Some(b)) => input.stages.push(codec::decode_stage(b)?),
+        (Kind::Breaches, Some(b)) => input.breaches.push(codec::decode_breach(b)?),
+    }
+    Ok(())
+}
+
+/// The files of a `replay --outputs` folder the report reads.
+pub const FILES: [&str; 3] = [
+    "lead-handoffs.ndjson",
+    "lead-lifecycle.ndjson",
+    "sla-breaches.ndjson",
+];
+
+/// Reads a `replay --outputs` folder: `lead-handoffs.ndjson` (a later line
+/// of the same handoff replaces an earlier one), `lead-lifecycle.ndjson`
+/// and `sla-breaches.ndjson`.
+pub fn from_dir(dir: &Path) -> Result<(ReportInput, Skipped), InputError> {
+    let mut input = ReportInput::default();
+    let mut skipped = Skipped::default();
+    for (file, kind) in FILES
+        .into_iter()
+        .zip([Kind::Handoffs, Kind::Lifecycle, Kind::Breaches])
+    {
+        let path = dir.join(file);
+        let text = std::fs::read(&path).map_err(|source| InputError::File {
+            path: path.display().to_string(),
+            source,
+        })?;
+        for (i, line) in text.split(|&b| b == b'\n').enumerate() {
+            if line.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            if let Err(e) = absorb(&mut input, kind, None, Some(line)) {
+                skipped.note(|| format!("{}:{}", path.display(), i + 1), &e);
+            }
+        }
+    }
+    Ok((input, skipped))
+}
+
+/// Reads the handoff, lifecycle and breach topics named in `settings`
+/// from the beginning to their end (the last stable offset: read_committed
+/// skips aborted and open transactions).
+pub fn from_kafka(
+    settings: &Settings,
+    timeout: Duration,
+) -> Result<(ReportInput, Skipped), InputError> {
+    let kafka = |e: KafkaError| InputError::Kafka(e.to_string());
+    let t = &settings.topics;
+    let mut input = ReportInput::default();
+    let mut skipped = Skipped::default();
+    for (topic, kind) in [
+        (&t.handoffs, Kind::Handoffs),
+        (&t.lifecycle, Kind::Lifecycle),
+        (&t.breaches, Kind::Breaches),
+    ] {
+        let consumer: BaseConsumer<crate::service::Reader> =
+            crate::service::reader_config(settings)
+                .create_with_context(crate::service::Reader)
+                .map_err(kafka)?;
+        let metadata = consumer
+            .fetch_metadata(Some(topic), timeout)
+            .map_err(kafka)?;
+        let partitions: Vec<i32> = match metadata.topics().first() {
+            Some(m) if m.error().is_none() && !m.partitions().is_empty() => {
+                m.partitions().iter().map(|p| p.id()).collect()
+            }
+            _ => return Err(InputError::MissingTopic(topic.clone())),
+        };
+        let mut tpl = TopicPartitionList::new();
+        let mut pending = BTreeSet::new();
+        for p in partitions {
+            let (low, high) = consumer
+                .fetch_watermarks(topic, p, timeout)
+                .map_err(kafka)?;
+            if high > low {
+                tpl.add_partition_offset(topic, p, Offset::Beginning)
+                    .map_err(kafka)?;
+                pending.insert(p);
+            }
+        }
+        if pending.is_empty() {
+            continue;
+        }
+        consumer.assign(&tpl).map_err(kafka)?;
+        while !pending.is_empty() {
+            match consumer.poll(timeout) {
+                None => {
+                    return Err(InputError::Kafka(format!(
+                        "no record from `{topic}` within {timeout:?} (partitions {pending:?} not read to the end)"
+                    )))
+                }
+                Some(Err(KafkaError::PartitionEOF(p))) => {
+                    pending.remove(&p);
+                }
+                Some(Err(e)) => return Err(kafka(e)),
+                Some(Ok(m)) => {
+                    if let Err(e) = absorb(&mut input, kind, m.key(), m.payload()) {
+                        skipped.note(
+                            || format!("`{topic}` partition {} offset {}", m.partition(), m.offset()),
+                            &e,
+                        );
+                    }
+                }
+            }
+        }
+    }
+    Ok((input, skipped))
+}

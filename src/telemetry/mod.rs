@@ -1,0 +1,522 @@
+//! Logging setup and the names of every metric leadpulse exports
+//! (documented in `docs/metrics.md`). Metrics are recorded only through the
+//! functions here, so each name lives in one place: `clippy.toml` forbids
+//! the `metrics` macros everywhere else.
+#![allow(clippy::disallowed_macros)]
+
+use std::io::Write;
+
+use metrics::{counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::{fmt, EnvFilter};
+
+use crate::config::{LogFormat, LogSettings};
+
+/// Installs the global tracing subscriber, writing to stderr. `RUST_LOG`
+/// overrides the configured level. Email addresses are redacted from every
+/// line, whatever logged them.
+pub fn init(log: &LogSettings) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&log.level));
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let builder = fmt()
+        .with_env_filter(filter)
+        .with_ansi(ansi)
+        .with_writer(RedactingStderr);
+    let _ = match log.format {
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
+}
+
+/// A `MakeWriter` that buffers each log line and writes it to stderr with
+/// email addresses replaced by `[email]`.
+struct RedactingStderr;
+
+impl<'a> MakeWriter<'a> for RedactingStderr {
+    type Writer = RedactedLine;
+    fn make_writer(&'a self) -> RedactedLine {
+        RedactedLine(Vec::with_capacity(256))
+    }
+}
+
+struct RedactedLine(Vec<u8>);
+
+impl Write for RedactedLine {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Drop for RedactedLine {
+    fn drop(&mut self) {
+        let line = redact_emails(&String::from_utf8_lossy(&self.0));
+        let _ = std::io::stderr().lock().write_all(line.as_bytes());
+    }
+}
+
+/// Replaces every email address in `text` with `[email]`.
+pub fn redact_emails(text: &str) -> String {
+    fn local(c: u8) -> bool {
+        c.is_ascii_alphanumeric() || b"._%+-'".contains(&c)
+    }
+    fn domain(c: u8) -> bool {
+        c.is_ascii_alphanumeric() || c == b'.' || c == b'-'
+    }
+    let bytes = text.as_bytes();
+    if !bytes.contains(&b'@') {
+        return text.to_owned();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut copied = 0;
+    for (at, _) in text.match_indices('@') {
+        if at < copied {
+            continue;
+        }
+        let mut start = at;
+        while start > copied && local(bytes[start - 1]) {
+            start -= 1;
+        }
+        let mut end = at + 1;
+        while end < bytes.len() && domain(bytes[end]) {
+            end += 1;
+        }
+        // A domain has a dot with something on both sides.
+        while end > at + 1 && bytes[end - 1] == b'.' {
+            end -= 1;
+        }
+        let host = &text[at + 1..end];
+        let is_email = start < at
+            && host.contains('.')
+            && !host.starts_with('.')
+            && host.rsplit('.').next().is_some_and(|tld| tld.len() >= 2);
+        if is_email {
+            out.push_str(&text[copied..start]);
+            out.push_str("[email]");
+            copied = end;
+        }
+    }
+    out.push_str(&text[copied..]);
+    out
+}
+
+/// Every metric leadpulse exports: (name, type). Tests check that
+/// `docs/metrics.md` and the Grafana dashboard use no other name.
+pub const METRICS: &[(&str, &str)] = &[
+    (EVENTS_CONSUMED, "counter"),
+    (EVENTS_SCORED, "counter"),
+    (EVENTS_DEAD_LETTERED, "counter"),
+    (ALERTS, "counter"),
+    (SCORE_UPDATES, "counter"),
+    (TRANSACTIONS, "counter"),
+    (TRANSACTION_COMMIT_SECONDS, "histogram"),
+    (EVENT_TO_ALERT_SECONDS, "histogram"),
+    (LEADS, "gauge"),
+    (RESTORED_LEADS, "counter"),
+    (RESTORE_RECORDS, "counter"),
+    (RESTORE_REMAINING, "gauge"),
+    (CONSUMER_LAG, "gauge"),
+    (READY, "gauge"),
+    (ENRICHMENT_HOLDS, "counter"),
+    (MODEL_RELOADS, "counter"),
+    (HANDOFFS, "counter"),
+    (FIRST_CONTACT_SECONDS, "histogram"),
+    (SLA, "counter"),
+    (SLA_BREACHES, "counter"),
+    (FEEDBACK_OVERDUE, "counter"),
+    (STAGE_TRANSITIONS, "counter"),
+    (REJECTIONS, "counter"),
+    (DEALS, "counter"),
+    (DEAL_AMOUNT, "counter"),
+];
+
+const EVENTS_CONSUMED: &str = "leadpulse_events_consumed_total";
+const EVENTS_SCORED: &str = "leadpulse_events_scored_total";
+const EVENTS_DEAD_LETTERED: &str = "leadpulse_events_dead_lettered_total";
+const ALERTS: &str = "leadpulse_alerts_total";
+const SCORE_UPDATES: &str = "leadpulse_score_updates_total";
+const TRANSACTIONS: &str = "leadpulse_transactions_total";
+const TRANSACTION_COMMIT_SECONDS: &str = "leadpulse_transaction_commit_seconds";
+const EVENT_TO_ALERT_SECONDS: &str = "leadpulse_event_to_alert_seconds";
+const LEADS: &str = "leadpulse_leads";
+const RESTORED_LEADS: &str = "leadpulse_restored_leads_total";
+const RESTORE_RECORDS: &str = "leadpulse_restore_records_total";
+const RESTORE_REMAINING: &str = "leadpulse_restore_remaining_records";
+const CONSUMER_LAG: &str = "leadpulse_consumer_lag_records";
+const READY: &str = "leadpulse_ready";
+const ENRICHMENT_HOLDS: &str = "leadpulse_enrichment_holds_total";
+const MODEL_RELOADS: &str = "leadpulse_model_reloads_total";
+const HANDOFFS: &str = "leadpulse_handoffs_total";
+const FIRST_CONTACT_SECONDS: &str = "leadpulse_time_to_first_contact_seconds";
+/// Buckets of the time to first contact: 1 min … 3 days.
+const FOLLOW_UP_SECONDS: &[f64] = &[
+    60.0, 300.0, 900.0, 1800.0, 3600.0, 7200.0, 14400.0, 28800.0, 86400.0, 259200.0,
+];
+const SLA: &str = "leadpulse_sla_total";
+const SLA_BREACHES: &str = "leadpulse_sla_breaches_total";
+const FEEDBACK_OVERDUE: &str = "leadpulse_feedback_overdue_total";
+const STAGE_TRANSITIONS: &str = "leadpulse_stage_transitions_total";
+const REJECTIONS: &str = "leadpulse_rejections_total";
+const DEALS: &str = "leadpulse_deals_total";
+const DEAL_AMOUNT: &str = "leadpulse_deal_amount_total";
+
+/// Installs the Prometheus recorder; the handle renders `/metrics`.
+pub fn install_prometheus() -> Result<PrometheusHandle, String> {
+    const SECONDS: &[f64] = &[
+        0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+    ];
+    let handle = PrometheusBuilder::new()
+        // Follow-up is minutes to days, not milliseconds.
+        .set_buckets_for_metric(
+            Matcher::Full(FIRST_CONTACT_SECONDS.into()),
+            FOLLOW_UP_SECONDS,
+        )
+        .map_err(|e| e.to_string())?
+        .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), SECONDS)
+        .map_err(|e| e.to_string())?
+        .install_recorder()
+        .map_err(|e| format!("cannot install the metrics recorder: {e}"))?;
+    describe_counter!(
+        EVENTS_CONSUMED,
+        "Records read from the events topic (committed)."
+    );
+    describe_counter!(EVENTS_SCORED, "Events that were scored (committed).");
+    describe_counter!(
+        EVENTS_DEAD_LETTERED,
+        "Records sent to the dead-letter topic, by reason."
+    );
+    describe_counter!(ALERTS, "Hot-lead alerts published (committed).");
+    describe_counter!(
+        SCORE_UPDATES,
+        "Records published on lead-scores (committed)."
+    );
+    describe_counter!(TRANSACTIONS, "Kafka transactions, by outcome.");
+    describe_histogram!(
+        TRANSACTION_COMMIT_SECONDS,
+        metrics::Unit::Seconds,
+        "Time to publish state, send offsets and commit a transaction."
+    );
+    describe_histogram!(
+        EVENT_TO_ALERT_SECONDS,
+        metrics::Unit::Seconds,
+        "From the Kafka timestamp of the event that crossed the threshold to the commit of its alert."
+    );
+    describe_gauge!(LEADS, "Leads held in committed state on this instance.");
+    describe_counter!(RESTORED_LEADS, "Leads restored from the changelog.");
+    describe_counter!(RESTORE_RECORDS, "Changelog records read while restoring.");
+    describe_gauge!(
+        RESTORE_REMAINING,
+        "Changelog records left to restore, per partition."
+    );
+    describe_gauge!(
+        CONSUMER_LAG,
+        "Records between the consumer position and the end of the partition."
+    );
+    describe_gauge!(
+        READY,
+        "1 when every assigned partition is restored and the instance is ready."
+    );
+    describe_counter!(
+        HANDOFFS,
+        "Leads passed to sales (alerts with an owner), by team."
+    );
+    describe_histogram!(
+        FIRST_CONTACT_SECONDS,
+        metrics::Unit::Seconds,
+        "From handoff to the rep's first contact (or acceptance), in event time."
+    );
+    describe_counter!(
+        SLA,
+        "Handoffs whose first-contact SLA was met or breached, by outcome."
+    );
+    describe_counter!(
+        SLA_BREACHES,
+        "SLA breach records, including breaches after a reassignment."
+    );
+    describe_counter!(
+        FEEDBACK_OVERDUE,
+        "Handoffs neither accepted nor rejected by the feedback deadline."
+    );
+    describe_counter!(
+        STAGE_TRANSITIONS,
+        "Lifecycle transitions, by from and to stage."
+    );
+    describe_counter!(REJECTIONS, "Leads rejected by sales, by reason.");
+    describe_counter!(
+        DEALS,
+        "Deals won or lost, by the rule that qualified the lead."
+    );
+    describe_counter!(
+        DEAL_AMOUNT,
+        "Amount of won deals, by the rule that qualified the lead."
+    );
+    Ok(handle)
+}
+
+/// Sales-loop figures of one transaction, recorded once it commits.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SalesCounts {
+    /// Team of each new handoff.
+    pub handoffs: Vec<String>,
+    /// Seconds from handoff to first contact, for contacts made now.
+    pub first_contact_secs: Vec<f64>,
+    pub sla_met: u64,
+    /// Handoffs breached for the first time.
+    pub sla_breached: u64,
+    /// Every breach record.
+    pub breaches: u64,
+    pub overdue: u64,
+    /// (from, to) stage of every transition.
+    pub transitions: Vec<(&'static str, &'static str)>,
+    /// Rejection reasons, normalised.
+    pub rejections: Vec<String>,
+    /// (won, qualifying rule, amount) of closed deals.
+    pub deals: Vec<(bool, String, f64)>,
+}
+
+impl SalesCounts {
+    /// Adds what one event or timer did. `contact_before` is the handoff's
+    /// first contact before it (`None` without a handoff).
+    pub fn observe(
+        &mut self,
+        contact_before: Option<Option<crate::core::Millis>>,
+        lead: &crate::core::LeadState,
+        outcome: &crate::core::Outcome,
+    ) {
+        use crate::core::{SlaStatus, Stage};
+        if let Some(team) = outcome.alert.as_ref().and_then(|a| a.owner_team.clone()) {
+            self.handoffs.push(team);
+        }
+        for b in &outcome.breaches {
+            self.breaches += 1;
+            if b.breach_number == 1 {
+                self.sla_breached += 1;
+            }
+        }
+        self.overdue += u64::from(outcome.overdue.is_some());
+        if let (Some(None), Some(h)) = (contact_before, &lead.handoff) {
+            if let Some(at) = h.first_contact_at {
+                self.first_contact_secs
+                    .push((at - h.handed_at).max(0) as f64 / 1000.0);
+                if h.sla == SlaStatus::Met {
+                    self.sla_met += 1;
+                }
+            }
+        }
+        for c in &outcome.stages {
+            self.transitions
+                .push((c.from.map_or("none", Stage::as_str), c.to.as_str()));
+            let rule = lead
+                .handoff
+                .as_ref()
+                .map_or_else(String::new, |h| h.qualified_by.clone());
+            match c.cause.as_str() {
+                "lead_rejected" => self.rejections.push(normalise_reason(c.reason.as_deref())),
+                "deal_won" => {
+                    let amount = lead
+                        .handoff
+                        .as_ref()
+                        .and_then(|h| h.won_amount)
+                        .unwrap_or(0.0);
+                    self.deals.push((true, rule, amount));
+                }
+                "deal_lost" => self.deals.push((false, rule, 0.0)),
+                _ => {}
+            }
+        }
+    }
+}
+
+/// Reasons are free text: keep label values few and short.
+fn normalise_reason(reason: Option<&str>) -> String {
+    let r: String = reason
+        .unwrap_or("unspecified")
+        .trim()
+        .to_lowercase()
+        .chars()
+        .take(40)
+        .collect();
+    if r.is_empty() {
+        "unspecified".into()
+    } else {
+        r
+    }
+}
+
+/// Records the sales-loop figures of a committed transaction.
+pub fn sales_committed(s: &SalesCounts) {
+    for team in &s.handoffs {
+        counter!(HANDOFFS, "team" => team.clone()).increment(1);
+    }
+    for secs in &s.first_contact_secs {
+        histogram!(FIRST_CONTACT_SECONDS).record(*secs);
+    }
+    if s.sla_met > 0 {
+        counter!(SLA, "outcome" => "met").increment(s.sla_met);
+    }
+    if s.sla_breached > 0 {
+        counter!(SLA, "outcome" => "breached").increment(s.sla_breached);
+    }
+    counter!(SLA_BREACHES).increment(s.breaches);
+    counter!(FEEDBACK_OVERDUE).increment(s.overdue);
+    for (from, to) in &s.transitions {
+        counter!(STAGE_TRANSITIONS, "from" => *from, "to" => *to).increment(1);
+    }
+    for reason in &s.rejections {
+        counter!(REJECTIONS, "reason" => reason.clone()).increment(1);
+    }
+    for (won, rule, amount) in &s.deals {
+        let outcome = if *won { "won" } else { "lost" };
+        counter!(DEALS, "outcome" => outcome, "rule" => rule.clone()).increment(1);
+        if *won {
+            counter!(DEAL_AMOUNT, "rule" => rule.clone()).increment(amount.round() as u64);
+        }
+    }
+}
+
+/// Counts of one committed transaction.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BatchCounts {
+    /// Records read from the events topic.
+    pub consumed: u64,
+    /// Events that were scored.
+    pub scored: u64,
+    /// Hot-lead alerts published.
+    pub alerts: u64,
+    /// Records sent to the dead-letter topic, by reason code.
+    pub dead_lettered: Vec<(&'static str, u64)>,
+    /// Score records published.
+    pub score_updates: u64,
+    /// Leads held for enrichment.
+    pub holds: u64,
+}
+
+impl BatchCounts {
+    /// Counts one rejection with the given reason code.
+    pub fn dead_letter(&mut self, reason: &'static str) {
+        match self.dead_lettered.iter_mut().find(|(r, _)| *r == reason) {
+            Some((_, n)) => *n += 1,
+            None => self.dead_lettered.push((reason, 1)),
+        }
+    }
+
+    /// Total records sent to the dead-letter topic.
+    pub fn dead_lettered_total(&self) -> u64 {
+        self.dead_lettered.iter().map(|(_, n)| n).sum()
+    }
+
+    /// Adds another batch's counts.
+    pub fn add(&mut self, other: &BatchCounts) {
+        self.consumed += other.consumed;
+        self.scored += other.scored;
+        self.alerts += other.alerts;
+        self.score_updates += other.score_updates;
+        self.holds += other.holds;
+        for (r, n) in &other.dead_lettered {
+            for _ in 0..*n {
+                self.dead_letter(r);
+            }
+        }
+    }
+}
+
+/// Records a committed transaction. Called only after the commit succeeded,
+/// so the counters never include work that was rolled back.
+pub fn transaction_committed(counts: &BatchCounts, commit_seconds: f64) {
+    counter!(EVENTS_CONSUMED).increment(counts.consumed);
+    counter!(EVENTS_SCORED).increment(counts.scored);
+    counter!(ALERTS).increment(counts.alerts);
+    counter!(SCORE_UPDATES).increment(counts.score_updates);
+    counter!(ENRICHMENT_HOLDS).increment(counts.holds);
+    for (reason, n) in &counts.dead_lettered {
+        counter!(EVENTS_DEAD_LETTERED, "reason" => *reason).increment(*n);
+    }
+    counter!(TRANSACTIONS, "outcome" => "committed").increment(1);
+    histogram!(TRANSACTION_COMMIT_SECONDS).record(commit_seconds);
+}
+
+/// Records an aborted transaction.
+pub fn transaction_aborted() {
+    counter!(TRANSACTIONS, "outcome" => "aborted").increment(1);
+}
+
+/// Records the number of leads held in memory.
+pub fn leads_in_state(n: usize) {
+    gauge!(LEADS).set(n as f64);
+}
+
+/// Records leads restored from the changelog.
+pub fn leads_restored(n: u64) {
+    counter!(RESTORED_LEADS).increment(n);
+}
+
+/// Records the commit of alerts raised by events written at `event_times`
+/// (Kafka timestamps, ms): the event → alert latency.
+pub fn alerts_committed(event_times: &[i64]) {
+    if event_times.is_empty() {
+        return;
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64);
+    for &t in event_times {
+        histogram!(EVENT_TO_ALERT_SECONDS).record((now - t).max(0) as f64 / 1000.0);
+    }
+}
+
+/// Records changelog records read during a restore.
+pub fn restore_records(n: u64) {
+    counter!(RESTORE_RECORDS).increment(n);
+}
+
+/// Records how many changelog records of `partition` are left to restore.
+pub fn restore_remaining(partition: i32, records: u64) {
+    gauge!(RESTORE_REMAINING, "partition" => partition.to_string()).set(records as f64);
+}
+
+/// Records a partition's consumer lag, from librdkafka statistics.
+pub fn consumer_lag(topic: &str, partition: i32, lag: i64) {
+    gauge!(CONSUMER_LAG, "topic" => topic.to_owned(), "partition" => partition.to_string())
+        .set(lag as f64);
+}
+
+/// Records readiness (set when `/metrics` or `/readyz` is served).
+pub fn ready(ready: bool) {
+    gauge!(READY).set(if ready { 1.0 } else { 0.0 });
+}
+
+/// Records a model reload attempt: `true` when the new model took effect.
+pub fn model_reload(ok: bool) {
+    let outcome = if ok { "loaded" } else { "rejected" };
+    counter!(MODEL_RELOADS, "outcome" => outcome).increment(1);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_emails;
+
+    #[test]
+    fn email_addresses_are_redacted() {
+        assert_eq!(
+            redact_emails("lead jane.doe+x@acme.co.uk signed up, cc bob@example.com."),
+            "lead [email] signed up, cc [email]."
+        );
+        assert_eq!(
+            redact_emails(r#"{"fields":{"email":"a_b@c-d.io"}}"#),
+            r#"{"fields":{"email":"[email]"}}"#
+        );
+        for kept in [
+            "no at sign",
+            "user@localhost",
+            "@handle",
+            "x@y",
+            "L-000042@",
+        ] {
+            assert_eq!(redact_emails(kept), kept);
+        }
+    }
+}
