@@ -123,10 +123,12 @@ fn the_handoff_stage_is_the_same_whatever_the_transaction_boundaries() {
     let two = hot_lead("L-two", now);
     produce(&d.topic("events"), &two, 0, Duration::ZERO);
     let deadline = Instant::now() + Duration::from_secs(60);
-    while !read_all(&d.topic("alerts"))
-        .iter()
-        .any(|r| codec::decode_alert(r.payload.as_deref().unwrap()).unwrap().lead_id == "L-two")
-    {
+    while !read_all(&d.topic("alerts")).iter().any(|r| {
+        codec::decode_alert(r.payload.as_deref().unwrap())
+            .unwrap()
+            .lead_id
+            == "L-two"
+    }) {
         assert!(Instant::now() < deadline, "L-two never alerted");
         std::thread::sleep(Duration::from_millis(200));
     }

@@ -13,11 +13,11 @@ use std::sync::Arc;
 
 use crate::codec;
 use crate::core::partitioner::partition_for_key;
+use crate::core::tally::BatchCounts;
 use crate::core::{
     admit, Alert, Desk, EnrichmentHold, FeedbackOverdue, HandoffRecord, LeadScore, LeadState,
     Millis, Model, Outcome, PartitionState, Rejection, Roster, Scorer, SlaBreach, StageChange,
 };
-use crate::telemetry::BatchCounts;
 
 /// How replay judges events.
 #[derive(Debug, Clone)]

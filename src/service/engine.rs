@@ -16,22 +16,24 @@ use std::time::{Duration, Instant};
 
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::KafkaError;
-use rdkafka::message::{BorrowedMessage, Header, Headers, Message, OwnedHeaders};
+use rdkafka::message::{BorrowedMessage, Headers, Message};
 use rdkafka::producer::BaseRecord;
 use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::{Offset, TopicPartitionList};
 
+use super::outputs::Outputs;
 use super::rebalance::RebalanceHandler;
 use super::status::{LeadView, Status};
 use super::topics::TopicNames;
-use super::txn::{Transactions, TxnError};
+use super::txn::TxnError;
 use super::{PipelineError, RunSummary};
 use crate::codec::{self, Format};
 use crate::config::Settings;
+use crate::core::tally::{BatchCounts, SalesCounts};
 use crate::core::{
-    admit, Desk, HandoffRecord, LeadStore, Millis, Outcome, PartitionState, Rejection, ROUTING_KEY,
+    admit, Desk, HandoffRecord, LeadStore, Millis, PartitionState, Rejection, ROUTING_KEY,
 };
-use crate::telemetry::{self, BatchCounts, SalesCounts};
+use crate::telemetry;
 
 /// The two inputs. Feedback partitions follow the events partitions this
 /// instance owns (co-partitioning), read by a second, assign-only consumer;
@@ -63,7 +65,7 @@ pub(super) struct Batch {
 
 pub(super) struct Engine {
     pub(super) settings: Settings,
-    pub(super) txn: Transactions,
+    pub(super) txn: super::txn::Transactions,
     pub(super) desk: Desk,
     pub(super) feedback: Arc<BaseConsumer>,
     /// Lead state, timers and stream time of each assigned partition.
@@ -187,43 +189,7 @@ impl Engine {
             field = rejection_field(rejection),
             "event sent to the dead-letter topic"
         );
-        let detail = rejection.to_string();
-        let partition = m.partition().to_string();
-        let offset = m.offset().to_string();
-        let mut headers = OwnedHeaders::new_with_capacity(6)
-            .insert(Header {
-                key: "leadpulse-dlq-reason",
-                value: Some(code),
-            })
-            .insert(Header {
-                key: "leadpulse-dlq-detail",
-                value: Some(&detail),
-            })
-            .insert(Header {
-                key: "leadpulse-source-topic",
-                value: Some(m.topic()),
-            })
-            .insert(Header {
-                key: "leadpulse-source-partition",
-                value: Some(&partition),
-            })
-            .insert(Header {
-                key: "leadpulse-source-offset",
-                value: Some(&offset),
-            });
-        if let Some(original) = m.headers() {
-            for h in original.iter() {
-                headers = headers.insert(h);
-            }
-        }
-        let mut record = BaseRecord::<[u8], [u8]>::to(&self.topics.dlq).headers(headers);
-        if let Some(k) = m.key() {
-            record = record.key(k);
-        }
-        if let Some(p) = m.payload() {
-            record = record.payload(p);
-        }
-        self.txn.send(record)
+        super::outputs::dead_letter(&self.txn, &self.topics.dlq, m, rejection)
     }
 
     pub(super) fn consumer_error(&mut self, err: KafkaError) -> Result<(), PipelineError> {
@@ -563,69 +529,6 @@ impl Engine {
             let state = self.partitions.get(&partition)?.store().get(lead_id)?;
             Some(LeadView::new(self.desk.scorer(), lead_id, state))
         });
-    }
-}
-
-/// What output records need besides their payload: the transaction, the
-/// topics and the headers every record carries.
-struct Outputs<'a> {
-    txn: &'a Transactions,
-    topics: &'a TopicNames,
-    format: Format,
-    model_version: &'a str,
-}
-
-impl<'a> Outputs<'a> {
-    /// Borrows only what publishing needs, so the caller can change lead
-    /// state while it publishes.
-    fn new(txn: &'a Transactions, topics: &'a TopicNames, format: Format, desk: &'a Desk) -> Self {
-        Outputs {
-            txn,
-            topics,
-            format,
-            model_version: &desk.scorer().model().version,
-        }
-    }
-
-    /// Publishes what one event or timer produced (in the open transaction).
-    fn emit(&self, outcome: &Outcome, counts: &mut BatchCounts) -> Result<(), TxnError> {
-        let (f, t) = (self.format, self.topics);
-        if let Some(alert) = &outcome.alert {
-            counts.alerts += 1;
-            self.publish(&t.alerts, &alert.lead_id, &codec::encode_alert(alert, f))?;
-        }
-        if let Some(hold) = &outcome.hold {
-            counts.holds += 1;
-            self.publish(&t.enrichment, &hold.lead_id, &codec::encode_hold(hold, f))?;
-        }
-        for b in &outcome.breaches {
-            self.publish(&t.breaches, &b.lead_id, &codec::encode_breach(b, f))?;
-        }
-        if let Some(o) = &outcome.overdue {
-            self.publish(&t.overdue, &o.lead_id, &codec::encode_overdue(o, f))?;
-        }
-        for c in &outcome.stages {
-            self.publish(&t.lifecycle, &c.lead_id, &codec::encode_stage(c, f))?;
-        }
-        Ok(())
-    }
-
-    fn publish(&self, topic: &str, key: &str, payload: &[u8]) -> Result<(), TxnError> {
-        let headers = OwnedHeaders::new_with_capacity(2)
-            .insert(Header {
-                key: "content-type",
-                value: Some(self.format.content_type()),
-            })
-            .insert(Header {
-                key: "leadpulse-model-version",
-                value: Some(self.model_version),
-            });
-        self.txn.send(
-            BaseRecord::to(topic)
-                .key(key.as_bytes())
-                .payload(payload)
-                .headers(headers),
-        )
     }
 }
 

@@ -8,6 +8,7 @@ pub mod admin;
 mod client;
 mod engine;
 mod model_watch;
+mod outputs;
 mod preflight;
 mod rebalance;
 mod restore;

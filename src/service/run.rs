@@ -14,8 +14,9 @@ use super::topics::TopicNames;
 use super::txn::Transactions;
 use super::PipelineError;
 use crate::config::Settings;
+use crate::core::tally::BatchCounts;
 use crate::core::{Desk, Model, Roster, Scorer};
-use crate::telemetry::{self, BatchCounts};
+use crate::telemetry;
 
 /// What a run did, counting committed work only.
 #[derive(Debug, Clone, Default)]

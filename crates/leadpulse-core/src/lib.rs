@@ -17,6 +17,7 @@ pub mod partitioner;
 pub mod routing;
 pub mod scorer;
 pub mod store;
+pub mod tally;
 
 pub use admit::{admit, Rejection};
 pub use attributes::Attributes;
