@@ -137,7 +137,11 @@ pub fn replay(
         out.counts.consumed += 1;
         let decoded = codec::decode_event(&line, Some(b"application/json"))
             .and_then(|e| admit(&e, options.reference_time, options.max_future_skew).map(|()| e));
-        let event = match decoded {
+        let p = decoded.as_ref().map_or(0, |e| {
+            partition_for_key(e.lead_id.as_bytes(), partitions) as usize
+        });
+        let checked = decoded.and_then(|e| parts[p].check(&e).map(|()| e));
+        let event = match checked {
             Err(rejection) => {
                 out.counts.dead_letter(rejection.code());
                 on_reject(i + 1, &rejection);
@@ -150,9 +154,11 @@ pub fn replay(
         stream_time = stream_time.max(t);
         fire_due(&desk, &mut parts, stream_time, &mut out, &mut on_alert);
 
-        let p = partition_for_key(event.lead_id.as_bytes(), partitions) as usize;
         let part = &mut parts[p];
-        let step = part.apply(&desk, &event);
+        // Checked above; timers fired since change no attributes.
+        let Ok(step) = part.apply(&desk, &event) else {
+            continue;
+        };
         let record = step
             .outcome
             .handoff_changed

@@ -113,3 +113,15 @@ pub fn cached_watermarks<C: rdkafka::consumer::ConsumerContext>(
     (err == rdkafka::bindings::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR && high >= 0)
         .then_some((low.max(0), high))
 }
+
+/// The producer's `message.max.bytes` (librdkafka's default unless the
+/// config sets it): the largest record the service may write.
+pub fn max_record_bytes(settings: &Settings) -> usize {
+    const DEFAULT: usize = 1_000_000;
+    let k = &settings.kafka;
+    k.producer
+        .get("message.max.bytes")
+        .or_else(|| k.properties.get("message.max.bytes"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(DEFAULT)
+}

@@ -75,6 +75,8 @@ pub(super) struct Engine {
     pub(super) topics: TopicNames,
     pub(super) format: Format,
     pub(super) max_future_skew: i64,
+    /// The producer's `message.max.bytes`: no record may be larger.
+    pub(super) max_record: usize,
     pub(super) batch: Batch,
     pub(super) summary: RunSummary,
     /// An error raised inside a rebalance callback, which cannot return
@@ -111,37 +113,47 @@ impl Engine {
         self.positions.insert((source, partition), m.offset() + 1);
         self.batch.counts.consumed += 1;
 
-        let sent = match self.decode(m) {
+        let sent = match self
+            .decode(m)
+            .and_then(|event| self.score(m, partition, &event))
+        {
             Err(rejection) => self.dead_letter(m, &rejection),
-            Ok(event) => {
-                let Engine {
-                    partitions,
-                    desk,
-                    batch,
-                    txn,
-                    topics,
-                    format,
-                    ..
-                } = self;
-                let part = partitions.get_mut(&partition).expect("checked above");
-                batch
-                    .stream_time
-                    .entry(partition)
-                    .or_insert(part.stream_time());
-                let step = part.apply(desk, &event);
-                batch
-                    .sales
-                    .observe(step.contact_before, step.lead, &step.outcome);
-                batch.counts.scored += 1;
-                if step.outcome.alert.is_some() {
-                    if let Some(t) = m.timestamp().to_millis() {
-                        batch.alert_event_times.push(t);
-                    }
-                }
-                Outputs::new(txn, topics, *format, desk).emit(&step.outcome, &mut batch.counts)
-            }
+            Ok(sent) => sent,
         };
         self.settle(consumer, sent)
+    }
+
+    /// Applies an admitted event to its partition and publishes what it
+    /// did; a refusal (its lead's state limit) leaves the state untouched.
+    fn score(
+        &mut self,
+        m: &Consumed<'_>,
+        partition: i32,
+        event: &crate::core::Event,
+    ) -> Result<Result<(), TxnError>, Rejection> {
+        let Engine {
+            partitions,
+            desk,
+            batch,
+            txn,
+            topics,
+            format,
+            ..
+        } = self;
+        let part = partitions.get_mut(&partition).expect("checked by process");
+        let before = part.stream_time();
+        let step = part.apply(desk, event)?;
+        batch.stream_time.entry(partition).or_insert(before);
+        batch
+            .sales
+            .observe(step.contact_before, step.lead, &step.outcome);
+        batch.counts.scored += 1;
+        if step.outcome.alert.is_some() {
+            if let Some(t) = m.timestamp().to_millis() {
+                batch.alert_event_times.push(t);
+            }
+        }
+        Ok(Outputs::new(txn, topics, *format, desk).emit(&step.outcome, &mut batch.counts))
     }
 
     fn decode(&self, m: &Consumed<'_>) -> Result<crate::core::Event, Rejection> {
@@ -189,7 +201,7 @@ impl Engine {
             field = rejection_field(rejection),
             "event sent to the dead-letter topic"
         );
-        super::outputs::dead_letter(&self.txn, &self.topics.dlq, m, rejection)
+        super::outputs::dead_letter(&self.txn, &self.topics.dlq, self.max_record, m, rejection)
     }
 
     pub(super) fn consumer_error(&mut self, err: KafkaError) -> Result<(), PipelineError> {

@@ -19,7 +19,7 @@ mod topics;
 mod txn;
 
 pub(crate) use client::client_base;
-pub use client::{consumer_config, producer_config, reader_config, Reader};
+pub use client::{consumer_config, max_record_bytes, producer_config, reader_config, Reader};
 pub use model_watch::ModelWatcher;
 pub use preflight::check_connection;
 pub use run::{run, run_with_status, RunSummary};

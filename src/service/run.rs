@@ -78,6 +78,7 @@ pub fn run_with_status(
         topics,
         format: settings.pipeline.output_format,
         max_future_skew: settings.pipeline.max_future_skew_secs.saturating_mul(1000),
+        max_record: super::max_record_bytes(settings),
         batch: Batch::default(),
         summary: RunSummary::default(),
         deferred: None,

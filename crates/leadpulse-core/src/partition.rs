@@ -9,10 +9,12 @@
 
 use std::collections::BTreeSet;
 
+use super::admit::Rejection;
 use super::desk::Desk;
 use super::event::{Event, Millis};
 use super::lead::LeadState;
 use super::outcome::Outcome;
+use super::scorer::check_state_limits;
 use super::store::{LeadId, LeadMap, LeadStore};
 
 /// A partition's leads (with their routing balance), the open SLA and
@@ -109,8 +111,9 @@ impl PartitionState {
     }
 
     /// Applies an engagement or feedback event of one of this partition's
-    /// leads.
-    pub fn apply(&mut self, desk: &Desk, event: &Event) -> Step<'_> {
+    /// leads, unless it would take the lead past its state limits.
+    pub fn apply(&mut self, desk: &Desk, event: &Event) -> Result<Step<'_>, Rejection> {
+        self.check(event)?;
         self.stream_time = self.stream_time.max(event.occurred_at);
         let (staged, routing) = self.store.stage_routed(&event.lead_id);
         let contact_before = first_contact(&staged.state);
@@ -118,10 +121,18 @@ impl PartitionState {
         staged.score_changed |= outcome.score_changed;
         staged.handoff_changed |= outcome.handoff_changed;
         self.timers.update(&event.lead_id, &staged.state);
-        Step {
+        Ok(Step {
             outcome,
             lead: &staged.state,
             contact_before,
+        })
+    }
+
+    /// Refuses an event that would take its lead past the state limits.
+    pub fn check(&self, event: &Event) -> Result<(), Rejection> {
+        match self.store.get(&event.lead_id) {
+            Some(lead) => check_state_limits(lead, event),
+            None => check_state_limits(&LeadState::default(), event),
         }
     }
 

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use smallvec::SmallVec;
 use xxhash_rust::xxh3::xxh3_128;
 
+use super::admit::Rejection;
 use super::attributes::Attributes;
 use super::event::{Event, EventKind, Millis};
 use super::lead::{Contribution, Disqualification, LeadState};
@@ -38,10 +39,10 @@ fn halving(elapsed: Millis, half_life: Millis) -> f64 {
     }
 }
 
-/// The attributes an event sets: its company domain and account, profile
-/// attributes and form fields, and `email_domain` derived from `email`.
-/// Returns true if any value changed.
-fn update_attributes(lead: &mut LeadState, event: &Event) -> bool {
+/// Calls `f` with the attributes an event sets: its company domain and
+/// account, profile attributes and form fields, and `email_domain` derived
+/// from `email`; `None` when it sets none.
+fn with_attribute_pairs<R>(event: &Event, f: impl FnOnce(&[(&str, &str)]) -> R) -> Option<R> {
     let fields = match &event.kind {
         EventKind::ProfileUpdate { attributes: map }
         | EventKind::FormSubmit { fields: map, .. } => Some(map),
@@ -66,10 +67,24 @@ fn update_attributes(lead: &mut LeadState, event: &Event) -> bool {
     if let Some(map) = fields {
         pairs.extend(map.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     }
-    if pairs.is_empty() {
-        return false;
+    (!pairs.is_empty()).then(|| f(&pairs))
+}
+
+/// Sets the attributes `event` carries; true if any value changed.
+fn update_attributes(lead: &mut LeadState, event: &Event) -> bool {
+    with_attribute_pairs(event, |pairs| lead.attributes.update(pairs)).unwrap_or(false)
+}
+
+/// Refuses an event that would take the lead's state past its limits, so
+/// that the lead's changelog and score records always fit a Kafka record.
+pub fn check_state_limits(lead: &LeadState, event: &Event) -> Result<(), Rejection> {
+    match with_attribute_pairs(event, |pairs| lead.attributes.check_update(pairs)) {
+        Some(Err(detail)) => Err(Rejection::StateLimit {
+            lead_id: event.lead_id.clone(),
+            detail,
+        }),
+        _ => Ok(()),
     }
-    lead.attributes.update(&pairs)
 }
 
 impl Scorer {
