@@ -30,8 +30,9 @@ pub fn consumer_config(settings: &Settings) -> ClientConfig {
         .set("enable.auto.commit", "false")
         .set("enable.auto.offset.store", "false")
         .set("auto.offset.reset", "earliest")
-        // Statistics feed the per-partition consumer lag metric.
-        .set("statistics.interval.ms", "5000");
+        // Statistics feed the per-partition consumer lag metric and the
+        // last stable offsets that tell when a partition is caught up.
+        .set("statistics.interval.ms", "1000");
     for (key, value) in &settings.kafka.consumer {
         c.set(key, value);
     }

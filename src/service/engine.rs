@@ -67,7 +67,7 @@ pub(super) struct Engine {
     pub(super) settings: Settings,
     pub(super) txn: super::txn::Transactions,
     pub(super) desk: Desk,
-    pub(super) feedback: Arc<BaseConsumer>,
+    pub(super) feedback: Arc<BaseConsumer<super::stats::FeedbackReader>>,
     /// Lead state, timers and stream time of each assigned partition.
     pub(super) partitions: BTreeMap<i32, PartitionState>,
     /// Next offset to read per input partition, to tell when it is caught up.
@@ -83,6 +83,8 @@ pub(super) struct Engine {
     /// one: the loop stops on it after `poll` returns.
     pub(super) deferred: Option<PipelineError>,
     pub(super) status: Arc<Status>,
+    /// The inputs' last stable offsets, from the consumers' statistics.
+    pub(super) stable: super::stats::StableOffsets,
 }
 
 type Consumed<'a> = BorrowedMessage<'a>;
@@ -233,7 +235,11 @@ impl Engine {
     }
 
     /// True when both inputs of `partition` have been read up to their
-    /// latest known end, so nothing older is still waiting.
+    /// latest known end, so nothing older is still waiting: the high
+    /// watermark, or the last stable offset when the records between the
+    /// two belong to a transaction still open (another producer's, which
+    /// may never end). The stable offset comes from statistics at most a
+    /// second old.
     fn caught_up(&self, partition: i32, consumer: &BaseConsumer<RebalanceHandler>) -> bool {
         use super::client::cached_watermarks;
         let ends = [
@@ -243,18 +249,20 @@ impl Engine {
             ),
             (
                 Source::Feedback,
-                cached_watermarks(&self.feedback, &self.topics.feedback, partition),
+                cached_watermarks(&*self.feedback, &self.topics.feedback, partition),
             ),
         ];
         ends.iter().all(|(source, marks)| match marks {
             // Nothing read yet from a partition without committed offsets:
             // it starts at its low watermark.
             Some((low, high)) => {
-                self.positions
+                let position = self
+                    .positions
                     .get(&(*source, partition))
                     .copied()
-                    .unwrap_or(*low)
-                    >= *high
+                    .unwrap_or(*low);
+                let stable = self.stable.get(self.topic_of(*source), partition);
+                position >= *high || stable.is_some_and(|s| s < *high && position >= s)
             }
             None => false,
         })

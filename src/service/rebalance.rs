@@ -16,6 +16,7 @@ use super::PipelineError;
 /// rebalances.
 pub(super) struct RebalanceHandler {
     pub(super) engine: Arc<Mutex<Engine>>,
+    pub(super) stable: super::stats::StableOffsets,
 }
 
 /// The engine, unless a panic poisoned its lock: state half-changed by a
@@ -29,6 +30,7 @@ pub(super) fn lock(engine: &Mutex<Engine>) -> Result<MutexGuard<'_, Engine>, Pip
 impl ClientContext for RebalanceHandler {
     fn stats(&self, statistics: Statistics) {
         super::stats::record_consumer_lag(&statistics);
+        self.stable.record(&statistics);
     }
 }
 

@@ -9,6 +9,7 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 
 use super::engine::{Batch, Engine, Source};
 use super::rebalance::{lock, RebalanceHandler};
+use super::stats::{FeedbackReader, StableOffsets};
 use super::status::Status;
 use super::topics::TopicNames;
 use super::txn::Transactions;
@@ -60,13 +61,15 @@ pub fn run_with_status(
         "starting"
     );
     let txn = Transactions::init(settings)?;
-    let feedback: BaseConsumer = super::reader_config(settings)
+    let stable = StableOffsets::default();
+    let feedback: BaseConsumer<FeedbackReader> = super::reader_config(settings)
         .set(
             "group.id",
             format!("{}-feedback-reader", settings.kafka.group_id),
         )
         .set("enable.partition.eof", "false")
-        .create()
+        .set("statistics.interval.ms", "1000")
+        .create_with_context(FeedbackReader(stable.clone()))
         .map_err(PipelineError::ClientSetup)?;
     let engine = Arc::new(Mutex::new(Engine {
         settings: settings.clone(),
@@ -83,10 +86,12 @@ pub fn run_with_status(
         summary: RunSummary::default(),
         deferred: None,
         status,
+        stable: stable.clone(),
     }));
     let consumer: BaseConsumer<RebalanceHandler> = super::consumer_config(settings)
         .create_with_context(RebalanceHandler {
             engine: engine.clone(),
+            stable,
         })
         .map_err(PipelineError::ClientSetup)?;
     consumer
