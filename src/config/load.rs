@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use super::kafka::is_secret_property;
-use super::{Settings, SettingsError};
+use super::{Settings, SettingsError, TopicNames};
 
 const ENV_PREFIX: &str = "LEADPULSE_";
 
@@ -135,22 +135,7 @@ impl Settings {
                 "must be -1 (broker default) or at least 1",
             );
         }
-        let t = &self.topics;
-        let names = [
-            &t.events,
-            &t.scores,
-            &t.alerts,
-            &t.dlq,
-            &t.changelog(&self.kafka.group_id),
-        ];
-        for (i, a) in names.iter().enumerate() {
-            if a.trim().is_empty() {
-                return bad("topics", "topic names must not be empty");
-            }
-            if names[i + 1..].contains(a) {
-                return bad("topics", &format!("`{a}` is used for two different topics"));
-            }
-        }
+        TopicNames::from_settings(self).check()?;
         Ok(())
     }
 }
@@ -339,9 +324,5 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("pipeline.commit_interval_ms"), "{err}");
-        let err = load("[topics]\nalerts = \"lead-scores\"\n", &[])
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("used for two different topics"), "{err}");
     }
 }

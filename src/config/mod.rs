@@ -20,7 +20,7 @@ use serde::Deserialize;
 pub use admin::{AdminSettings, LogFormat, LogSettings, ShutdownSettings};
 pub use kafka::{KafkaSettings, SaslMechanism, SecurityProtocol, SecuritySettings};
 pub use pipeline::{ModelSettings, PipelineSettings, RoutingSettings};
-pub use topics::TopicSettings;
+pub use topics::{Role, Topic, TopicNames, TopicSettings};
 
 /// Why the configuration could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -34,6 +34,15 @@ pub enum SettingsError {
     Parse { origin: String, message: String },
     #[error("config: `{key}` {message}")]
     Invalid { key: &'static str, message: String },
+    /// Two `[topics]` keys name the same topic.
+    #[error(
+        "config: `{key}` and `{other}` are both `{name}`; every topic needs a name of its own"
+    )]
+    TopicClash {
+        key: &'static str,
+        other: &'static str,
+        name: String,
+    },
 }
 
 /// All settings of `leadpulse run`.
