@@ -12,6 +12,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use common::*;
+use leadpulse::config::{Role, Topic, TopicNames};
 use serde_json::Value;
 
 /// The venv's python. Fails, never skips.
@@ -117,33 +118,37 @@ fn asyncapi_describes_every_topic_with_key_schema_and_cleanup_policy() {
         serde_norway::from_str(&std::fs::read_to_string(root.join("docs/asyncapi.yaml")).unwrap())
             .unwrap();
     let defaults = leadpulse::config::Settings::default();
-    let t = &defaults.topics;
+    let names = TopicNames::from_settings(&defaults);
     let channels = doc["channels"].as_object().unwrap();
-    for (topic, policy) in [
-        (t.events.clone(), "delete"),
-        (t.scores.clone(), "compact"),
-        (t.alerts.clone(), "delete"),
-        (t.dlq.clone(), "delete"),
-        (t.changelog(&defaults.kafka.group_id), "compact"),
-    ] {
+    assert_eq!(
+        channels.len(),
+        Topic::ALL.len(),
+        "docs/asyncapi.yaml has a channel for a topic the registry does not know"
+    );
+    for (topic, name) in names.iter() {
+        let policy = if topic.compacted() {
+            "compact"
+        } else {
+            "delete"
+        };
         let (_, channel) = channels
             .iter()
-            .find(|(_, c)| c["address"] == topic.as_str())
-            .unwrap_or_else(|| panic!("docs/asyncapi.yaml has no channel for `{topic}`"));
+            .find(|(_, c)| c["address"] == name)
+            .unwrap_or_else(|| panic!("docs/asyncapi.yaml has no channel for `{name}`"));
         let config = &channel["bindings"]["kafka"]["topicConfiguration"];
-        assert_eq!(config["cleanup.policy"][0], policy, "{topic}");
-        assert!(config["retention.ms"].is_i64(), "{topic}: no retention");
+        assert_eq!(config["cleanup.policy"][0], policy, "{name}");
+        assert!(config["retention.ms"].is_i64(), "{name}: no retention");
         for m in channel["messages"].as_object().unwrap().values() {
-            let name = m["$ref"].as_str().unwrap().rsplit('/').next().unwrap();
-            let message = &doc["components"]["messages"][name];
+            let message_name = m["$ref"].as_str().unwrap().rsplit('/').next().unwrap();
+            let message = &doc["components"]["messages"][message_name];
             assert!(
                 message["payload"].is_object(),
-                "{topic}: {name} has no payload"
+                "{name}: {message_name} has no payload"
             );
-            if name != "DeadLetter" {
+            if topic.role() != Role::DeadLetter {
                 assert!(
                     message["bindings"]["kafka"]["key"].is_object(),
-                    "{topic}: {name} has no key schema"
+                    "{name}: {message_name} has no key schema"
                 );
             }
             if let Some(r) = message["payload"]["schema"]["$ref"].as_str() {
@@ -151,5 +156,53 @@ fn asyncapi_describes_every_topic_with_key_schema_and_cleanup_policy() {
                 assert!(root.join(proto).is_file(), "{r}: no such proto file");
             }
         }
+    }
+}
+
+/// docs/topics.md has a section per topic, headed by its default name with
+/// `(input)` or `(compacted)` where the registry says so, and docs/config.md
+/// lists every topic's settings key.
+#[test]
+fn topics_md_and_config_md_describe_every_topic_of_the_registry() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let topics_md = std::fs::read_to_string(root.join("docs/topics.md")).unwrap();
+    let config_md = std::fs::read_to_string(root.join("docs/config.md")).unwrap();
+    let headings: Vec<&str> = topics_md.lines().filter(|l| l.starts_with("## ")).collect();
+    let names = TopicNames::from_settings(&leadpulse::config::Settings::default());
+    for (topic, name) in names.iter() {
+        let documented = if topic == Topic::Changelog {
+            "`<group_id>-lead-state-changelog`".to_owned()
+        } else {
+            format!("`{name}`")
+        };
+        let heading = headings
+            .iter()
+            .find(|h| h.contains(&documented))
+            .unwrap_or_else(|| panic!("docs/topics.md has no section for {documented}"));
+        let section = &heading[heading.find(&documented).unwrap() + documented.len()..];
+        // What follows the name, up to the next topic of a shared heading.
+        let qualifier = section.split('`').next().unwrap();
+        assert_eq!(
+            qualifier.contains("(input)"),
+            topic.role() == Role::Input,
+            "docs/topics.md: {heading}"
+        );
+        assert_eq!(
+            qualifier.contains("compacted"),
+            topic.compacted(),
+            "docs/topics.md: {heading}"
+        );
+        let row = format!("| `{}` |", topic.field());
+        assert!(
+            config_md.contains(&row),
+            "docs/config.md does not list {}",
+            topic.key()
+        );
+    }
+    for (key, value) in Topic::Changelog.creation_config() {
+        assert!(
+            topics_md.contains(&format!("`{key}={value}`")),
+            "docs/topics.md does not say the changelog is created with {key}={value}"
+        );
     }
 }

@@ -1,7 +1,68 @@
-//! The service's configuration: a TOML file layered with `LEADPULSE_…`
-//! environment overrides, secrets kept in `secrecy` types, and every check
-//! `config check` runs.
+//! The service's configuration: one TOML file, overridable from the
+//! environment as `LEADPULSE_SECTION__KEY` (e.g.
+//! `LEADPULSE_KAFKA__BOOTSTRAP_SERVERS`), secrets kept in `secrecy` types,
+//! and every check `config check` runs. Unknown keys are errors.
+//! Reference: `docs/config.md`.
+//!
+//! One file per section; `load` layers the file, the environment and the
+//! checks that span sections.
 
-mod settings;
+mod admin;
+mod kafka;
+mod load;
+mod pipeline;
+mod topics;
 
-pub use settings::*;
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+pub use admin::{AdminSettings, LogFormat, LogSettings, ShutdownSettings};
+pub use kafka::{KafkaSettings, SaslMechanism, SecurityProtocol, SecuritySettings};
+pub use pipeline::{ModelSettings, PipelineSettings, RoutingSettings};
+pub use topics::{Role, Topic, TopicNames, TopicSettings};
+
+/// Why the configuration could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config {origin}: {message}")]
+    Parse { origin: String, message: String },
+    #[error("config: `{key}` {message}")]
+    Invalid { key: &'static str, message: String },
+    /// Two `[topics]` keys name the same topic.
+    #[error(
+        "config: `{key}` and `{other}` are both `{name}`; every topic needs a name of its own"
+    )]
+    TopicClash {
+        key: &'static str,
+        other: &'static str,
+        name: String,
+    },
+}
+
+/// All settings of `leadpulse run`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    #[serde(default)]
+    pub kafka: KafkaSettings,
+    #[serde(default)]
+    pub topics: TopicSettings,
+    #[serde(default)]
+    pub pipeline: PipelineSettings,
+    #[serde(default)]
+    pub model: ModelSettings,
+    #[serde(default)]
+    pub routing: RoutingSettings,
+    #[serde(default)]
+    pub log: LogSettings,
+    #[serde(default)]
+    pub admin: AdminSettings,
+    #[serde(default)]
+    pub shutdown: ShutdownSettings,
+}

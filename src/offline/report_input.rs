@@ -13,7 +13,7 @@ use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
 
 use crate::codec;
-use crate::config::Settings;
+use crate::config::{Settings, Topic, TopicNames};
 use crate::core::Rejection;
 use crate::offline::report::ReportInput;
 
@@ -56,6 +56,26 @@ enum Kind {
     Breaches,
 }
 
+impl Kind {
+    const ALL: [Kind; 3] = [Kind::Handoffs, Kind::Lifecycle, Kind::Breaches];
+
+    /// Where records of this kind are published.
+    fn topic(self) -> Topic {
+        match self {
+            Kind::Handoffs => Topic::Handoffs,
+            Kind::Lifecycle => Topic::Lifecycle,
+            Kind::Breaches => Topic::Breaches,
+        }
+    }
+
+    /// The `replay --outputs` file of the topic.
+    fn file(self) -> String {
+        self.topic()
+            .replay_file()
+            .expect("the report reads outputs, and replay writes every output")
+    }
+}
+
 fn absorb(
     input: &mut ReportInput,
     kind: Kind,
@@ -76,24 +96,14 @@ fn absorb(
     Ok(())
 }
 
-/// The files of a `replay --outputs` folder the report reads.
-pub const FILES: [&str; 3] = [
-    "lead-handoffs.ndjson",
-    "lead-lifecycle.ndjson",
-    "sla-breaches.ndjson",
-];
-
 /// Reads a `replay --outputs` folder: `lead-handoffs.ndjson` (a later line
 /// of the same handoff replaces an earlier one), `lead-lifecycle.ndjson`
 /// and `sla-breaches.ndjson`.
 pub fn from_dir(dir: &Path) -> Result<(ReportInput, Skipped), InputError> {
     let mut input = ReportInput::default();
     let mut skipped = Skipped::default();
-    for (file, kind) in FILES
-        .into_iter()
-        .zip([Kind::Handoffs, Kind::Lifecycle, Kind::Breaches])
-    {
-        let path = dir.join(file);
+    for kind in Kind::ALL {
+        let path = dir.join(kind.file());
         let text = std::fs::read(&path).map_err(|source| InputError::File {
             path: path.display().to_string(),
             source,
@@ -118,14 +128,11 @@ pub fn from_kafka(
     timeout: Duration,
 ) -> Result<(ReportInput, Skipped), InputError> {
     let kafka = |e: KafkaError| InputError::Kafka(e.to_string());
-    let t = &settings.topics;
+    let names = TopicNames::from_settings(settings);
     let mut input = ReportInput::default();
     let mut skipped = Skipped::default();
-    for (topic, kind) in [
-        (&t.handoffs, Kind::Handoffs),
-        (&t.lifecycle, Kind::Lifecycle),
-        (&t.breaches, Kind::Breaches),
-    ] {
+    for kind in Kind::ALL {
+        let topic = names.name(kind.topic());
         let consumer: BaseConsumer<crate::service::Reader> =
             crate::service::reader_config(settings)
                 .create_with_context(crate::service::Reader)
@@ -137,7 +144,7 @@ pub fn from_kafka(
             Some(m) if m.error().is_none() && !m.partitions().is_empty() => {
                 m.partitions().iter().map(|p| p.id()).collect()
             }
-            _ => return Err(InputError::MissingTopic(topic.clone())),
+            _ => return Err(InputError::MissingTopic(topic.to_owned())),
         };
         let mut tpl = TopicPartitionList::new();
         let mut pending = BTreeSet::new();

@@ -8,48 +8,15 @@ use rdkafka::client::DefaultClientContext;
 use rdkafka::types::RDKafkaErrorCode;
 
 use super::PipelineError;
-use crate::config::Settings;
+pub use crate::config::TopicNames;
+use crate::config::{Settings, Topic};
 
 const TIMEOUT: Duration = Duration::from_secs(30);
 
-/// The resolved topic names of one deployment.
-#[derive(Debug, Clone)]
-pub struct TopicNames {
-    pub events: String,
-    pub scores: String,
-    pub alerts: String,
-    pub dlq: String,
-    pub enrichment: String,
-    pub feedback: String,
-    pub breaches: String,
-    pub overdue: String,
-    pub lifecycle: String,
-    pub handoffs: String,
-    pub changelog: String,
-}
-
-impl TopicNames {
-    pub fn from_settings(settings: &Settings) -> Self {
-        let t = &settings.topics;
-        TopicNames {
-            events: t.events.clone(),
-            scores: t.scores.clone(),
-            alerts: t.alerts.clone(),
-            dlq: t.dlq.clone(),
-            enrichment: t.enrichment.clone(),
-            feedback: t.feedback.clone(),
-            breaches: t.breaches.clone(),
-            overdue: t.overdue.clone(),
-            lifecycle: t.lifecycle.clone(),
-            handoffs: t.handoffs.clone(),
-            changelog: t.changelog(&settings.kafka.group_id),
-        }
-    }
-}
-
-/// Creates missing topics and checks that the changelog has exactly as many
-/// partitions as the events topic (state for input partition N lives in
-/// changelog partition N). Returns the events topic's partition count.
+/// Creates missing topics and checks that every co-partitioned topic
+/// ([`Topic::co_partitioned`]: the changelog and feedback) has exactly as
+/// many partitions as the events topic. Returns the events topic's
+/// partition count.
 pub fn ensure_topics(settings: &Settings) -> Result<i32, PipelineError> {
     super::check_connection(settings)?;
     let names = TopicNames::from_settings(settings);
@@ -63,7 +30,13 @@ pub fn ensure_topics(settings: &Settings) -> Result<i32, PipelineError> {
     let events_partitions = match existing.get(&names.events) {
         Some(&n) => n,
         None if t.create_missing => {
-            create(&admin, &names.events, t.partitions, rf, &[])?;
+            create(
+                &admin,
+                &names.events,
+                t.partitions,
+                rf,
+                Topic::Events.creation_config(),
+            )?;
             t.partitions
         }
         None => {
@@ -74,57 +47,47 @@ pub fn ensure_topics(settings: &Settings) -> Result<i32, PipelineError> {
         }
     };
 
-    let compacted: &[(&str, &str)] = &[("cleanup.policy", "compact")];
-    // The changelog gets one record per changed lead per transaction; only
-    // closed segments are compacted, so segments close at 64 MiB or an hour
-    // and a tenth of superseded records is enough to clean. A restore then
-    // reads about one record per lead instead of one per transaction.
-    let changelog: &[(&str, &str)] = &[
-        ("cleanup.policy", "compact"),
-        ("segment.bytes", "67108864"),
-        ("segment.ms", "3600000"),
-        ("min.cleanable.dirty.ratio", "0.1"),
-    ];
-    let outputs: [(&String, &[(&str, &str)]); 10] = [
-        (&names.changelog, changelog),
-        (&names.feedback, &[]),
-        (&names.scores, compacted),
-        (&names.alerts, &[]),
-        (&names.dlq, &[]),
-        (&names.enrichment, &[]),
-        (&names.breaches, &[]),
-        (&names.overdue, &[]),
-        (&names.lifecycle, &[]),
-        (&names.handoffs, compacted),
-    ];
-    for (name, config) in outputs {
+    for (topic, name) in names.iter().filter(|(t, _)| *t != Topic::Events) {
         match existing.get(name) {
-            Some(&n) if *name == names.changelog && n != events_partitions => {
-                return Err(PipelineError::Topics(format!(
-                    "changelog topic `{name}` has {n} partitions but input topic `{}` has {events_partitions}; \
-                     they must match because lead state is co-partitioned with the input. \
-                     Delete the changelog (state is then rebuilt only from new events) or use a new group id",
-                    names.events
-                )))
-            }
-            Some(&n) if *name == names.feedback && n != events_partitions => {
-                return Err(PipelineError::Topics(format!(
-                    "feedback topic `{name}` has {n} partitions but events topic `{}` has {events_partitions}; \
-                     they must match (and use the same partitioner) so that a lead's feedback reaches \
-                     the instance that holds its state",
-                    names.events
+            Some(&n) if topic.co_partitioned() && n != events_partitions => {
+                return Err(PipelineError::Topics(mismatch(
+                    topic,
+                    name,
+                    n,
+                    &names.events,
+                    events_partitions,
                 )))
             }
             Some(_) => {}
-            None if t.create_missing => create(&admin, name, events_partitions, rf, config)?,
+            None if t.create_missing => {
+                create(&admin, name, events_partitions, rf, topic.creation_config())?
+            }
             None => {
                 return Err(PipelineError::Topics(format!(
-                    "topic `{name}` does not exist and topics.create_missing is false"
+                    "topic `{name}` ({}) does not exist and topics.create_missing is false",
+                    topic.key()
                 )))
             }
         }
     }
     Ok(events_partitions)
+}
+
+/// Why a co-partitioned topic with another partition count cannot be used.
+fn mismatch(topic: Topic, name: &str, n: i32, events: &str, events_partitions: i32) -> String {
+    match topic {
+        Topic::Changelog => format!(
+            "changelog topic `{name}` has {n} partitions but input topic `{events}` has {events_partitions}; \
+             they must match because lead state is co-partitioned with the input. \
+             Delete the changelog (state is then rebuilt only from new events) or use a new group id"
+        ),
+        _ => format!(
+            "{} topic `{name}` has {n} partitions but events topic `{events}` has {events_partitions}; \
+             they must match (and use the same partitioner) so that a lead's feedback reaches \
+             the instance that holds its state",
+            topic.field()
+        ),
+    }
 }
 
 fn partition_counts(

@@ -1,0 +1,423 @@
+//! `[topics]` and the topic registry: every topic leadpulse reads or
+//! writes, its role, its settings key and its name in one deployment.
+//! Config validation, topic creation, the report reader and the docs tests
+//! all walk [`Topic::ALL`], so a topic added here is checked everywhere.
+
+use serde::Deserialize;
+
+use super::{Settings, SettingsError};
+
+/// Every topic leadpulse reads or writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Topic {
+    /// `topics.events`: engagement events, keyed by lead id.
+    Events,
+    /// `topics.feedback`: sales feedback, co-partitioned with `events`.
+    Feedback,
+    /// `topics.scores`: the latest score of each lead.
+    Scores,
+    /// `topics.alerts`: hot-lead alerts.
+    Alerts,
+    /// `topics.enrichment`: qualified leads held for missing attributes.
+    Enrichment,
+    /// `topics.breaches`: missed follow-up deadlines.
+    Breaches,
+    /// `topics.overdue`: handoffs neither accepted nor rejected in time.
+    Overdue,
+    /// `topics.lifecycle`: lifecycle stage transitions.
+    Lifecycle,
+    /// `topics.handoffs`: the state of each handoff, keyed by alert id.
+    Handoffs,
+    /// `topics.dlq`: records that could not be scored.
+    Dlq,
+    /// `topics.changelog`: per-lead state, co-partitioned with `events`.
+    Changelog,
+}
+
+/// What leadpulse does with a topic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Consumed by the group consumer.
+    Input,
+    /// Published in the transaction, for downstream consumers.
+    Output,
+    /// Lead state: written in the transaction, read back on restore.
+    Changelog,
+    /// Input records that could not be scored, with the reason in headers.
+    DeadLetter,
+}
+
+/// `cleanup.policy=compact`.
+const COMPACT: &[(&str, &str)] = &[("cleanup.policy", "compact")];
+
+/// The changelog gets one record per changed lead per transaction; only
+/// closed segments are compacted, so segments close at 64 MiB or an hour
+/// and a tenth of superseded records is enough to clean. A restore then
+/// reads about one record per lead instead of one per transaction.
+const CHANGELOG: &[(&str, &str)] = &[
+    ("cleanup.policy", "compact"),
+    ("segment.bytes", "67108864"),
+    ("segment.ms", "3600000"),
+    ("min.cleanable.dirty.ratio", "0.1"),
+];
+
+impl Topic {
+    /// Every topic, inputs first.
+    pub const ALL: [Topic; 11] = [
+        Topic::Events,
+        Topic::Feedback,
+        Topic::Scores,
+        Topic::Alerts,
+        Topic::Enrichment,
+        Topic::Breaches,
+        Topic::Overdue,
+        Topic::Lifecycle,
+        Topic::Handoffs,
+        Topic::Dlq,
+        Topic::Changelog,
+    ];
+
+    /// The key under `[topics]`, e.g. `feedback`.
+    pub fn field(self) -> &'static str {
+        match self {
+            Topic::Events => "events",
+            Topic::Feedback => "feedback",
+            Topic::Scores => "scores",
+            Topic::Alerts => "alerts",
+            Topic::Enrichment => "enrichment",
+            Topic::Breaches => "breaches",
+            Topic::Overdue => "overdue",
+            Topic::Lifecycle => "lifecycle",
+            Topic::Handoffs => "handoffs",
+            Topic::Dlq => "dlq",
+            Topic::Changelog => "changelog",
+        }
+    }
+
+    /// The settings key, e.g. `topics.feedback`, as config errors name it.
+    pub fn key(self) -> &'static str {
+        match self {
+            Topic::Events => "topics.events",
+            Topic::Feedback => "topics.feedback",
+            Topic::Scores => "topics.scores",
+            Topic::Alerts => "topics.alerts",
+            Topic::Enrichment => "topics.enrichment",
+            Topic::Breaches => "topics.breaches",
+            Topic::Overdue => "topics.overdue",
+            Topic::Lifecycle => "topics.lifecycle",
+            Topic::Handoffs => "topics.handoffs",
+            Topic::Dlq => "topics.dlq",
+            Topic::Changelog => "topics.changelog",
+        }
+    }
+
+    pub fn role(self) -> Role {
+        match self {
+            Topic::Events | Topic::Feedback => Role::Input,
+            Topic::Dlq => Role::DeadLetter,
+            Topic::Changelog => Role::Changelog,
+            _ => Role::Output,
+        }
+    }
+
+    /// Keeps only the latest record per key (`cleanup.policy=compact`).
+    pub fn compacted(self) -> bool {
+        matches!(self, Topic::Scores | Topic::Handoffs | Topic::Changelog)
+    }
+
+    /// Must have as many partitions as `events`: lead state for input
+    /// partition N lives in changelog partition N, and a lead's feedback
+    /// must reach the instance that holds its state.
+    pub fn co_partitioned(self) -> bool {
+        matches!(self, Topic::Feedback | Topic::Changelog)
+    }
+
+    /// Topic configuration leadpulse sets when it creates the topic.
+    pub fn creation_config(self) -> &'static [(&'static str, &'static str)] {
+        match self {
+            Topic::Changelog => CHANGELOG,
+            t if t.compacted() => COMPACT,
+            _ => &[],
+        }
+    }
+
+    /// The name when `[topics]` does not set one; the changelog's follows
+    /// the consumer group.
+    pub fn default_name(self, group_id: &str) -> String {
+        match self {
+            Topic::Events => "lead-events".into(),
+            Topic::Feedback => "lead-feedback".into(),
+            Topic::Scores => "lead-scores".into(),
+            Topic::Alerts => "hot-lead-alerts".into(),
+            Topic::Enrichment => "leads-needing-enrichment".into(),
+            Topic::Breaches => "sla-breaches".into(),
+            Topic::Overdue => "feedback-overdue".into(),
+            Topic::Lifecycle => "lead-lifecycle".into(),
+            Topic::Handoffs => "lead-handoffs".into(),
+            Topic::Dlq => "lead-events-dlq".into(),
+            Topic::Changelog => format!("{group_id}-lead-state-changelog"),
+        }
+    }
+
+    /// The file `replay --outputs` writes this output to (named after the
+    /// default topic name); `None` for topics replay does not write.
+    pub fn replay_file(self) -> Option<String> {
+        (self.role() == Role::Output).then(|| format!("{}.ndjson", self.default_name("")))
+    }
+}
+
+/// The resolved topic names of one deployment.
+#[derive(Debug, Clone)]
+pub struct TopicNames {
+    pub events: String,
+    pub scores: String,
+    pub alerts: String,
+    pub dlq: String,
+    pub enrichment: String,
+    pub feedback: String,
+    pub breaches: String,
+    pub overdue: String,
+    pub lifecycle: String,
+    pub handoffs: String,
+    pub changelog: String,
+}
+
+impl TopicNames {
+    pub fn from_settings(settings: &Settings) -> Self {
+        let t = &settings.topics;
+        TopicNames {
+            events: t.events.clone(),
+            scores: t.scores.clone(),
+            alerts: t.alerts.clone(),
+            dlq: t.dlq.clone(),
+            enrichment: t.enrichment.clone(),
+            feedback: t.feedback.clone(),
+            breaches: t.breaches.clone(),
+            overdue: t.overdue.clone(),
+            lifecycle: t.lifecycle.clone(),
+            handoffs: t.handoffs.clone(),
+            changelog: t.changelog(&settings.kafka.group_id),
+        }
+    }
+
+    /// The name of `topic` in this deployment.
+    pub fn name(&self, topic: Topic) -> &str {
+        match topic {
+            Topic::Events => &self.events,
+            Topic::Feedback => &self.feedback,
+            Topic::Scores => &self.scores,
+            Topic::Alerts => &self.alerts,
+            Topic::Enrichment => &self.enrichment,
+            Topic::Breaches => &self.breaches,
+            Topic::Overdue => &self.overdue,
+            Topic::Lifecycle => &self.lifecycle,
+            Topic::Handoffs => &self.handoffs,
+            Topic::Dlq => &self.dlq,
+            Topic::Changelog => &self.changelog,
+        }
+    }
+
+    /// Every topic with its name, in [`Topic::ALL`] order.
+    pub fn iter(&self) -> impl Iterator<Item = (Topic, &str)> {
+        Topic::ALL.into_iter().map(|t| (t, self.name(t)))
+    }
+
+    /// Which topic a record came from, by its topic name (e.g. a consumed
+    /// record's `topic()`); `None` for a name this deployment does not use.
+    /// Names are distinct once [`Settings::load`] has passed, so the answer
+    /// is unique.
+    pub fn topic_of(&self, name: &str) -> Option<Topic> {
+        self.iter().find(|(_, n)| *n == name).map(|(t, _)| t)
+    }
+
+    /// Every name non-empty and no two topics sharing one: a shared name
+    /// would, for instance, feed every event back in as feedback.
+    pub(super) fn check(&self) -> Result<(), SettingsError> {
+        let all: Vec<(Topic, &str)> = self.iter().collect();
+        for (i, &(topic, name)) in all.iter().enumerate() {
+            if name.trim().is_empty() {
+                return Err(SettingsError::Invalid {
+                    key: topic.key(),
+                    message: "must not be empty".into(),
+                });
+            }
+            if let Some(&(first, _)) = all[..i].iter().find(|(_, n)| *n == name) {
+                return Err(SettingsError::TopicClash {
+                    key: topic.key(),
+                    other: first.key(),
+                    name: name.to_owned(),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Topic names and how missing topics are created.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TopicSettings {
+    /// Input: engagement events, keyed by lead_id.
+    pub events: String,
+    /// Output: compacted latest score per lead.
+    pub scores: String,
+    /// Output: hot-lead alerts.
+    pub alerts: String,
+    /// Output: events that could not be scored, with the reason in headers.
+    pub dlq: String,
+    /// Output: qualified leads waiting for required attributes.
+    pub enrichment: String,
+    /// Input: sales feedback, keyed by lead_id, co-partitioned with `events`.
+    pub feedback: String,
+    /// Output: follow-up SLA breaches.
+    pub breaches: String,
+    /// Output: handoffs neither accepted nor rejected in time.
+    pub overdue: String,
+    /// Output: lifecycle stage transitions.
+    pub lifecycle: String,
+    /// Output: compacted state of each handoff, keyed by alert id.
+    pub handoffs: String,
+    /// Internal: compacted per-lead state, co-partitioned with `events`.
+    /// Defaults to `<group_id>-lead-state-changelog`.
+    pub changelog: Option<String>,
+    /// Create missing topics at startup.
+    pub create_missing: bool,
+    /// Partitions for a created `events` topic (outputs follow it).
+    pub partitions: i32,
+    /// Replication factor for created topics; -1 takes the broker default.
+    pub replication_factor: i32,
+}
+
+impl Default for TopicSettings {
+    fn default() -> Self {
+        let name = |t: Topic| t.default_name("");
+        TopicSettings {
+            events: name(Topic::Events),
+            scores: name(Topic::Scores),
+            alerts: name(Topic::Alerts),
+            dlq: name(Topic::Dlq),
+            enrichment: name(Topic::Enrichment),
+            feedback: name(Topic::Feedback),
+            breaches: name(Topic::Breaches),
+            overdue: name(Topic::Overdue),
+            lifecycle: name(Topic::Lifecycle),
+            handoffs: name(Topic::Handoffs),
+            changelog: None,
+            create_missing: true,
+            partitions: 6,
+            replication_factor: -1,
+        }
+    }
+}
+
+impl TopicSettings {
+    /// The changelog topic name.
+    pub fn changelog(&self, group_id: &str) -> String {
+        self.changelog
+            .clone()
+            .unwrap_or_else(|| Topic::Changelog.default_name(group_id))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> Result<Settings, SettingsError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("leadpulse.toml");
+        std::fs::write(&path, text).unwrap();
+        Settings::load(Some(&path), std::iter::empty())
+    }
+
+    #[test]
+    fn every_topic_is_a_settings_key_and_found_by_its_name() {
+        for topic in Topic::ALL {
+            assert_eq!(topic.key(), format!("topics.{}", topic.field()));
+            let name = format!("custom-{}", topic.field());
+            let s = load(&format!("[topics]\n{} = \"{name}\"\n", topic.field()))
+                .unwrap_or_else(|e| panic!("{}: {e}", topic.key()));
+            let names = TopicNames::from_settings(&s);
+            assert_eq!(names.name(topic), name);
+            assert_eq!(names.topic_of(&name), Some(topic));
+        }
+        let names = TopicNames::from_settings(&Settings::default());
+        assert_eq!(names.iter().count(), Topic::ALL.len());
+        assert_eq!(names.topic_of("lead-events"), Some(Topic::Events));
+        assert_eq!(names.topic_of("lead-feedback"), Some(Topic::Feedback));
+        assert_eq!(names.topic_of("somebody-elses-topic"), None);
+    }
+
+    #[test]
+    fn roles_and_compaction() {
+        let inputs: Vec<Topic> = Topic::ALL
+            .into_iter()
+            .filter(|t| t.role() == Role::Input)
+            .collect();
+        assert_eq!(inputs, [Topic::Events, Topic::Feedback]);
+        assert_eq!(Topic::Dlq.role(), Role::DeadLetter);
+        assert_eq!(Topic::Changelog.role(), Role::Changelog);
+        for topic in Topic::ALL {
+            let compact = topic
+                .creation_config()
+                .contains(&("cleanup.policy", "compact"));
+            assert_eq!(compact, topic.compacted(), "{}", topic.key());
+            // replay --outputs writes every output, and nothing else.
+            assert_eq!(
+                topic.replay_file().is_some(),
+                topic.role() == Role::Output,
+                "{}",
+                topic.key()
+            );
+        }
+        assert_eq!(
+            Topic::Handoffs.replay_file().as_deref(),
+            Some("lead-handoffs.ndjson")
+        );
+    }
+
+    #[test]
+    fn a_name_shared_by_two_topics_is_refused_naming_both_keys() {
+        let err = load("[topics]\nfeedback = \"lead-events\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("`topics.feedback` and `topics.events` are both `lead-events`"),
+            "{err}"
+        );
+        // Every topic against another one, the changelog included.
+        let defaults = TopicNames::from_settings(&Settings::default());
+        for (i, topic) in Topic::ALL.into_iter().enumerate() {
+            let other = Topic::ALL[(i + 1) % Topic::ALL.len()];
+            let shared = defaults.name(other);
+            let err = load(&format!("[topics]\n{} = \"{shared}\"\n", topic.field()))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains(&format!("`{}`", topic.key()))
+                    && err.contains(&format!("`{}`", other.key()))
+                    && err.contains(&format!("are both `{shared}`")),
+                "{err}"
+            );
+        }
+        // The default changelog name follows the group id.
+        let err =
+            load("[kafka]\ngroup_id = \"g\"\n[topics]\nalerts = \"g-lead-state-changelog\"\n")
+                .unwrap_err()
+                .to_string();
+        assert!(
+            err.contains("`topics.changelog` and `topics.alerts`"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn an_empty_name_is_refused_naming_its_key() {
+        for topic in Topic::ALL {
+            let err = load(&format!("[topics]\n{} = \"\"\n", topic.field()))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(&format!("`{}`", topic.key())), "{err}");
+        }
+    }
+}
