@@ -30,12 +30,14 @@ impl Loader<'_> {
                 (None, None) => Decay::None,
                 (Some(h), None) => Decay::HalfLife(days(g.span(), h, "half_life_days", &self.src)?),
                 (None, Some(w)) => Decay::Window(days(g.span(), w, "window_days", &self.src)?),
-                (Some(_), Some(_)) => return Err(self.src.at(
-                    g.span(),
-                    format!(
+                (Some(_), Some(_)) => {
+                    return Err(self.src.at(
+                        g.span(),
+                        format!(
                         "group `{name}`: choose either `half_life_days` or `window_days`, not both"
                     ),
-                )),
+                    ))
+                }
             };
             if name == "default" {
                 groups[0].decay = decay;

@@ -3,13 +3,11 @@
 //! unsubscribes in the same transaction, and one that does so in two
 //! consecutive transactions, both end `disqualified`, as in `replay`.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::support::*;
 use leadpulse::codec::{self, Format};
 use leadpulse::core::{Event, EventKind, HandoffRecord, Stage};
 

@@ -4,12 +4,10 @@
 //! once with their reason, no transaction aborts, and every canary is
 //! scored as `replay` scores it.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use common::*;
+use crate::support::*;
 use leadpulse::codec::{self, Format};
 use leadpulse::core::partitioner::partition_for_key;
 use leadpulse::core::{Event, EventKind};

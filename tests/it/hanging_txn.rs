@@ -4,12 +4,10 @@
 //! consumer, and only the last stable offset tells the partition is caught
 //! up.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::support::*;
 use leadpulse::codec::{self, Format};
 use leadpulse::core::{Event, EventKind};
 use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
@@ -97,7 +95,12 @@ fn timers_fire_while_a_foreign_transaction_hangs_on_the_input() {
     let mut service = d.spawn_with("a", 1, &extra);
     service.wait_for_log("restored lead state", Duration::from_secs(60));
 
-    produce(&d.topic("events"), &hot_lead("L-hang", now_ms()), 0, Duration::ZERO);
+    produce(
+        &d.topic("events"),
+        &hot_lead("L-hang", now_ms()),
+        0,
+        Duration::ZERO,
+    );
     wait_records(&d.topic("alerts"), 1, Duration::from_secs(60));
 
     // Another producer opens a transaction on the input and never ends it.
