@@ -25,6 +25,7 @@ use super::outputs::Outputs;
 use super::rebalance::RebalanceHandler;
 use super::status::{LeadView, Status};
 use super::topics::TopicNames;
+use crate::config::Topic;
 use super::txn::TxnError;
 use super::{PipelineError, RunSummary};
 use crate::codec::{self, Format};
@@ -35,24 +36,18 @@ use crate::core::{
 };
 use crate::telemetry;
 
-/// The two inputs. Feedback partitions follow the events partitions this
-/// instance owns (co-partitioning), read by a second, assign-only consumer;
-/// both topics' offsets go into the same transaction.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub(super) enum Source {
-    Events,
-    Feedback,
-}
-
-/// What the open transaction has read and produced.
+/// What the open transaction has read and produced. Its inputs are the
+/// events topic and the feedback topic, whose partitions follow the events
+/// partitions this instance owns (co-partitioning), read by a second,
+/// assign-only consumer; both topics' offsets go into the same transaction.
 #[derive(Default)]
 pub(super) struct Batch {
     /// Per input partition, the offset of the first record in the batch:
     /// where to rewind to on abort.
-    first: BTreeMap<(Source, i32), i64>,
+    first: BTreeMap<(Topic, i32), i64>,
     /// Per input partition, the next offset to consume: what the
     /// transaction commits.
-    next: BTreeMap<(Source, i32), i64>,
+    next: BTreeMap<(Topic, i32), i64>,
     /// Per partition, the stream time before the batch's first event: what
     /// an abort puts back.
     stream_time: BTreeMap<i32, Millis>,
@@ -71,7 +66,7 @@ pub(super) struct Engine {
     /// Lead state, timers and stream time of each assigned partition.
     pub(super) partitions: BTreeMap<i32, PartitionState>,
     /// Next offset to read per input partition, to tell when it is caught up.
-    pub(super) positions: BTreeMap<(Source, i32), i64>,
+    pub(super) positions: BTreeMap<(Topic, i32), i64>,
     pub(super) topics: TopicNames,
     pub(super) format: Format,
     pub(super) max_future_skew: i64,
@@ -95,7 +90,7 @@ impl Engine {
         &mut self,
         consumer: &BaseConsumer<RebalanceHandler>,
         m: &Consumed<'_>,
-        source: Source,
+        source: Topic,
     ) -> Result<(), PipelineError> {
         let partition = m.partition();
         if !self.partitions.contains_key(&partition) {
@@ -227,7 +222,7 @@ impl Engine {
         for _ in 0..1_000 {
             match feedback.poll(Duration::ZERO) {
                 None => break,
-                Some(Ok(m)) => self.process(consumer, &m, Source::Feedback)?,
+                Some(Ok(m)) => self.process(consumer, &m, Topic::Feedback)?,
                 Some(Err(err)) => self.consumer_error(err)?,
             }
         }
@@ -244,11 +239,11 @@ impl Engine {
         use super::client::cached_watermarks;
         let ends = [
             (
-                Source::Events,
+                Topic::Events,
                 cached_watermarks(consumer, &self.topics.events, partition),
             ),
             (
-                Source::Feedback,
+                Topic::Feedback,
                 cached_watermarks(&*self.feedback, &self.topics.feedback, partition),
             ),
         ];
@@ -393,11 +388,8 @@ impl Engine {
         Ok(offsets)
     }
 
-    pub(super) fn topic_of(&self, source: Source) -> &str {
-        match source {
-            Source::Events => &self.topics.events,
-            Source::Feedback => &self.topics.feedback,
-        }
+    pub(super) fn topic_of(&self, input: Topic) -> &str {
+        self.topics.name(input)
     }
 
     /// Writes the changelog (to the input's partition), and the score and
@@ -499,11 +491,13 @@ impl Engine {
             }
             self.positions.insert((source, p), first);
             let topic = self.topic_of(source).to_owned();
-            let rewound = match source {
-                Source::Events => consumer.seek(&topic, p, Offset::Offset(first), timeout),
-                Source::Feedback => self
-                    .feedback
-                    .seek(&topic, p, Offset::Offset(first), timeout),
+            // The only inputs are the events (the group consumer) and the
+            // feedback (the assign-only reader).
+            let rewound = if source == Topic::Feedback {
+                self.feedback
+                    .seek(&topic, p, Offset::Offset(first), timeout)
+            } else {
+                consumer.seek(&topic, p, Offset::Offset(first), timeout)
             };
             rewound.map_err(|source| PipelineError::Kafka {
                 during: "rewind after an abort",

@@ -9,7 +9,8 @@ use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, Rebalance};
 use rdkafka::statistics::Statistics;
 use rdkafka::{Offset, TopicPartitionList};
 
-use super::engine::{Engine, Source};
+use super::engine::Engine;
+use crate::config::Topic;
 use super::PipelineError;
 
 /// Consumer context that commits, restores and drops lead state around
@@ -55,7 +56,7 @@ impl RebalanceHandler {
 fn events_partitions(tpl: &TopicPartitionList, engine: &Engine) -> Vec<i32> {
     tpl.elements()
         .iter()
-        .filter(|e| e.topic() == engine.topics.events)
+        .filter(|e| engine.topics.topic_of(e.topic()) == Some(Topic::Events))
         .map(|e| e.partition())
         .collect()
 }
@@ -106,8 +107,8 @@ impl Engine {
         }
         for p in partitions {
             self.partitions.remove(p);
-            self.positions.remove(&(Source::Events, *p));
-            self.positions.remove(&(Source::Feedback, *p));
+            self.positions.remove(&(Topic::Events, *p));
+            self.positions.remove(&(Topic::Feedback, *p));
         }
         let mut feedback = TopicPartitionList::new();
         for &p in partitions {
@@ -171,10 +172,8 @@ impl Engine {
             .map_err(kafka("read committed offsets"))?;
         let mut feedback = TopicPartitionList::new();
         for e in committed.elements() {
-            let source = if e.topic() == self.topics.events {
-                Source::Events
-            } else {
-                Source::Feedback
+            let Some(source) = self.topics.topic_of(e.topic()) else {
+                continue;
             };
             let offset = match e.offset() {
                 Offset::Offset(o) => {
@@ -183,7 +182,7 @@ impl Engine {
                 }
                 _ => Offset::Beginning,
             };
-            if source == Source::Feedback {
+            if source == Topic::Feedback {
                 feedback
                     .add_partition_offset(&self.topics.feedback, e.partition(), offset)
                     .map_err(kafka("follow feedback"))?;

@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use rdkafka::consumer::{BaseConsumer, Consumer};
 
-use super::engine::{Batch, Engine, Source};
+use super::engine::{Batch, Engine};
+use crate::config::Topic;
 use super::rebalance::{lock, RebalanceHandler};
 use super::stats::{FeedbackReader, StableOffsets};
 use super::status::Status;
@@ -116,7 +117,7 @@ pub fn run_with_status(
             return Err(err);
         }
         match polled {
-            Some(Ok(m)) => e.process(&consumer, &m, Source::Events)?,
+            Some(Ok(m)) => e.process(&consumer, &m, Topic::Events)?,
             Some(Err(err)) => e.consumer_error(err)?,
             None => {}
         }
