@@ -3,15 +3,14 @@
 //! that make a condition that can never hold an error.
 
 use std::collections::BTreeSet;
-use std::ops::Range;
 
 use globset::GlobBuilder;
 use regex::Regex;
 use toml::Spanned;
 
 use super::error::{regex_error, Source};
+use super::numbers::{number, ATTRIBUTE_NUMBER};
 use super::url::UrlGlob;
-use super::ModelError;
 use crate::attributes::Attributes;
 use crate::event::{BounceType, EventKind, EventType};
 
@@ -57,8 +56,8 @@ impl AttrCondition {
             AttrTest::In(_, written) => format!("{a} in [{}]", written.join(", ")),
             AttrTest::Matches(re) => format!("{a} matches /{}/", re.as_str()),
             AttrTest::Contains(v) => format!("{a} contains \"{v}\""),
-            AttrTest::AtLeast(n) => format!("{a} ≥ {n}"),
-            AttrTest::Below(n) => format!("{a} < {n}"),
+            AttrTest::AtLeast(n) => format!("{a} ≥ {}", number(*n)),
+            AttrTest::Below(n) => format!("{a} < {}", number(*n)),
         }
     }
 }
@@ -66,7 +65,8 @@ impl AttrCondition {
 /// Conditions an event must meet, besides its type.
 #[derive(Debug, Clone, Default)]
 pub(super) struct EventMatcher {
-    url: Option<UrlGlob>,
+    /// The glob as written, for people, and compiled.
+    url: Option<(String, UrlGlob)>,
     url_regex: Option<Regex>,
     form: Option<String>,
     asset: Option<String>,
@@ -81,7 +81,7 @@ impl EventMatcher {
             let Some(url) = kind.url() else {
                 return false;
             };
-            if self.url.as_ref().is_some_and(|g| !g.is_match(url))
+            if self.url.as_ref().is_some_and(|(_, g)| !g.is_match(url))
                 || self.url_regex.as_ref().is_some_and(|r| !r.is_match(url))
             {
                 return false;
@@ -103,6 +103,32 @@ impl EventMatcher {
             _ => true,
         }
     }
+
+    /// Every condition in words, e.g. `url matches "*/pricing*"`; empty
+    /// when the event type alone decides.
+    pub(super) fn describe(&self) -> Vec<String> {
+        let mut parts = Vec::new();
+        if let Some((glob, _)) = &self.url {
+            parts.push(format!("url matches \"{glob}\""));
+        }
+        if let Some(re) = &self.url_regex {
+            parts.push(format!("url matches regex '{}'", re.as_str()));
+        }
+        for (key, v) in [
+            ("form", &self.form),
+            ("asset", &self.asset),
+            ("campaign", &self.campaign),
+            ("webinar", &self.webinar),
+        ] {
+            if let Some(v) = v {
+                parts.push(format!("{key} = \"{v}\""));
+            }
+        }
+        if let Some(b) = self.bounce {
+            parts.push(format!("bounce = \"{}\"", b.as_str()));
+        }
+        parts
+    }
 }
 
 fn eq_opt(want: &Option<String>, got: &str) -> bool {
@@ -119,29 +145,40 @@ pub(super) struct AttrFields<'a> {
     pub(super) below: &'a Option<Spanned<f64>>,
 }
 
+/// Builds an attribute test, reporting every problem with it; `None` if
+/// there was one.
 pub(super) fn attr_condition(
     owner: &str,
     attribute: &Spanned<String>,
     f: AttrFields<'_>,
     src: &Source<'_>,
-) -> Result<AttrCondition, ModelError> {
+) -> Option<AttrCondition> {
+    let errors = src.error_count();
     let name = attribute.get_ref().trim().to_owned();
     if name.is_empty() {
-        return Err(src.at(
+        src.report(
             attribute.span(),
             format!("{owner}: `attribute` must not be empty"),
-        ));
+        );
     }
+    let given = [
+        f.equals.is_some(),
+        f.in_.is_some(),
+        f.matches.is_some(),
+        f.contains.is_some(),
+        f.at_least.is_some(),
+        f.below.is_some(),
+    ];
     let mut tests = Vec::new();
     if let Some(v) = f.equals {
         tests.push(AttrTest::Equals(v.get_ref().clone()));
     }
     if let Some(v) = f.in_ {
         if v.get_ref().is_empty() {
-            return Err(src.at(
+            src.report(
                 v.span(),
                 format!("{owner} can never match: `in` is an empty list"),
-            ));
+            );
         }
         tests.push(AttrTest::In(
             v.get_ref().iter().map(|s| s.to_ascii_lowercase()).collect(),
@@ -149,40 +186,48 @@ pub(super) fn attr_condition(
         ));
     }
     if let Some(v) = f.matches {
-        let re = Regex::new(v.get_ref()).map_err(|e| {
-            src.at(
+        match Regex::new(v.get_ref()) {
+            Ok(re) => tests.push(AttrTest::Matches(re)),
+            Err(e) => src.report(
                 v.span(),
                 format!(
                     "{owner}: `matches` is not a valid regex: {}",
                     regex_error(&e)
                 ),
-            )
-        })?;
-        tests.push(AttrTest::Matches(re));
+            ),
+        }
     }
     if let Some(v) = f.contains {
         tests.push(AttrTest::Contains(v.get_ref().to_ascii_lowercase()));
     }
     if let Some(v) = f.at_least {
-        tests.push(AttrTest::AtLeast(*v.get_ref()));
+        if let Some(n) = ATTRIBUTE_NUMBER.check("at_least", v, src) {
+            tests.push(AttrTest::AtLeast(n));
+        }
     }
     if let Some(v) = f.below {
-        tests.push(AttrTest::Below(*v.get_ref()));
+        if let Some(n) = ATTRIBUTE_NUMBER.check("below", v, src) {
+            tests.push(AttrTest::Below(n));
+        }
     }
-    match tests.len() {
-        1 => Ok(AttrCondition {
-            attribute: name,
-            test: tests.pop().expect("one test"),
-        }),
-        0 => Err(src.at(
+    match given.iter().filter(|&&g| g).count() {
+        1 => {}
+        0 => src.report(
             attribute.span(),
             format!("{owner}: give exactly one test for `{name}`: equals, in, matches, contains, at_least or below"),
-        )),
-        _ => Err(src.at(
+        ),
+        _ => src.report(
             attribute.span(),
             format!("{owner}: give only one test for `{name}` (split it into several rules)"),
-        )),
+        ),
     }
+    if src.error_count() > errors {
+        return None;
+    }
+    Some(AttrCondition {
+        attribute: name,
+        test: tests.pop().expect("exactly one test"),
+    })
 }
 
 /// Event condition keys shared by engagement rules and disqualifiers.
@@ -197,88 +242,95 @@ pub(super) struct EventFields<'a> {
     pub(super) bounce: Option<&'a Spanned<BounceType>>,
 }
 
-/// Checks that event conditions apply to the event type and builds them.
+/// Checks that the event type is engagement and that every condition
+/// applies to it, and builds them; reports every problem, `None` if any.
 pub(super) fn event_matcher(
     owner: &str,
-    event: EventType,
+    event: &Spanned<EventType>,
     f: EventFields<'_>,
     src: &Source<'_>,
-) -> Result<EventMatcher, ModelError> {
-    let applies = |key: &str, span: Range<usize>, types: &[EventType]| {
-        if types.contains(&event) {
-            Ok(())
+) -> Option<EventMatcher> {
+    let errors = src.error_count();
+    let t = *event.get_ref();
+    if t.is_feedback() {
+        src.report(
+            event.span(),
+            format!("{owner} can never match: `{t}` is sales feedback (read from the feedback topic), not engagement; feedback events are never scored"),
+        );
+        return None;
+    }
+    let applies = |key: &str, span: std::ops::Range<usize>, types: &[EventType]| {
+        if types.contains(&t) {
+            true
         } else {
             let names: Vec<_> = types.iter().map(|t| t.as_str()).collect();
-            Err(src.at(
+            src.report(
                 span,
                 format!(
-                    "{owner} can never match: `{key}` applies only to {} events, not {event}",
+                    "{owner} can never match: `{key}` applies only to {} events, not {t}",
                     names.join(" and ")
                 ),
-            ))
+            );
+            false
         }
     };
+    const URL: &[EventType] = &[EventType::PageView, EventType::EmailClick];
     let mut m = EventMatcher::default();
-    if let Some(v) = f.url {
-        applies(
-            "url",
-            v.span(),
-            &[EventType::PageView, EventType::EmailClick],
-        )?;
-        let glob = GlobBuilder::new(v.get_ref())
+    if let Some(v) = f.url.filter(|v| applies("url", v.span(), URL)) {
+        match GlobBuilder::new(v.get_ref())
             .literal_separator(false)
             .build()
-            .map_err(|e| {
-                src.at(
-                    v.span(),
-                    format!("{owner}: `url` is not a valid glob: {}", e.kind()),
-                )
-            })?;
-        m.url = Some(UrlGlob::new(v.get_ref(), &glob));
+        {
+            Ok(glob) => m.url = Some((v.get_ref().clone(), UrlGlob::new(v.get_ref(), &glob))),
+            Err(e) => src.report(
+                v.span(),
+                format!("{owner}: `url` is not a valid glob: {}", e.kind()),
+            ),
+        }
     }
-    if let Some(v) = f.url_regex {
-        applies(
-            "url_regex",
-            v.span(),
-            &[EventType::PageView, EventType::EmailClick],
-        )?;
-        m.url_regex = Some(Regex::new(v.get_ref()).map_err(|e| {
-            src.at(
+    if let Some(v) = f.url_regex.filter(|v| applies("url_regex", v.span(), URL)) {
+        match Regex::new(v.get_ref()) {
+            Ok(re) => m.url_regex = Some(re),
+            Err(e) => src.report(
                 v.span(),
                 format!(
                     "{owner}: `url_regex` is not a valid regex: {}",
                     regex_error(&e)
                 ),
-            )
-        })?);
+            ),
+        }
     }
-    if let Some(v) = f.form {
-        applies("form", v.span(), &[EventType::FormSubmit])?;
+    if let Some(v) = f
+        .form
+        .filter(|v| applies("form", v.span(), &[EventType::FormSubmit]))
+    {
         m.form = Some(v.get_ref().clone());
     }
-    if let Some(v) = f.asset {
-        applies("asset", v.span(), &[EventType::ContentDownload])?;
+    if let Some(v) = f
+        .asset
+        .filter(|v| applies("asset", v.span(), &[EventType::ContentDownload]))
+    {
         m.asset = Some(v.get_ref().clone());
     }
-    if let Some(v) = f.campaign {
-        applies(
-            "campaign",
-            v.span(),
-            &[
-                EventType::EmailOpen,
-                EventType::EmailClick,
-                EventType::EmailBounce,
-            ],
-        )?;
+    let email = &[
+        EventType::EmailOpen,
+        EventType::EmailClick,
+        EventType::EmailBounce,
+    ];
+    if let Some(v) = f.campaign.filter(|v| applies("campaign", v.span(), email)) {
         m.campaign = Some(v.get_ref().clone());
     }
-    if let Some(v) = f.webinar {
-        applies("webinar", v.span(), &[EventType::WebinarAttended])?;
+    if let Some(v) = f
+        .webinar
+        .filter(|v| applies("webinar", v.span(), &[EventType::WebinarAttended]))
+    {
         m.webinar = Some(v.get_ref().clone());
     }
-    if let Some(v) = f.bounce {
-        applies("bounce", v.span(), &[EventType::EmailBounce])?;
+    if let Some(v) = f
+        .bounce
+        .filter(|v| applies("bounce", v.span(), &[EventType::EmailBounce]))
+    {
         m.bounce = Some(*v.get_ref());
     }
-    Ok(m)
+    (src.error_count() == errors).then_some(m)
 }

@@ -73,8 +73,8 @@ pub(super) struct EngagementFile {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct GroupFile {
-    pub(super) half_life_days: Option<f64>,
-    pub(super) window_days: Option<f64>,
+    pub(super) half_life_days: Option<Spanned<f64>>,
+    pub(super) window_days: Option<Spanned<f64>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -99,8 +99,8 @@ pub(super) struct RuleFile {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct CapFile {
-    pub(super) max: u32,
-    pub(super) per_days: f64,
+    pub(super) max: Spanned<u32>,
+    pub(super) per_days: Spanned<f64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -128,8 +128,8 @@ pub(super) struct QualifyFile {
     pub(super) score_at_least: Option<Spanned<f64>>,
     pub(super) engagement_at_least: Option<Spanned<f64>>,
     pub(super) fit_grade_at_least: Option<Spanned<Grade>>,
-    pub(super) engagement_levels: Option<Spanned<Vec<f64>>>,
-    pub(super) cells: Option<Spanned<Vec<String>>>,
+    pub(super) engagement_levels: Option<Spanned<Vec<Spanned<f64>>>>,
+    pub(super) cells: Option<Spanned<Vec<Spanned<String>>>>,
     pub(super) rearm_below: Option<Spanned<f64>>,
     pub(super) cooldown_days: Option<Spanned<f64>>,
 }
@@ -138,5 +138,5 @@ pub(super) struct QualifyFile {
 #[serde(deny_unknown_fields)]
 pub(super) struct HandoffFile {
     #[serde(default)]
-    pub(super) require: Vec<String>,
+    pub(super) require: Vec<Spanned<String>>,
 }

@@ -28,13 +28,14 @@ mod error;
 mod file;
 mod fit;
 mod load;
+mod numbers;
 mod qualify;
 mod summary;
 mod url;
 
 pub use condition::AttrCondition;
 use condition::EventMatcher;
-pub use error::ModelError;
+pub use error::{ModelError, ModelWarning};
 
 /// One day of event time.
 pub const DAY_MS: Millis = 24 * HOUR_MS;
@@ -259,29 +260,24 @@ pub struct Model {
     pub require: Vec<String>,
     by_type: [Vec<usize>; EventType::ALL.len()],
     dq_by_type: [Vec<usize>; EventType::ALL.len()],
+    warnings: Vec<ModelWarning>,
 }
 
 impl Model {
     /// The most engagement points a lead could ever hold, if bounded.
     pub fn max_engagement(&self) -> Option<f64> {
-        let mut total = 0.0;
-        for r in self.rules.iter().filter(|r| r.points > 0.0) {
-            match r.cap {
-                Cap::Once => total += r.points,
-                _ => return None,
-            }
-        }
-        Some(total)
+        load::max_engagement(&self.rules)
     }
 
     /// The most fit points a lead could ever hold.
     pub fn max_fit(&self) -> f64 {
-        // `+ 0.0` turns the empty sum's -0 into 0 for messages.
-        self.fit_rules
-            .iter()
-            .map(|r| r.points.max(0.0))
-            .sum::<f64>()
-            + 0.0
+        load::max_fit(&self.fit_rules)
+    }
+
+    /// What is valid but probably not meant (a grade or matrix cell no lead
+    /// can reach), in file order. `model check` shows them.
+    pub fn warnings(&self) -> &[ModelWarning] {
+        &self.warnings
     }
 
     /// The engagement rules that could match an event of type `t`, in file order.
@@ -312,5 +308,7 @@ impl Model {
     }
 }
 
+#[cfg(test)]
+mod contract_tests;
 #[cfg(test)]
 mod tests;
