@@ -5,6 +5,10 @@
 #
 #   scripts/kafka/start.sh [--sasl] [DATA_DIR]   # default: a fresh temp dir
 #   scripts/kafka/stop.sh  [DATA_DIR]
+#   scripts/kafka/stop.sh  --keep DATA_DIR       # stop, keep the data
+#
+# Started again on the same DATA_DIR, the broker comes back on the same
+# ports with its data: a broker outage, as the outage tests need.
 #
 # --sasl adds a SASL_SSL listener (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512; TLS
 # with a required client certificate). Its CA, client certificate and key,
@@ -25,14 +29,18 @@ mkdir -p "$data"
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
+# A restart on the same data keeps the ports it was first given.
+if [ -f "$data/ports" ]; then . "$data/ports"; fi
 port="${KAFKA_PORT:-$(free_port)}"
 cport="${KAFKA_CONTROLLER_PORT:-$(free_port)}"
+printf 'KAFKA_PORT=%s\nKAFKA_CONTROLLER_PORT=%s\n' "$port" "$cport" > "$data/ports"
 listeners="PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$cport"
 advertised="PLAINTEXT://127.0.0.1:$port"
 protocols="PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT"
 scram_args=()
 if $sasl; then
   sport="${KAFKA_SASL_PORT:-$(free_port)}"
+  echo "KAFKA_SASL_PORT=$sport" >> "$data/ports"
   listeners="$listeners,SASL_SSL://127.0.0.1:$sport"
   advertised="$advertised,SASL_SSL://127.0.0.1:$sport"
   protocols="$protocols,SASL_SSL:SASL_SSL"
@@ -130,6 +138,8 @@ if [ ! -f "$data/logs/meta.properties" ]; then
     || { cat "$data/format.log" >&2; exit 1; }
 fi
 
+# Readiness is read from the log: a restart must not see the last run's.
+[ -f "$data/server.log" ] && mv "$data/server.log" "$data/server.log.previous"
 nohup java "${java_opts[@]}" -cp "$cache/libs/*" kafka.Kafka "$data/server.properties" \
   > "$data/stdout.log" 2>&1 &
 echo $! > "$data/broker.pid"

@@ -25,11 +25,11 @@ use super::outputs::Outputs;
 use super::rebalance::RebalanceHandler;
 use super::status::{LeadView, Status};
 use super::topics::TopicNames;
-use crate::config::Topic;
 use super::txn::TxnError;
 use super::{PipelineError, RunSummary};
 use crate::codec::{self, Format};
 use crate::config::Settings;
+use crate::config::Topic;
 use crate::core::tally::{BatchCounts, SalesCounts};
 use crate::core::{
     admit, Desk, HandoffRecord, LeadStore, Millis, PartitionState, Rejection, ROUTING_KEY,
@@ -80,6 +80,9 @@ pub(super) struct Engine {
     pub(super) status: Arc<Status>,
     /// The inputs' last stable offsets, from the consumers' statistics.
     pub(super) stable: super::stats::StableOffsets,
+    /// Consumer errors since the last one logged, and when that was.
+    pub(super) consumer_errors: u64,
+    pub(super) last_consumer_warning: Option<Instant>,
 }
 
 type Consumed<'a> = BorrowedMessage<'a>;
@@ -208,7 +211,17 @@ impl Engine {
                 source: err,
             });
         }
-        tracing::warn!(error = %err, "consumer error");
+        // While the brokers are away librdkafka reports the same errors on
+        // every poll: say so once per 10 s, with how many there were.
+        self.consumer_errors += 1;
+        if self
+            .last_consumer_warning
+            .is_none_or(|t| t.elapsed() >= Duration::from_secs(10))
+        {
+            tracing::warn!(error = %err, errors = self.consumer_errors, "consumer error");
+            self.consumer_errors = 0;
+            self.last_consumer_warning = Some(Instant::now());
+        }
         Ok(())
     }
 
@@ -340,7 +353,10 @@ impl Engine {
         let group = consumer
             .group_metadata()
             .ok_or_else(|| PipelineError::Fatal("the consumer has no group metadata".into()))?;
-        match self.txn.commit(&offsets, &group) {
+        self.status.commit_started(self.txn.timeout() * 2);
+        let committed = self.txn.commit(&offsets, &group);
+        self.status.commit_ended();
+        match committed {
             Ok(open_for) => {
                 for part in self.partitions.values_mut() {
                     part.store_mut().commit();
@@ -364,6 +380,7 @@ impl Engine {
                 self.leads_changed();
                 self.summary.counts.add(&batch.counts);
                 self.summary.transactions += 1;
+                self.status.set_kafka_available(true);
                 Ok(())
             }
             Err(TxnError::Abortable(e)) => {
@@ -447,6 +464,8 @@ impl Engine {
         if !self.txn.is_open() {
             return Ok(());
         }
+        // Not ready until a transaction commits again.
+        self.status.set_kafka_available(false);
         self.txn.abort()?;
         let batch = std::mem::take(&mut self.batch);
         // The batch changed state in place: rebuild what it touched from

@@ -53,6 +53,14 @@ pub enum PipelineError {
         #[source]
         source: rdkafka::error::KafkaError,
     },
+    /// The brokers did not answer in time; the caller retries, and the
+    /// instance is not ready meanwhile.
+    #[error("kafka unavailable during {during}")]
+    Unavailable {
+        during: &'static str,
+        #[source]
+        source: rdkafka::error::KafkaError,
+    },
     /// The service's own state cannot be trusted any more.
     #[error("fatal error: {0}")]
     Fatal(String),

@@ -10,8 +10,8 @@ use rdkafka::statistics::Statistics;
 use rdkafka::{Offset, TopicPartitionList};
 
 use super::engine::Engine;
-use crate::config::Topic;
 use super::PipelineError;
+use crate::config::Topic;
 
 /// Consumer context that commits, restores and drops lead state around
 /// rebalances.
@@ -28,10 +28,20 @@ pub(super) fn lock(engine: &Mutex<Engine>) -> Result<MutexGuard<'_, Engine>, Pip
         .map_err(|_| PipelineError::Fatal("the engine lock is poisoned by a panic".into()))
 }
 
+static CONSUMER_ERRORS: super::stats::ErrorLog = super::stats::ErrorLog::new("group consumer");
+
 impl ClientContext for RebalanceHandler {
+    fn error(&self, error: rdkafka::error::KafkaError, reason: &str) {
+        CONSUMER_ERRORS.report(&error, reason);
+    }
+
     fn stats(&self, statistics: Statistics) {
         super::stats::record_consumer_lag(&statistics);
         self.stable.record(&statistics);
+        if let Ok(e) = self.engine.try_lock() {
+            e.status
+                .set_brokers_up(super::stats::any_broker_up(&statistics));
+        }
     }
 }
 

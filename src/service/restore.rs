@@ -105,8 +105,9 @@ fn read(
     for &p in partitions {
         let (low, high) = consumer
             .fetch_watermarks(changelog, p, Duration::from_secs(30))
-            .map_err(|e| {
-                PipelineError::Restore(format!("watermarks of `{changelog}` [{p}]: {e}"))
+            .map_err(|source| PipelineError::Unavailable {
+                during: "reading the changelog's watermarks",
+                source,
             })?;
         crate::telemetry::restore_remaining(p, (high - low).max(0) as u64);
         progress.insert(p, (high, 0));
@@ -132,10 +133,11 @@ fn read(
                 pending.remove(&p);
                 crate::telemetry::restore_remaining(p, 0);
             }
-            Some(Err(e)) => {
-                return Err(PipelineError::Restore(format!(
-                    "reading `{changelog}`: {e}"
-                )))
+            Some(Err(source)) => {
+                return Err(PipelineError::Unavailable {
+                    during: "reading the changelog",
+                    source,
+                })
             }
             Some(Ok(m)) => {
                 records += 1;

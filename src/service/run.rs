@@ -8,7 +8,6 @@ use std::time::Duration;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 
 use super::engine::{Batch, Engine};
-use crate::config::Topic;
 use super::rebalance::{lock, RebalanceHandler};
 use super::stats::{FeedbackReader, StableOffsets};
 use super::status::Status;
@@ -16,6 +15,7 @@ use super::topics::TopicNames;
 use super::txn::Transactions;
 use super::PipelineError;
 use crate::config::Settings;
+use crate::config::Topic;
 use crate::core::tally::BatchCounts;
 use crate::core::{Desk, Model, Roster, Scorer};
 use crate::telemetry;
@@ -88,6 +88,8 @@ pub fn run_with_status(
         deferred: None,
         status,
         stable: stable.clone(),
+        consumer_errors: 0,
+        last_consumer_warning: None,
     }));
     let consumer: BaseConsumer<RebalanceHandler> = super::consumer_config(settings)
         .create_with_context(RebalanceHandler {

@@ -65,6 +65,50 @@ impl ClientContext for FeedbackReader {
     fn stats(&self, statistics: Statistics) {
         self.0.record(&statistics);
     }
+
+    fn error(&self, error: rdkafka::error::KafkaError, reason: &str) {
+        FEEDBACK_ERRORS.report(&error, reason);
+    }
 }
 
+static FEEDBACK_ERRORS: ErrorLog = ErrorLog::new("feedback reader");
+
 impl ConsumerContext for FeedbackReader {}
+
+/// Whether the client is connected to any broker (bootstrap entries aside):
+/// an instance that reaches none can neither read nor commit.
+pub fn any_broker_up(stats: &Statistics) -> bool {
+
+    stats
+        .brokers
+        .values()
+        .any(|b| b.nodeid >= 0 && b.state == "UP")
+}
+
+/// librdkafka's global errors, logged at most once per 10 s per client with
+/// how many there were: while the brokers are away it reports the same
+/// failures several times a second.
+pub struct ErrorLog {
+    client: &'static str,
+    state: Mutex<(Option<std::time::Instant>, u64)>,
+}
+
+impl ErrorLog {
+    pub const fn new(client: &'static str) -> Self {
+        ErrorLog {
+            client,
+            state: Mutex::new((None, 0)),
+        }
+    }
+
+    pub fn report(&self, error: &rdkafka::error::KafkaError, reason: &str) {
+        let Ok(mut s) = self.state.lock() else {
+            return;
+        };
+        s.1 += 1;
+        if s.0.is_none_or(|t| t.elapsed() >= std::time::Duration::from_secs(10)) {
+            tracing::warn!(client = self.client, errors = s.1, %error, reason, "kafka client error");
+            *s = (Some(std::time::Instant::now()), 0);
+        }
+    }
+}

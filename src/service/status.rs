@@ -69,12 +69,32 @@ pub struct Snapshot {
     pub restoring: BTreeMap<i32, u64>,
     /// Leads held in committed state.
     pub leads: usize,
+    /// The brokers stopped answering: transactions cannot commit until they
+    /// are back, and the instance retries by itself.
+    pub kafka_unavailable: bool,
+    /// The group consumer reaches no broker (from its statistics).
+    pub brokers_down: bool,
+    /// When the commit under way began, and how long one may take before
+    /// the instance counts as unable to commit. librdkafka's
+    /// `send_offsets_to_transaction` can wait for a lost coordinator past
+    /// its timeout (librdkafka issue 5456), so a stuck commit is seen from
+    /// outside the loop.
+    pub commit_started: Option<std::time::Instant>,
+    pub commit_limit: std::time::Duration,
 }
 
 impl Snapshot {
-    /// Ready: in the group, every assigned partition restored, not stopping.
+    /// Ready: in the group, every assigned partition restored, committing,
+    /// not stopping.
     pub fn ready(&self) -> bool {
-        self.joined && self.restoring.is_empty() && !self.stopping
+        self.joined
+            && self.restoring.is_empty()
+            && !self.stopping
+            && !self.kafka_unavailable
+            && !self.brokers_down
+            && self
+                .commit_started
+                .is_none_or(|t| t.elapsed() <= self.commit_limit)
     }
 }
 
@@ -164,6 +184,30 @@ impl Status {
             }
             s.leads = leads;
         });
+    }
+
+    /// Whether transactions commit; an instance that cannot commit is not
+    /// ready.
+    pub fn set_kafka_available(&self, available: bool) {
+        self.update(|s| s.kafka_unavailable = !available);
+    }
+
+    /// A commit begins; one that takes longer than `limit` makes the
+    /// instance not ready until it ends.
+    pub fn commit_started(&self, limit: std::time::Duration) {
+        self.update(|s| {
+            s.commit_started = Some(std::time::Instant::now());
+            s.commit_limit = limit;
+        });
+    }
+
+    pub fn commit_ended(&self) {
+        self.update(|s| s.commit_started = None);
+    }
+
+    /// Whether the group consumer reaches a broker.
+    pub fn set_brokers_up(&self, up: bool) {
+        self.update(|s| s.brokers_down = !up);
     }
 
     pub fn set_leads(&self, leads: usize) {

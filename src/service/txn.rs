@@ -9,7 +9,7 @@
 //! | Open  | `begin`  | Open (no-op: begun lazily by the first record) | | |
 //! | Open  | `send`   | Open | caller aborts            | exit 2          |
 //! | Open  | `commit` | Idle | stays Open; caller aborts | exit 2         |
-//! | Open  | `abort`  | Idle | exit 2                   | exit 2          |
+//! | Open  | `abort`  | Idle | retried while the brokers are away; else exit 2 | exit 2 |
 //!
 //! Every call is bounded by one timeout, half of `transaction.timeout.ms`,
 //! so a call that gives up leaves time for the abort that follows it before
@@ -181,15 +181,29 @@ impl Transactions {
         Ok(started.elapsed())
     }
 
-    /// Aborts the open transaction. Failing to abort is fatal: the broker
-    /// or the next instance aborts it instead.
+    /// Aborts the open transaction. While the brokers do not answer (a
+    /// retriable timeout) it tries again, backing off up to 5 s, for as
+    /// long as they stay away: the loop cannot go on before the abort, and
+    /// exiting would only restart into the same wait. Any other failure is
+    /// fatal: the broker or the next instance aborts the transaction instead.
     pub(super) fn abort(&mut self) -> Result<(), PipelineError> {
         if !self.is_open() {
             return Ok(());
         }
-        self.producer
-            .abort_transaction(self.timeout)
-            .map_err(|e| self.fatal("abort_transaction", e))?;
+        let mut backoff = Duration::from_millis(200);
+        let mut attempts = 0u32;
+        loop {
+            match self.producer.abort_transaction(self.timeout) {
+                Ok(()) => break,
+                Err(KafkaError::Transaction(e)) if e.is_retriable() => {
+                    attempts += 1;
+                    tracing::warn!(error = %e, attempts, "cannot abort the transaction yet; retrying");
+                    std::thread::sleep(backoff);
+                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                }
+                Err(e) => return Err(self.fatal("abort_transaction", e)),
+            }
+        }
         self.state = Txn::Idle;
         Ok(())
     }
