@@ -20,7 +20,10 @@ use serde::Deserialize;
 pub use admin::{AdminSettings, LogFormat, LogSettings, ShutdownSettings};
 pub use kafka::{KafkaSettings, SaslMechanism, SecurityProtocol, SecuritySettings};
 pub use pipeline::{ModelSettings, PipelineSettings, RoutingSettings};
-pub use topics::{Role, Topic, TopicNames, TopicSettings};
+pub use topics::{
+    Role, Topic, TopicNames, TopicSettings, MAX_PARTITIONS, MAX_REPLICATION_FACTOR,
+    MAX_TOPIC_NAME_LEN,
+};
 
 /// Why the configuration could not be used.
 #[derive(Debug, thiserror::Error)]
