@@ -127,3 +127,45 @@ fn replay_refuses_more_partitions_than_a_topic_may_have() {
     );
     assert!(out.stdout.is_empty());
 }
+
+#[test]
+fn a_misspelt_secret_property_is_refused_by_name_and_never_printed() {
+    let text = "[kafka.properties]\n\"sasl.passwrd\" = \"hunter22-not-for-logs\"\n";
+    let err = refused(text, &[]);
+    assert!(
+        err.contains("`[kafka.properties] \"sasl.passwrd\"`")
+            && err.contains("is not a librdkafka property"),
+        "{err}"
+    );
+    assert!(!err.contains("hunter22"), "{err}");
+
+    // From the environment too, and `run` stops on it before any client.
+    let env = [(
+        "LEADPULSE_KAFKA__PRODUCER__SASL_PASSWRD",
+        "hunter22-not-for-logs",
+    )];
+    let err = refused("", &env);
+    assert!(
+        err.contains("`[kafka.producer] \"sasl.passwrd\"`") && !err.contains("hunter22"),
+        "{err}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("leadpulse.toml");
+    std::fs::write(&path, text).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_leadpulse"))
+        .arg("run")
+        .arg("--config")
+        .arg(&path)
+        .output()
+        .unwrap();
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    assert!(
+        all.contains("sasl.passwrd") && !all.contains("hunter22"),
+        "{all}"
+    );
+}

@@ -3,7 +3,6 @@
 
 use std::path::Path;
 
-use super::kafka::is_secret_property;
 use super::{Settings, SettingsError};
 
 const ENV_PREFIX: &str = "LEADPULSE_";
@@ -80,22 +79,7 @@ impl Settings {
         if self.kafka.group_id.trim().is_empty() {
             return bad("kafka.group_id", "must not be empty");
         }
-        for (section, map) in [
-            ("kafka.properties", &self.kafka.properties),
-            ("kafka.consumer", &self.kafka.consumer),
-            ("kafka.producer", &self.kafka.producer),
-        ] {
-            if let Some(key) = map.keys().find(|k| is_secret_property(k)) {
-                return Err(SettingsError::Invalid {
-                    key: "kafka.security",
-                    message: format!(
-                        "holds secrets: move `{key}` out of [{section}] into [kafka.security] \
-                         (password, password_file, key_password, key_password_file), \
-                         where it is kept out of logs and debug output"
-                    ),
-                });
-            }
-        }
+        self.kafka.check_properties()?;
         if self.admin.enabled && self.admin.listen.parse::<std::net::SocketAddr>().is_err() {
             return bad(
                 "admin.listen",

@@ -37,6 +37,14 @@ pub enum SettingsError {
     Parse { origin: String, message: String },
     #[error("config: `{key}` {message}")]
     Invalid { key: &'static str, message: String },
+    /// A librdkafka property librdkafka does not know or refuses; the
+    /// message never holds its value.
+    #[error("config: `[{section}] \"{property}\"` {message}")]
+    Property {
+        section: &'static str,
+        property: String,
+        message: String,
+    },
     /// Two `[topics]` keys name the same topic.
     #[error(
         "config: `{key}` and `{other}` are both `{name}`; every topic needs a name of its own"

@@ -15,7 +15,7 @@ pub mod status;
 mod topics;
 
 pub(crate) use client::client_base;
-pub use client::{consumer_config, producer_config, reader_config, Reader};
+pub use client::{client_error, consumer_config, producer_config, reader_config, Reader};
 pub use model_watch::ModelWatcher;
 pub use pipeline::wait_delivered;
 pub use pipeline::{run, run_with_status, RunSummary};
