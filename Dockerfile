@@ -12,8 +12,8 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 # Everything Cargo.toml names: the workspace crates, the benches it
-# declares, and the files the sources include (tests/packaging.rs rebuilds
-# this context without Docker and checks that it builds).
+# declares, and the files the sources include (tests/it/packaging/image.rs
+# rebuilds this context without Docker and checks that it builds).
 COPY Cargo.toml Cargo.lock ./
 COPY crates crates
 COPY proto proto

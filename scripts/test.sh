@@ -27,7 +27,7 @@ command -v openssl >/dev/null || need_apt+=(openssl)
 command -v cc >/dev/null || need_apt+=(build-essential)
 command -v pkg-config >/dev/null || need_apt+=(pkg-config)
 pkg-config --exists openssl 2>/dev/null || need_apt+=(libssl-dev)
-# The HTML report is checked in a real headless browser (tests/report.rs).
+# The HTML report is checked in a real headless browser (tests/it/report.rs).
 [ -x "${LEADPULSE_CHROMIUM:-/usr/bin/chromium}" ] || need_apt+=(chromium)
 if [ ${#need_apt[@]} -gt 0 ]; then
   log "installing ${need_apt[*]}"

@@ -14,12 +14,11 @@ use std::sync::Arc;
 use crate::codec;
 use crate::config::MAX_PARTITIONS;
 use crate::core::partitioner::partition_for_key;
+use crate::core::tally::BatchCounts;
 use crate::core::{
     admit, Alert, Desk, EnrichmentHold, FeedbackOverdue, HandoffRecord, LeadScore, LeadState,
-    Millis, Model, Outcome, Rejection, Roster, RoutingState, Scorer, SlaBreach, StageChange,
-    Timers,
+    Millis, Model, Outcome, PartitionState, Rejection, Roster, Scorer, SlaBreach, StageChange,
 };
-use crate::telemetry::BatchCounts;
 
 /// How replay judges events.
 #[derive(Debug, Clone)]
@@ -109,20 +108,14 @@ impl ReplayOutcome {
     }
 }
 
-/// The handoff record to publish when `outcome` changed it.
-fn changed_handoff(lead_id: &str, lead: &LeadState, outcome: &Outcome) -> Option<HandoffRecord> {
-    let h = lead.handoff.as_ref().filter(|_| outcome.handoff_changed)?;
-    Some(HandoffRecord {
-        lead_id: lead_id.to_owned(),
-        stage: lead.stage,
-        handoff: crate::core::Handoff::clone(h),
-    })
-}
-
 /// Replays NDJSON events (one JSON event per line; blank lines are skipped),
 /// calling `on_alert` for each alert as it fires. A bad line is counted as
 /// dead-lettered, exactly as `run` would, and reported to `on_reject` with
 /// its 1-based line number.
+///
+/// Each lead lives in the [`PartitionState`] of its murmur2 partition, as
+/// in `run`; timers fire on the stream time of the whole file, earliest
+/// deadline first across partitions.
 pub fn replay(
     model: Arc<Model>,
     input: impl BufRead,
@@ -141,34 +134,10 @@ pub fn replay(
         ));
     }
     let partitions = options.partitions.max(1);
-    let mut routing: Vec<RoutingState> = vec![RoutingState::default(); partitions as usize];
-    let mut timers = Timers::default();
+    let mut parts: Vec<PartitionState> =
+        (0..partitions).map(|_| PartitionState::default()).collect();
     let mut stream_time = Millis::MIN;
     let mut out = ReplayOutcome::default();
-
-    let fire_due = |now: Millis,
-                    out: &mut ReplayOutcome,
-                    timers: &mut Timers,
-                    routing: &mut [RoutingState],
-                    on_alert: &mut dyn FnMut(&Alert)| {
-        while let Some(lead_id) = timers.pop_due(now) {
-            let p = partition_for_key(lead_id.as_bytes(), partitions) as usize;
-            let lead = out
-                .leads
-                .get_mut(&lead_id)
-                .expect("timers belong to known leads");
-            let due = Desk::next_deadline(lead).unwrap_or(now);
-            let outcome = desk.fire(&mut routing[p], &lead_id, lead, due);
-            let record = changed_handoff(&lead_id, lead, &outcome);
-            if Desk::next_deadline(lead) == Some(due) {
-                // `fire` always moves a due timer on; never spin on one.
-                debug_assert!(false, "timer of {lead_id} did not advance");
-                continue;
-            }
-            timers.update(&lead_id, lead);
-            out.absorb(record, outcome, on_alert);
-        }
-    };
 
     for (i, line) in input.split(b'\n').enumerate() {
         let line = line?;
@@ -178,7 +147,11 @@ pub fn replay(
         out.counts.consumed += 1;
         let decoded = codec::decode_event(&line, Some(b"application/json"))
             .and_then(|e| admit(&e, options.reference_time, options.max_future_skew).map(|()| e));
-        let event = match decoded {
+        let p = decoded.as_ref().map_or(0, |e| {
+            partition_for_key(e.lead_id.as_bytes(), partitions) as usize
+        });
+        let checked = decoded.and_then(|e| parts[p].check(&e).map(|()| e));
+        let event = match checked {
             Err(rejection) => {
                 out.counts.dead_letter(rejection.code());
                 on_reject(i + 1, &rejection);
@@ -189,26 +162,63 @@ pub fn replay(
         let t = event.occurred_at;
         out.span = Some(out.span.map_or((t, t), |(a, b)| (a.min(t), b.max(t))));
         stream_time = stream_time.max(t);
-        fire_due(
-            stream_time,
-            &mut out,
-            &mut timers,
-            &mut routing,
-            &mut on_alert,
-        );
+        fire_due(&desk, &mut parts, stream_time, &mut out, &mut on_alert);
 
-        let p = partition_for_key(event.lead_id.as_bytes(), partitions) as usize;
-        let lead = out.leads.entry(event.lead_id.clone()).or_default();
-        let outcome = desk.apply(&mut routing[p], lead, &event);
-        let record = changed_handoff(&event.lead_id, lead, &outcome);
-        timers.update(&event.lead_id, lead);
+        let part = &mut parts[p];
+        // Checked above; timers fired since change no attributes.
+        let Ok(step) = part.apply(&desk, &event) else {
+            continue;
+        };
+        let record = step
+            .outcome
+            .handoff_changed
+            .then(|| HandoffRecord::of(&event.lead_id, step.lead))
+            .flatten();
         out.counts.scored += 1;
-        out.absorb(record, outcome, &mut on_alert);
+        out.absorb(record, step.outcome, &mut on_alert);
+        // Every event is its own transaction here.
+        part.store_mut().commit();
     }
     if let Some(until) = options.until {
-        fire_due(until, &mut out, &mut timers, &mut routing, &mut on_alert);
+        fire_due(&desk, &mut parts, until, &mut out, &mut on_alert);
+    }
+    for part in parts {
+        for (id, state) in part.into_store().into_leads() {
+            out.leads.insert(id.into(), state);
+        }
     }
     Ok(out)
+}
+
+/// Fires every timer due at `now`, earliest deadline first (ties by lead
+/// id) across the partitions.
+fn fire_due(
+    desk: &Desk,
+    parts: &mut [PartitionState],
+    now: Millis,
+    out: &mut ReplayOutcome,
+    on_alert: &mut dyn FnMut(&Alert),
+) {
+    loop {
+        let next = parts
+            .iter()
+            .enumerate()
+            .filter_map(|(p, part)| part.next_due(now).map(|due| (due, p)))
+            .min();
+        let Some((_, p)) = next else {
+            return;
+        };
+        let part = &mut parts[p];
+        if let Some((lead_id, step)) = part.fire_next(desk, now) {
+            let record = step
+                .outcome
+                .handoff_changed
+                .then(|| HandoffRecord::of(&lead_id, step.lead))
+                .flatten();
+            out.absorb(record, step.outcome, on_alert);
+        }
+        part.store_mut().commit();
+    }
 }
 
 #[cfg(test)]

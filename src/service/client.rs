@@ -44,8 +44,9 @@ pub fn consumer_config(settings: &Settings) -> ClientConfig {
         .set("enable.auto.commit", "false")
         .set("enable.auto.offset.store", "false")
         .set("auto.offset.reset", "earliest")
-        // Statistics feed the per-partition consumer lag metric.
-        .set("statistics.interval.ms", "5000");
+        // Statistics feed the per-partition consumer lag metric and the
+        // last stable offsets that tell when a partition is caught up.
+        .set("statistics.interval.ms", "1000");
     for (key, value) in &settings.kafka.consumer {
         c.set(key, value);
     }
@@ -126,4 +127,16 @@ pub fn cached_watermarks<C: rdkafka::consumer::ConsumerContext>(
     };
     (err == rdkafka::bindings::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR && high >= 0)
         .then_some((low.max(0), high))
+}
+
+/// The producer's `message.max.bytes` (librdkafka's default unless the
+/// config sets it): the largest record the service may write.
+pub fn max_record_bytes(settings: &Settings) -> usize {
+    const DEFAULT: usize = 1_000_000;
+    let k = &settings.kafka;
+    k.producer
+        .get("message.max.bytes")
+        .or_else(|| k.properties.get("message.max.bytes"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(DEFAULT)
 }

@@ -6,21 +6,27 @@
 
 pub mod admin;
 mod client;
+mod engine;
 mod model_watch;
-mod pipeline;
+mod outputs;
 mod preflight;
+mod rebalance;
 mod restore;
+mod run;
 mod stats;
 pub mod status;
 mod topics;
+mod txn;
 
 pub(crate) use client::client_base;
-pub use client::{client_error, consumer_config, producer_config, reader_config, Reader};
+pub use client::{
+    client_error, consumer_config, max_record_bytes, producer_config, reader_config, Reader,
+};
 pub use model_watch::ModelWatcher;
-pub use pipeline::wait_delivered;
-pub use pipeline::{run, run_with_status, RunSummary};
 pub use preflight::check_connection;
+pub use run::{run, run_with_status, RunSummary};
 pub use topics::{ensure_topics, TopicNames};
+pub use txn::wait_delivered;
 
 /// Why the service stopped with an error. Each is logged once and makes the
 /// process exit non-zero so an orchestrator restarts it.
@@ -32,11 +38,27 @@ pub enum PipelineError {
     /// A Kafka client could not be created or configured.
     #[error("kafka client setup failed: {0}")]
     Client(String),
+    /// librdkafka refused a client's configuration. Not a `#[source]`:
+    /// rust-rdkafka's text of a configuration error repeats the property's
+    /// value, which may be a secret, so only [`client_error`]'s is shown.
+    #[error("kafka client setup failed: {}", client_error(.0))]
+    ClientSetup(rdkafka::error::KafkaError),
     /// Another instance with the same transactional id took over.
-    #[error("producer fenced: another instance with transactional.id `{0}` is running; exiting")]
-    Fenced(String),
-    /// librdkafka reported an unrecoverable error.
-    #[error("fatal kafka error: {0}")]
+    #[error("producer fenced: another instance with transactional.id `{transactional_id}` is running; exiting")]
+    Fenced {
+        transactional_id: String,
+        #[source]
+        source: rdkafka::error::KafkaError,
+    },
+    /// A Kafka call failed in a way the loop cannot recover from.
+    #[error("fatal kafka error during {during}")]
+    Kafka {
+        during: &'static str,
+        #[source]
+        source: rdkafka::error::KafkaError,
+    },
+    /// The service's own state cannot be trusted any more.
+    #[error("fatal error: {0}")]
     Fatal(String),
     /// State could not be restored from the changelog.
     #[error("restore from changelog failed: {0}")]

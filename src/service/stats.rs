@@ -1,7 +1,12 @@
-//! librdkafka statistics → metrics. The group consumer emits statistics
-//! every `statistics.interval.ms` (5 s unless overridden in
-//! `[kafka.consumer]`).
+//! librdkafka statistics → metrics, and the inputs' last stable offsets.
+//! Both consumers emit statistics every `statistics.interval.ms` (1 s unless
+//! overridden in `[kafka.consumer]`).
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use rdkafka::client::ClientContext;
+use rdkafka::consumer::ConsumerContext;
 use rdkafka::statistics::Statistics;
 
 use crate::telemetry;
@@ -21,3 +26,45 @@ pub fn record_consumer_lag(stats: &Statistics) {
         }
     }
 }
+
+/// The last stable offset of every input partition, from the consumers'
+/// statistics: librdkafka keeps it from each fetch response but offers no
+/// call for it. A read_committed consumer never reads past it, so a
+/// partition whose position reached it has read everything committed, even
+/// while another producer's transaction stays open above it and keeps the
+/// high watermark out of reach.
+#[derive(Debug, Clone, Default)]
+pub struct StableOffsets(Arc<Mutex<HashMap<(String, i32), i64>>>);
+
+impl StableOffsets {
+    /// Takes the stable offsets from a statistics report.
+    pub fn record(&self, stats: &Statistics) {
+        let Ok(mut offsets) = self.0.lock() else {
+            return;
+        };
+        for (topic, t) in &stats.topics {
+            for (&partition, p) in &t.partitions {
+                if partition >= 0 && p.ls_offset >= 0 {
+                    offsets.insert((topic.clone(), partition), p.ls_offset);
+                }
+            }
+        }
+    }
+
+    /// The partition's last stable offset as of the latest report.
+    pub fn get(&self, topic: &str, partition: i32) -> Option<i64> {
+        let offsets = self.0.lock().ok()?;
+        offsets.get(&(topic.to_owned(), partition)).copied()
+    }
+}
+
+/// The feedback reader's context: it only reports stable offsets.
+pub struct FeedbackReader(pub StableOffsets);
+
+impl ClientContext for FeedbackReader {
+    fn stats(&self, statistics: Statistics) {
+        self.0.record(&statistics);
+    }
+}
+
+impl ConsumerContext for FeedbackReader {}

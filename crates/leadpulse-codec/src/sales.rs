@@ -10,7 +10,7 @@ use super::Format;
 use crate::proto as pb;
 use leadpulse_core::{
     FeedbackOverdue, Handoff, HandoffRecord, Millis, Rejection, SlaBreach, SlaStatus, Stage,
-    StageChange,
+    StageCause, StageChange,
 };
 
 fn time_in(field: &str, s: &str) -> Result<Millis, Rejection> {
@@ -233,7 +233,7 @@ pub fn encode_stage(c: &StageChange, format: Format) -> Vec<u8> {
             from: c.from.map(|s| s.as_str().to_owned()),
             to: c.to.as_str().to_owned(),
             at: format_rfc3339(c.at),
-            cause: c.cause.clone(),
+            cause: c.cause.as_str().to_owned(),
             alert_id: c.alert_id.clone(),
             team: c.team.clone(),
             rep: c.rep.clone(),
@@ -244,7 +244,7 @@ pub fn encode_stage(c: &StageChange, format: Format) -> Vec<u8> {
             from: c.from.map_or(String::new(), |s| s.as_str().to_owned()),
             to: c.to.as_str().to_owned(),
             at: ts(c.at),
-            cause: c.cause.clone(),
+            cause: c.cause.as_str().to_owned(),
             alert_id: c.alert_id.clone(),
             team: c.team.clone(),
             rep: c.rep.clone(),
@@ -264,7 +264,7 @@ pub fn decode_stage(bytes: &[u8]) -> Result<StageChange, Rejection> {
                 to: stage_in("to", &c.to)?,
                 at: time_in("at", &c.at)?,
                 lead_id: c.lead_id,
-                cause: c.cause,
+                cause: cause_in(&c.cause)?,
                 alert_id: c.alert_id,
                 team: c.team,
                 rep: c.rep,
@@ -282,7 +282,7 @@ pub fn decode_stage(bytes: &[u8]) -> Result<StageChange, Rejection> {
                 to: stage_in("to", &c.to)?,
                 at: ms("at", c.at)?,
                 lead_id: c.lead_id,
-                cause: c.cause,
+                cause: cause_in(&c.cause)?,
                 alert_id: c.alert_id,
                 team: c.team,
                 rep: c.rep,
@@ -290,6 +290,13 @@ pub fn decode_stage(bytes: &[u8]) -> Result<StageChange, Rejection> {
             })
         }
     }
+}
+
+fn cause_in(s: &str) -> Result<StageCause, Rejection> {
+    StageCause::parse(s).ok_or_else(|| Rejection::InvalidField {
+        field: "cause".into(),
+        detail: format!("unknown stage cause {s:?}"),
+    })
 }
 
 // ---- handoffs ----------------------------------------------------------------

@@ -28,6 +28,10 @@ pub enum Rejection {
     /// be split across partitions and its score would be wrong.
     #[error("record key does not match lead_id")]
     KeyMismatch,
+    /// Applying the event would take its lead's state past a limit
+    /// (docs/events.md), so the lead's record would no longer fit Kafka.
+    #[error("lead `{lead_id}` would exceed its state limit: {detail}")]
+    StateLimit { lead_id: String, detail: String },
 }
 
 impl Rejection {
@@ -40,6 +44,7 @@ impl Rejection {
             Rejection::UnknownType(_) => "unknown_type",
             Rejection::FutureTimestamp { .. } => "future_timestamp",
             Rejection::KeyMismatch => "key_mismatch",
+            Rejection::StateLimit { .. } => "state_limit",
         }
     }
 }

@@ -15,6 +15,11 @@ pub const MAX_NAME_LEN: usize = 256;
 /// The longest attribute value kept, in bytes; longer ones are refused at
 /// decode.
 pub const MAX_VALUE_LEN: usize = 65_536;
+/// At most this many attributes per lead: with the bytes limit below, the
+/// largest lead state still fits one Kafka record (docs/events.md).
+pub const MAX_ATTRIBUTES: usize = 64;
+/// At most this many bytes of attribute names and values per lead.
+pub const MAX_ATTRIBUTE_BYTES: usize = 256 * 1024;
 
 /// Attribute names stored as a tag instead of their text. Append only: the
 /// packed form is in memory only, but keeping the order stable keeps the
@@ -147,6 +152,36 @@ impl Attributes {
         let changed = packed != self.packed;
         self.packed = packed;
         changed
+    }
+
+    /// Why setting `pairs` would take the attributes past
+    /// [`MAX_ATTRIBUTES`] or [`MAX_ATTRIBUTE_BYTES`], if it would. An update
+    /// that does not grow them is always allowed.
+    pub fn check_update(&self, pairs: &[(&str, &str)]) -> Result<(), String> {
+        if pairs.iter().all(|(k, v)| self.get(k) == Some(*v)) {
+            return Ok(());
+        }
+        let mut merged: Vec<(&str, &str)> = self.iter().collect();
+        for &(k, v) in pairs {
+            match merged.binary_search_by(|(name, _)| (*name).cmp(k)) {
+                Ok(i) => merged[i].1 = v,
+                Err(i) => merged.insert(i, (k, v)),
+            }
+        }
+        let bytes: usize = merged.iter().map(|(k, v)| k.len() + v.len()).sum();
+        if merged.len() > MAX_ATTRIBUTES && merged.len() > self.len() {
+            return Err(format!(
+                "{} attributes (at most {MAX_ATTRIBUTES} per lead)",
+                merged.len()
+            ));
+        }
+        let before: usize = self.iter().map(|(k, v)| k.len() + v.len()).sum();
+        if bytes > MAX_ATTRIBUTE_BYTES && bytes > before {
+            return Err(format!(
+                "{bytes} bytes of attributes (at most {MAX_ATTRIBUTE_BYTES} per lead)"
+            ));
+        }
+        Ok(())
     }
 
     /// Sets one attribute; true if its value changed.

@@ -4,67 +4,17 @@
 //! fire at a time the caller gives (the wall clock in `run`, stream time in
 //! `replay`).
 
-use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use xxhash_rust::xxh3::xxh3_128;
 
 use super::event::{Event, EventKind, Feedback, Millis};
 use super::lead::{Handoff, LeadState, SlaStatus, Stage};
+use super::outcome::{
+    Alert, FeedbackOverdue, Outcome, ReasonKind, SlaBreach, StageCause, StageChange,
+};
 use super::routing::{Roster, RoutingState};
-use super::scorer::{Alert, Outcome, ReasonKind, Scorer};
-
-/// A follow-up deadline passed without contact.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SlaBreach {
-    /// Deterministic: alert id and breach number.
-    pub breach_id: String,
-    pub lead_id: String,
-    pub alert_id: String,
-    pub team: String,
-    /// The rep who missed the deadline.
-    pub rep: String,
-    /// The team lead it escalates to.
-    pub escalate_to: String,
-    /// The deadline that passed; also when the breach happened.
-    pub respond_by: Millis,
-    /// 1 for the first breach of a handoff, 2 after a reassignment, ...
-    pub breach_number: u32,
-    /// The rep the lead was reassigned to, with a fresh deadline.
-    pub reassigned_to: Option<String>,
-    pub new_respond_by: Option<Millis>,
-}
-
-/// Sales neither accepted nor rejected a lead by the feedback deadline.
-#[derive(Debug, Clone, PartialEq)]
-pub struct FeedbackOverdue {
-    pub lead_id: String,
-    pub alert_id: String,
-    pub team: String,
-    pub rep: String,
-    pub escalate_to: String,
-    pub handed_at: Millis,
-    pub feedback_by: Millis,
-}
-
-/// A lifecycle transition.
-#[derive(Debug, Clone, PartialEq)]
-pub struct StageChange {
-    pub lead_id: String,
-    /// `None` for a lead's first stage.
-    pub from: Option<Stage>,
-    pub to: Stage,
-    /// Event time of the transition.
-    pub at: Millis,
-    /// What caused it: an event type, `alert`, `disqualified`, ...
-    pub cause: String,
-    /// The handoff it belongs to, if any.
-    pub alert_id: Option<String>,
-    pub team: Option<String>,
-    pub rep: Option<String>,
-    /// Rejection or loss reason.
-    pub reason: Option<String>,
-}
+use super::scorer::Scorer;
 
 /// Scoring plus the sales loop.
 #[derive(Debug, Clone)]
@@ -114,13 +64,14 @@ impl Desk {
                 &event.lead_id,
                 Stage::Subscriber,
                 at,
-                "first_event",
+                StageCause::FirstEvent,
                 None,
                 &mut out,
             );
         }
         if let EventKind::Feedback { feedback, rep_id } = &event.kind {
             self.feedback(lead, event, feedback, rep_id.as_deref(), &mut out);
+            out.handoff_changed |= !out.stages.is_empty() && lead.handoff.is_some();
             return out;
         }
         let scored = self.scorer.apply(lead, event);
@@ -132,7 +83,7 @@ impl Desk {
                 &event.lead_id,
                 Stage::Lead,
                 at,
-                event.kind.event_type().as_str(),
+                StageCause::Event(event.kind.event_type()),
                 None,
                 &mut out,
             );
@@ -144,7 +95,7 @@ impl Desk {
                     &event.lead_id,
                     Stage::Disqualified,
                     at,
-                    "disqualified",
+                    StageCause::Disqualified,
                     None,
                     &mut out,
                 );
@@ -155,7 +106,7 @@ impl Desk {
                     &event.lead_id,
                     Stage::Lead,
                     at,
-                    "requalified",
+                    StageCause::Requalified,
                     None,
                     &mut out,
                 );
@@ -172,7 +123,7 @@ impl Desk {
                 &event.lead_id,
                 Stage::Mql,
                 alert.crossed_at,
-                "alert",
+                StageCause::Alert,
                 alert_id,
                 team,
                 rep,
@@ -181,6 +132,10 @@ impl Desk {
             );
             out.alert = Some(alert);
         }
+        // The handoff record carries the lead's stage: a new stage is a new
+        // record, so what is published never depends on where transactions
+        // (or replay's steps) begin and end.
+        out.handoff_changed |= !out.stages.is_empty() && lead.handoff.is_some();
         out
     }
 
@@ -311,7 +266,7 @@ impl Desk {
         out: &mut Outcome,
     ) {
         let at = event.occurred_at;
-        let cause = feedback.event_type().as_str();
+        let cause = StageCause::Event(feedback.event_type());
         let contact = matches!(feedback, Feedback::Contacted | Feedback::Accepted);
         if let Some(h) = lead.handoff.as_mut() {
             if contact && h.first_contact_at.is_none() {
@@ -411,7 +366,7 @@ impl Desk {
         lead_id: &str,
         to: Stage,
         at: Millis,
-        cause: &str,
+        cause: StageCause,
         reason: Option<String>,
         out: &mut Outcome,
     ) {
@@ -425,7 +380,7 @@ impl Desk {
         lead_id: &str,
         to: Stage,
         at: Millis,
-        cause: &str,
+        cause: StageCause,
         alert_id: Option<String>,
         team: Option<String>,
         rep: Option<String>,
@@ -440,7 +395,7 @@ impl Desk {
             from: lead.stage,
             to,
             at,
-            cause: cause.to_owned(),
+            cause,
             alert_id,
             team: team.filter(|t| !t.is_empty()),
             rep: rep.filter(|r| !r.is_empty()),
@@ -458,69 +413,5 @@ fn is_lead_signal(kind: &EventKind) -> bool {
         EventKind::ContentDownload { .. } | EventKind::WebinarAttended { .. } => true,
         EventKind::ProfileUpdate { attributes } => attributes.contains_key("job_title"),
         _ => false,
-    }
-}
-
-/// One handoff as published on `lead-handoffs`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct HandoffRecord {
-    pub lead_id: String,
-    /// The lead's stage when the record was written.
-    pub stage: Option<Stage>,
-    pub handoff: Handoff,
-}
-
-/// Open timers of a set of leads, earliest first: the index the service
-/// and replay fire [`Desk::fire`] from.
-#[derive(Debug, Default)]
-pub struct Timers {
-    due: BTreeSet<(Millis, String)>,
-    by_lead: super::store::LeadMap<Millis>,
-}
-
-impl Timers {
-    /// Re-reads a lead's next deadline after its state changed.
-    pub fn update(&mut self, lead_id: &str, lead: &LeadState) {
-        let next = Desk::next_deadline(lead);
-        // Most leads never have a timer: no look-up for them.
-        if next.is_none() && self.by_lead.is_empty() {
-            return;
-        }
-        if self.by_lead.get(lead_id).copied() == next {
-            return;
-        }
-        if let Some(old) = self.by_lead.remove(lead_id) {
-            self.due.remove(&(old, lead_id.to_owned()));
-        }
-        if let Some(next) = next {
-            self.due.insert((next, lead_id.to_owned()));
-            self.by_lead.insert(lead_id.into(), next);
-        }
-    }
-
-    /// The earliest deadline, if any.
-    pub fn earliest(&self) -> Option<Millis> {
-        self.due.first().map(|(t, _)| *t)
-    }
-
-    /// Removes and returns a lead whose deadline is at or before `now`.
-    pub fn pop_due(&mut self, now: Millis) -> Option<String> {
-        let first = self.due.first()?.clone();
-        if first.0 > now {
-            return None;
-        }
-        self.due.remove(&first);
-        self.by_lead.remove(first.1.as_str());
-        Some(first.1)
-    }
-
-    /// The number of leads with an open timer.
-    pub fn len(&self) -> usize {
-        self.by_lead.len()
-    }
-
-    /// True when no timer is open.
-    pub fn is_empty(&self) -> bool {
-        self.by_lead.is_empty()
     }
 }

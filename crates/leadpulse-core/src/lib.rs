@@ -11,21 +11,27 @@ pub mod desk;
 pub mod event;
 pub mod lead;
 pub mod model;
+pub mod outcome;
+pub mod partition;
 pub mod partitioner;
 pub mod routing;
 pub mod scorer;
 pub mod store;
+pub mod tally;
 
 pub use admit::{admit, Rejection};
 pub use attributes::Attributes;
-pub use desk::{Desk, FeedbackOverdue, HandoffRecord, SlaBreach, StageChange, Timers};
+pub use desk::Desk;
 pub use event::{BounceType, Event, EventKind, EventType, Feedback, Millis, HOUR_MS};
 pub use lead::{Contribution, Disqualification, Handoff, LeadState, SlaStatus, Stage};
 pub use model::{Cap, Decay, Grade, Model, ModelError, Rule, DAY_MS};
-pub use routing::{Owner, Rep, Roster, RoutingState, Team};
-pub use scorer::{
-    Alert, DisqualifiedBy, EnrichmentHold, LeadScore, Outcome, Reason, ReasonKind, Scorer,
+pub use outcome::{
+    Alert, DisqualifiedBy, EnrichmentHold, FeedbackOverdue, HandoffRecord, LeadScore, Outcome,
+    Reason, ReasonKind, Scored, SlaBreach, StageCause, StageChange,
 };
+pub use partition::{PartitionState, Step};
+pub use routing::{Owner, Rep, Roster, RoutingState, Team};
+pub use scorer::Scorer;
 pub use store::{LeadId, LeadStore, Staged, ROUTING_KEY};
 
 #[cfg(test)]

@@ -6,142 +6,14 @@ use std::sync::Arc;
 use smallvec::SmallVec;
 use xxhash_rust::xxh3::xxh3_128;
 
+use super::admit::Rejection;
 use super::attributes::Attributes;
 use super::event::{Event, EventKind, Millis};
 use super::lead::{Contribution, Disqualification, LeadState};
 use super::model::{Cap, Decay, DisqualifyWhen, Grade, Model, Rule, DAY_MS};
-
-/// Which part of the score a reason belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReasonKind {
-    /// Who the lead is.
-    Fit,
-    /// What the lead did.
-    Engagement,
-}
-
-impl ReasonKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ReasonKind::Fit => "fit",
-            ReasonKind::Engagement => "engagement",
-        }
-    }
-}
-
-/// One rule's share of a score, as shown to people.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Reason {
-    pub rule_id: Arc<str>,
-    pub label: Arc<str>,
-    pub kind: ReasonKind,
-    /// Points after decay, rounded to hundredths.
-    pub points: f64,
-    /// Counted matches (1 for fit).
-    pub count: u32,
-    /// Event time of the latest counted match (fit: of the lead's latest event).
-    pub last_seen: Millis,
-}
-
-/// A disqualification as published.
-#[derive(Debug, Clone, PartialEq)]
-pub struct DisqualifiedBy {
-    pub rule_id: Arc<str>,
-    pub label: Arc<str>,
-    pub at: Millis,
-}
-
-/// A hot-lead alert: the lead became sales-ready.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Alert {
-    /// Deterministic: the same events under the same model give the same id,
-    /// so consumers can de-duplicate and replays can be compared.
-    pub alert_id: String,
-    pub lead_id: String,
-    pub score: f64,
-    pub fit: f64,
-    pub engagement: f64,
-    pub grade: Grade,
-    /// The score the model asks for (see `qualification` for the full rule).
-    pub threshold: f64,
-    /// The qualification rule in words.
-    pub qualification: String,
-    /// Event time at which the lead became sales-ready.
-    pub crossed_at: Millis,
-    /// `crossed_at` plus the model's response window.
-    pub respond_by: Millis,
-    pub model_version: Arc<str>,
-    /// The event that made the lead sales-ready.
-    pub event_id: String,
-    /// Why the lead scores what it does, largest share first.
-    pub reasons: Vec<Reason>,
-    pub company_domain: Option<String>,
-    pub account_id: Option<String>,
-    /// The owning team, when a roster routes alerts.
-    pub owner_team: Option<String>,
-    /// The owning rep.
-    pub owner_rep: Option<String>,
-    /// How the owner was chosen: `owner`, `territory` or `team_lead`.
-    pub routed_via: Option<String>,
-}
-
-/// A lead that qualifies but lacks attributes sales needs: it waits on
-/// `leads-needing-enrichment` and alerts once they arrive.
-#[derive(Debug, Clone, PartialEq)]
-pub struct EnrichmentHold {
-    pub lead_id: String,
-    /// Required attributes that are missing.
-    pub missing: Vec<String>,
-    pub score: f64,
-    pub fit: f64,
-    pub engagement: f64,
-    pub grade: Grade,
-    /// Event time at which the lead was held.
-    pub held_at: Millis,
-    pub model_version: Arc<str>,
-    pub event_id: String,
-    pub reasons: Vec<Reason>,
-}
-
-/// A lead's current score, as published on `lead-scores`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct LeadScore {
-    pub lead_id: String,
-    pub score: f64,
-    pub fit: f64,
-    pub engagement: f64,
-    pub grade: Grade,
-    pub threshold: f64,
-    /// The qualification rule holds now.
-    pub qualified: bool,
-    /// The lead has alerted and not re-armed since.
-    pub alerted: bool,
-    pub disqualified: Option<DisqualifiedBy>,
-    /// Required attributes still missing while the lead is held.
-    pub missing: Vec<String>,
-    pub updated_at: Millis,
-    pub model_version: Arc<str>,
-    pub reasons: Vec<Reason>,
-}
-
-/// What applying one event changed.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct Outcome {
-    /// The score record changed, so `lead-scores` needs a new record.
-    pub score_changed: bool,
-    /// Set when this event made the lead sales-ready.
-    pub alert: Option<Alert>,
-    /// Set when the lead qualified without the required attributes.
-    pub hold: Option<EnrichmentHold>,
-    /// Follow-up deadlines that passed without contact.
-    pub breaches: Vec<super::desk::SlaBreach>,
-    /// The feedback deadline passed without accept or reject.
-    pub overdue: Option<super::desk::FeedbackOverdue>,
-    /// Lifecycle transitions, in order.
-    pub stages: Vec<super::desk::StageChange>,
-    /// The handoff record (`lead-handoffs`) changed.
-    pub handoff_changed: bool,
-}
+use super::outcome::{
+    Alert, DisqualifiedBy, EnrichmentHold, LeadScore, Reason, ReasonKind, Scored,
+};
 
 /// Applies a model to leads.
 #[derive(Debug, Clone)]
@@ -167,10 +39,10 @@ fn halving(elapsed: Millis, half_life: Millis) -> f64 {
     }
 }
 
-/// The attributes an event sets: its company domain and account, profile
-/// attributes and form fields, and `email_domain` derived from `email`.
-/// Returns true if any value changed.
-fn update_attributes(lead: &mut LeadState, event: &Event) -> bool {
+/// Calls `f` with the attributes an event sets: its company domain and
+/// account, profile attributes and form fields, and `email_domain` derived
+/// from `email`; `None` when it sets none.
+fn with_attribute_pairs<R>(event: &Event, f: impl FnOnce(&[(&str, &str)]) -> R) -> Option<R> {
     let fields = match &event.kind {
         EventKind::ProfileUpdate { attributes: map }
         | EventKind::FormSubmit { fields: map, .. } => Some(map),
@@ -195,10 +67,24 @@ fn update_attributes(lead: &mut LeadState, event: &Event) -> bool {
     if let Some(map) = fields {
         pairs.extend(map.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     }
-    if pairs.is_empty() {
-        return false;
+    (!pairs.is_empty()).then(|| f(&pairs))
+}
+
+/// Sets the attributes `event` carries; true if any value changed.
+fn update_attributes(lead: &mut LeadState, event: &Event) -> bool {
+    with_attribute_pairs(event, |pairs| lead.attributes.update(pairs)).unwrap_or(false)
+}
+
+/// Refuses an event that would take the lead's state past its limits, so
+/// that the lead's changelog and score records always fit a Kafka record.
+pub fn check_state_limits(lead: &LeadState, event: &Event) -> Result<(), Rejection> {
+    match with_attribute_pairs(event, |pairs| lead.attributes.check_update(pairs)) {
+        Some(Err(detail)) => Err(Rejection::StateLimit {
+            lead_id: event.lead_id.clone(),
+            detail,
+        }),
+        _ => Ok(()),
     }
-    lead.attributes.update(&pairs)
 }
 
 impl Scorer {
@@ -264,7 +150,7 @@ impl Scorer {
     }
 
     /// Applies `event` to `lead` and reports what changed.
-    pub fn apply(&self, lead: &mut LeadState, event: &Event) -> Outcome {
+    pub fn apply(&self, lead: &mut LeadState, event: &Event) -> Scored {
         let m = &*self.model;
         let mut changed = false;
         let unresolved = lead
@@ -330,7 +216,7 @@ impl Scorer {
                 changed = true;
             }
         }
-        let mut outcome = Outcome::default();
+        let mut outcome = Scored::default();
         if qualifies && !lead.alerted && lead.disqualified.is_none() {
             let missing: Vec<String> = m
                 .require

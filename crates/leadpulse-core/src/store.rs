@@ -168,6 +168,11 @@ impl LeadStore {
     }
 
     /// Every lead.
+    /// Every lead and its state, consuming the store.
+    pub fn into_leads(self) -> impl Iterator<Item = (LeadId, LeadState)> {
+        self.leads.into_iter().map(|s| (s.id, s.staged.state))
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = (&LeadId, &LeadState)> {
         self.leads.iter().map(|s| (&s.id, &s.staged.state))
     }

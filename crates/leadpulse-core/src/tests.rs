@@ -161,7 +161,7 @@ fn profile(pairs: &[(&str, &str)]) -> EventKind {
 }
 
 /// Feeds events at the given times to one lead; returns the lead and outcomes.
-fn feed(s: &Scorer, items: &[(Millis, EventKind)]) -> (LeadState, Vec<Outcome>) {
+fn feed(s: &Scorer, items: &[(Millis, EventKind)]) -> (LeadState, Vec<Scored>) {
     let mut lead = LeadState::default();
     let outs = items
         .iter()

@@ -51,7 +51,7 @@ fn stage(alert: &str, to: Stage, at: Millis) -> StageChange {
         from: None,
         to,
         at,
-        cause: "test".into(),
+        cause: crate::core::StageCause::Alert,
         alert_id: Some(alert.to_owned()),
         team: None,
         rep: None,

@@ -4,28 +4,15 @@
 //! `leadpulse replay` says it must; JSON records match the schemas of
 //! docs/asyncapi.yaml, which must describe every topic.
 
-mod common;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use common::*;
 use leadpulse::config::{Role, Topic, TopicNames};
 use serde_json::Value;
 
-/// The venv's python. Fails, never skips.
-fn python() -> String {
-    match std::env::var("LEADPULSE_PYTHON") {
-        Ok(p) if !p.is_empty() => p,
-        _ => panic!(
-            "LEADPULSE_PYTHON is not set. The contract tests need a Python with the packages of \
-             tests/contract/requirements.txt: run `scripts/test.sh`, or \
-             `export LEADPULSE_PYTHON=$(scripts/python-venv.sh)`"
-        ),
-    }
-}
+use crate::support::*;
 
 fn python_reads_what_replay_says(format: &str) {
     let d = Deployment::new(&format!("contract-{format}"), 3);

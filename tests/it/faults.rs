@@ -34,15 +34,12 @@
 //! transaction, is the broker's part; tests/e2e.rs runs the service against
 //! a real broker.
 
-mod common;
-
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::*;
 use leadpulse::codec::{self, Format};
 use leadpulse::config::Settings;
 use leadpulse::core::partitioner::partition_for_key;
@@ -50,10 +47,13 @@ use leadpulse::core::{Event, EventKind, Model};
 use leadpulse::service::status::{LeadQuery, Status};
 use leadpulse::service::{self, RunSummary};
 use leadpulse::tools::generate::GeneratorConfig;
+use metrics_exporter_prometheus::PrometheusBuilder;
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::mocking::MockCluster;
 use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
 use rdkafka::types::{RDKafkaApiKey, RDKafkaRespErr};
+
+use crate::support::*;
 
 const PARTITIONS: i32 = 3;
 /// The stream is produced in chunks; a fault precedes every chunk but the
@@ -64,8 +64,9 @@ const LEADS: u32 = 500;
 /// How long the service may take to commit a chunk before the test fails.
 const CHUNK_TIMEOUT: Duration = Duration::from_secs(120);
 
-const ABORT_LINE: &str = "restoring the state the aborted transaction changed";
-const RESTORED_LINE: &str = "restored lead state from changelog";
+/// The counters the test reads, as `/metrics` names them.
+const ABORTED: &str = "leadpulse_transactions_total{outcome=\"aborted\"}";
+const RESTORED_LEADS: &str = "leadpulse_restored_leads_total";
 
 #[test]
 fn aborted_transactions_change_no_output() {
@@ -103,6 +104,10 @@ fn aborted_transactions_change_no_output() {
     let model_text = std::fs::read_to_string(model_path()).unwrap();
     let model = Arc::new(Model::from_toml("examples/model.toml", &model_text).unwrap());
 
+    // The service's metrics go to a recorder of its own thread, rendered
+    // as `/metrics` would; its log is kept only to explain a failure.
+    let recorder = PrometheusBuilder::new().build_recorder();
+    let metrics = recorder.handle();
     let logs = Logs::default();
     let status = Arc::new(Status::default());
     let stop = Arc::new(AtomicBool::new(false));
@@ -116,8 +121,10 @@ fn aborted_transactions_change_no_output() {
                     .with_ansi(false)
                     .with_max_level(tracing::Level::INFO)
                     .finish();
-                tracing::subscriber::with_default(subscriber, || {
-                    service::run_with_status(&settings, model, None, None, &stop, status)
+                ::metrics::with_local_recorder(&recorder, || {
+                    tracing::subscriber::with_default(subscriber, || {
+                        service::run_with_status(&settings, model, None, None, &stop, status)
+                    })
                 })
             })
             .unwrap()
@@ -141,7 +148,10 @@ fn aborted_transactions_change_no_output() {
         },
     );
     let mut input: Vec<InputRecord> = Vec::new();
+    // Leads restored from the changelog while each faulted chunk was read.
+    let mut restored = Vec::new();
     for (k, chunk) in generated.chunks(CHUNK_EVENTS).enumerate() {
+        let restored_before = metric(&metrics.render(), RESTORED_LEADS);
         if k > 0 {
             // The service is idle: the next AddPartitionsToTxn request is
             // the first of the transaction that reads this chunk.
@@ -160,13 +170,17 @@ fn aborted_transactions_change_no_output() {
         for (partition, fence) in &fences {
             wait_committed(&status, *partition, &fence.key, &service, &logs);
         }
+        let text = metrics.render();
         assert_eq!(
-            logs.count(ABORT_LINE),
-            k,
-            "after chunk {k}, each injected fault must have aborted exactly one transaction \
-             and restored what it changed:\n{}",
+            metric(&text, ABORTED),
+            k as f64,
+            "after chunk {k}, each injected fault must have aborted exactly one transaction:\n\
+             {text}\n{}",
             logs.excerpt()
         );
+        if k > 0 {
+            restored.push(metric(&text, RESTORED_LEADS) - restored_before);
+        }
     }
 
     stop.store(true, Ordering::Relaxed);
@@ -174,7 +188,6 @@ fn aborted_transactions_change_no_output() {
         .join()
         .expect("the service thread panicked")
         .unwrap_or_else(|e| panic!("the service failed: {e}\n{}", logs.excerpt()));
-    let log = logs.text();
 
     // The faults aborted transactions, and each abort rebuilt the changed
     // partitions from committed state (non-empty: earlier chunks were
@@ -186,10 +199,14 @@ fn aborted_transactions_change_no_output() {
         "one abort per fault:\n{}",
         logs.excerpt()
     );
-    let restored = restored_after_aborts(&log);
+    assert_eq!(
+        metric(&metrics.render(), ABORTED),
+        faults as f64,
+        "the aborted-transactions counter agrees with the run summary"
+    );
     assert_eq!(restored.len(), CHUNKS - 1, "{}", logs.excerpt());
     assert!(
-        restored.iter().all(|&leads| leads > 0),
+        restored.iter().all(|&leads| leads > 0.0),
         "each abort restores committed leads from the changelog: {restored:?}\n{}",
         logs.excerpt()
     );
@@ -334,27 +351,6 @@ fn wait_committed(
     }
 }
 
-/// Leads restored by the restore that follows each abort.
-fn restored_after_aborts(log: &str) -> Vec<u64> {
-    let lines: Vec<&str> = log.lines().collect();
-    lines
-        .iter()
-        .enumerate()
-        .filter(|(_, l)| l.contains(ABORT_LINE))
-        .map(|(i, _)| {
-            let line = lines[i..]
-                .iter()
-                .find(|l| l.contains(RESTORED_LINE))
-                .unwrap_or_else(|| panic!("no restore after the abort at line {i}:\n{log}"));
-            line.split("leads=")
-                .nth(1)
-                .and_then(|rest| rest.split_whitespace().next())
-                .and_then(|n| n.parse().ok())
-                .unwrap_or_else(|| panic!("no lead count in {line:?}"))
-        })
-        .collect()
-}
-
 /// The service's log, captured in memory.
 #[derive(Clone, Default)]
 struct Logs(Arc<Mutex<Vec<u8>>>);
@@ -362,10 +358,6 @@ struct Logs(Arc<Mutex<Vec<u8>>>);
 impl Logs {
     fn text(&self) -> String {
         String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-
-    fn count(&self, needle: &str) -> usize {
-        self.text().lines().filter(|l| l.contains(needle)).count()
     }
 
     /// The lines worth reading when an assertion fails.

@@ -2,17 +2,16 @@
 //! (readiness through a 100k-lead restore, `/leads/{id}`, `/metrics`), lead
 //! ownership across two instances, and the shutdown grace period.
 
-mod common;
-
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-use common::*;
 use leadpulse::codec;
 use leadpulse::core::partitioner::partition_for_key;
 use leadpulse::core::{Event, EventKind, LeadState, Model, Scorer};
 use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
 use serde_json::Value;
+
+use crate::support::*;
 
 const RESTORED_LEADS: usize = 100_000;
 

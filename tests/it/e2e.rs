@@ -2,11 +2,9 @@
 //! must equal `leadpulse replay` of the same events, through restarts,
 //! crashes and a second instance.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use crate::support::*;
 
 const EVENTS: usize = 10_000;
 const LEADS: u32 = 1_000;

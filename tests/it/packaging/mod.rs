@@ -2,7 +2,14 @@
 //! YAML and JSON file parses; the config used by docker compose and by the
 //! Kubernetes manifests passes `leadpulse config check` with the
 //! environment they set; every metric the Grafana dashboard queries is one
-//! the service exports, and docs/metrics.md documents exactly those.
+//! the service exports, and docs/metrics.md documents exactly those. The
+//! image's build context builds (`image`), and every file compose and the
+//! manifests mount or name exists (`compose`, `kubernetes`).
+
+mod compose;
+mod image;
+mod kubernetes;
+mod paths;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};

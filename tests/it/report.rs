@@ -7,8 +7,6 @@
 //! `target/test-artifacts/`, and the same report is read back from the
 //! topics of a real broker.
 
-mod common;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -18,6 +16,8 @@ use std::time::{Duration, Instant};
 use leadpulse::codec::{self, format_rfc3339, parse_rfc3339, Format};
 use leadpulse::tools::simulate::{simulate_with_plans, SimOptions};
 use serde_json::Value;
+
+use crate::support::Deployment;
 
 const SEED: &str = "9";
 
@@ -858,7 +858,7 @@ fn the_report_from_the_topics_equals_the_report_from_replay() {
     use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 
     let run = fixture();
-    let d = common::Deployment::new("report", 3);
+    let d = Deployment::new("report", 3);
     let (handoffs, lifecycle, breaches) = (
         d.topic("handoffs"),
         d.topic("lifecycle"),

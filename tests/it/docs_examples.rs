@@ -131,3 +131,51 @@ fn the_report_example_in_docs_report_md_is_current() {
         "docs/report.md does not show the current `leadpulse report` output; it is now:\n{report}"
     );
 }
+
+/// Runs `model check` on each file shown in the `model check` section of
+/// docs/model.md (a `toml` block whose first line is `# NAME`), in a scratch
+/// folder, and checks the doc shows what it prints, errors and warnings
+/// alike.
+#[test]
+fn the_model_check_examples_in_docs_model_md_are_current() {
+    let docs = doc("docs/model.md");
+    let start = docs
+        .find("## `leadpulse model check`")
+        .expect("a model check section");
+    let end = start + docs[start..].find("\n## Backtest").expect("a next section");
+    let section = &docs[start..end];
+    let dir = tempfile::tempdir().unwrap();
+    let mut shown = 0;
+    for block in section.split("```toml\n").skip(1) {
+        let text = &block[..block.find("```").expect("a closed toml block")];
+        let name = text
+            .lines()
+            .next()
+            .and_then(|l| l.strip_prefix("# "))
+            .expect("a toml block starting with `# NAME`");
+        std::fs::write(dir.path().join(name), text).unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_leadpulse"))
+            .args(["model", "check", name])
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        let printed = format!(
+            "$ leadpulse model check {name}\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        // A model that loads prints its summary and exits 0; else 1.
+        let expected = if out.stdout.is_empty() {
+            Some(1)
+        } else {
+            Some(0)
+        };
+        assert_eq!(out.status.code(), expected, "{name}: {printed}");
+        assert!(
+            section.contains(&format!("```\n{printed}```")),
+            "docs/model.md does not show what `model check {name}` prints; it is now:\n{printed}"
+        );
+        shown += 1;
+    }
+    assert_eq!(shown, 3, "the broken, typo and warnings examples");
+}

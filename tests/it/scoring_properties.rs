@@ -9,7 +9,7 @@ use leadpulse::core::{
 };
 use proptest::prelude::*;
 
-const EXAMPLE: &str = include_str!("../examples/model.toml");
+const EXAMPLE: &str = include_str!("../../examples/model.toml");
 
 /// The walking-skeleton semantics: no decay, caps, disqualifiers or
 /// handoff rules, so the score is the plain sum of matching rules.

@@ -2,17 +2,16 @@
 //! a changed model file takes effect without a restart, and a lead held for
 //! enrichment alerts once the missing attribute arrives.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::*;
 use leadpulse::codec::{self, Format};
 use leadpulse::core::{Event, EventKind, LeadState, Model, Scorer};
 
-const EXAMPLE: &str = include_str!("../examples/model.toml");
+use crate::support::*;
+
+const EXAMPLE: &str = include_str!("../../examples/model.toml");
 
 fn record(event: &Event) -> InputRecord {
     InputRecord {

@@ -3,14 +3,13 @@
 //! exactly once and only for the late ones (also across a `kill -9` while
 //! timers are open), and the metrics agree with the events.
 
-mod common;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
-use common::*;
 use leadpulse::codec::{self, Format};
 use leadpulse::core::{Event, EventKind, Feedback, SlaStatus, Stage};
+
+use crate::support::*;
 
 /// One team of three reps; a short SLA so the test sees deadlines pass.
 fn roster(sla_minutes: f64) -> String {
@@ -263,14 +262,6 @@ fn replay_outputs(
             (name, lines)
         })
         .collect()
-}
-
-fn metric(text: &str, name_and_labels: &str) -> f64 {
-    text.lines()
-        .find(|l| l.starts_with(name_and_labels) && l[name_and_labels.len()..].starts_with(' '))
-        .and_then(|l| l.rsplit(' ').next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0.0)
 }
 
 #[test]

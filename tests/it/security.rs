@@ -2,15 +2,14 @@
 //! broker certificate and a client certificate made when the broker
 //! started (`scripts/kafka/start.sh --sasl`, openssl + keytool).
 
-mod common;
-
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use common::*;
 use leadpulse::codec;
 use leadpulse::config::Settings;
+
+use crate::support::*;
 
 /// The SASL_SSL listener and its TLS folder. Fails, never skips.
 fn sasl() -> (String, PathBuf) {

@@ -1,0 +1,561 @@
+//! The engine of the transactional loop: what happens to one consumed
+//! record, to a due timer, and at commit and abort.
+//!
+//! Exactly-once rests on four rules, each enforced here:
+//! - outputs, changelog and offsets commit or abort together ([`Transactions`]);
+//! - lead state changed in a transaction counts (metrics, look-ups) only
+//!   after the commit;
+//! - an aborted transaction restores the partitions it changed from the
+//!   changelog and rewinds every input to the batch's first offset, so the
+//!   batch is scored again from the committed state;
+//! - a fenced or fatal error stops the loop, and the process exits 2.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::error::KafkaError;
+use rdkafka::message::{BorrowedMessage, Headers, Message};
+use rdkafka::producer::BaseRecord;
+use rdkafka::types::RDKafkaErrorCode;
+use rdkafka::{Offset, TopicPartitionList};
+
+use super::outputs::Outputs;
+use super::rebalance::RebalanceHandler;
+use super::status::{LeadView, Status};
+use super::topics::TopicNames;
+use super::txn::TxnError;
+use super::{PipelineError, RunSummary};
+use crate::codec::{self, Format};
+use crate::config::Settings;
+use crate::config::Topic;
+use crate::core::tally::{BatchCounts, SalesCounts};
+use crate::core::{
+    admit, Desk, HandoffRecord, LeadStore, Millis, PartitionState, Rejection, ROUTING_KEY,
+};
+use crate::telemetry;
+
+/// What the open transaction has read and produced. Its inputs are the
+/// events topic and the feedback topic, whose partitions follow the events
+/// partitions this instance owns (co-partitioning), read by a second,
+/// assign-only consumer; both topics' offsets go into the same transaction.
+#[derive(Default)]
+pub(super) struct Batch {
+    /// Per input partition, the offset of the first record in the batch:
+    /// where to rewind to on abort.
+    first: BTreeMap<(Topic, i32), i64>,
+    /// Per input partition, the next offset to consume: what the
+    /// transaction commits.
+    next: BTreeMap<(Topic, i32), i64>,
+    /// Per partition, the stream time before the batch's first event: what
+    /// an abort puts back.
+    stream_time: BTreeMap<i32, Millis>,
+    counts: BatchCounts,
+    /// Sales-loop figures of the batch, recorded once it commits.
+    sales: SalesCounts,
+    /// Kafka timestamps of the events that raised this batch's alerts.
+    alert_event_times: Vec<i64>,
+}
+
+pub(super) struct Engine {
+    pub(super) settings: Settings,
+    pub(super) txn: super::txn::Transactions,
+    pub(super) desk: Desk,
+    pub(super) feedback: Arc<BaseConsumer<super::stats::FeedbackReader>>,
+    /// Lead state, timers and stream time of each assigned partition.
+    pub(super) partitions: BTreeMap<i32, PartitionState>,
+    /// Next offset to read per input partition, to tell when it is caught up.
+    pub(super) positions: BTreeMap<(Topic, i32), i64>,
+    pub(super) topics: TopicNames,
+    pub(super) format: Format,
+    pub(super) max_future_skew: i64,
+    /// The producer's `message.max.bytes`: no record may be larger.
+    pub(super) max_record: usize,
+    pub(super) batch: Batch,
+    pub(super) summary: RunSummary,
+    /// An error raised inside a rebalance callback, which cannot return
+    /// one: the loop stops on it after `poll` returns.
+    pub(super) deferred: Option<PipelineError>,
+    pub(super) status: Arc<Status>,
+    /// The inputs' last stable offsets, from the consumers' statistics.
+    pub(super) stable: super::stats::StableOffsets,
+}
+
+type Consumed<'a> = BorrowedMessage<'a>;
+
+impl Engine {
+    /// Decodes, admits and scores one record in the open transaction.
+    pub(super) fn process(
+        &mut self,
+        consumer: &BaseConsumer<RebalanceHandler>,
+        m: &Consumed<'_>,
+        source: Topic,
+    ) -> Result<(), PipelineError> {
+        let partition = m.partition();
+        if !self.partitions.contains_key(&partition) {
+            tracing::warn!(
+                partition,
+                offset = m.offset(),
+                "record for an unassigned partition skipped"
+            );
+            return Ok(());
+        }
+        self.txn.begin()?;
+        self.batch
+            .first
+            .entry((source, partition))
+            .or_insert(m.offset());
+        self.batch.next.insert((source, partition), m.offset() + 1);
+        self.positions.insert((source, partition), m.offset() + 1);
+        self.batch.counts.consumed += 1;
+
+        let sent = match self
+            .decode(m)
+            .and_then(|event| self.score(m, partition, &event))
+        {
+            Err(rejection) => self.dead_letter(m, &rejection),
+            Ok(sent) => sent,
+        };
+        self.settle(consumer, sent)
+    }
+
+    /// Applies an admitted event to its partition and publishes what it
+    /// did; a refusal (its lead's state limit) leaves the state untouched.
+    fn score(
+        &mut self,
+        m: &Consumed<'_>,
+        partition: i32,
+        event: &crate::core::Event,
+    ) -> Result<Result<(), TxnError>, Rejection> {
+        let Engine {
+            partitions,
+            desk,
+            batch,
+            txn,
+            topics,
+            format,
+            ..
+        } = self;
+        let part = partitions.get_mut(&partition).expect("checked by process");
+        let before = part.stream_time();
+        let step = part.apply(desk, event)?;
+        batch.stream_time.entry(partition).or_insert(before);
+        batch
+            .sales
+            .observe(step.contact_before, step.lead, &step.outcome);
+        batch.counts.scored += 1;
+        if step.outcome.alert.is_some() {
+            if let Some(t) = m.timestamp().to_millis() {
+                batch.alert_event_times.push(t);
+            }
+        }
+        Ok(Outputs::new(txn, topics, *format, desk).emit(&step.outcome, &mut batch.counts))
+    }
+
+    fn decode(&self, m: &Consumed<'_>) -> Result<crate::core::Event, Rejection> {
+        let payload = m.payload().unwrap_or_default();
+        let content_type = m.headers().and_then(|h| {
+            h.iter()
+                .find(|h| h.key.eq_ignore_ascii_case("content-type"))
+                .and_then(|h| h.value)
+        });
+        let event = codec::decode_event(payload, content_type)?;
+        if m.key() != Some(event.lead_id.as_bytes()) {
+            return Err(Rejection::KeyMismatch);
+        }
+        if let Some(written) = m.timestamp().to_millis() {
+            admit(&event, written, self.max_future_skew)?;
+        }
+        Ok(event)
+    }
+
+    /// Acts on the result of producing in the open transaction: an
+    /// abortable error aborts and rewinds it.
+    fn settle(
+        &mut self,
+        consumer: &BaseConsumer<RebalanceHandler>,
+        sent: Result<(), TxnError>,
+    ) -> Result<(), PipelineError> {
+        match sent {
+            Ok(()) => Ok(()),
+            Err(TxnError::Abortable(e)) => {
+                tracing::warn!(error = %e, "produce failed; aborting the transaction");
+                self.abort(consumer)
+            }
+            Err(TxnError::Fatal(e)) => Err(e),
+        }
+    }
+
+    /// Sends the original record to the DLQ with the reason in headers.
+    fn dead_letter(&mut self, m: &Consumed<'_>, rejection: &Rejection) -> Result<(), TxnError> {
+        let code = rejection.code();
+        self.batch.counts.dead_letter(code);
+        tracing::debug!(
+            partition = m.partition(),
+            offset = m.offset(),
+            reason = code,
+            field = rejection_field(rejection),
+            "event sent to the dead-letter topic"
+        );
+        super::outputs::dead_letter(&self.txn, &self.topics.dlq, self.max_record, m, rejection)
+    }
+
+    pub(super) fn consumer_error(&mut self, err: KafkaError) -> Result<(), PipelineError> {
+        if let KafkaError::MessageConsumption(RDKafkaErrorCode::Fatal) = err {
+            return Err(PipelineError::Kafka {
+                during: "consume",
+                source: err,
+            });
+        }
+        tracing::warn!(error = %err, "consumer error");
+        Ok(())
+    }
+
+    /// Reads what the feedback consumer has buffered (it follows this
+    /// instance's partitions), without waiting.
+    pub(super) fn poll_feedback(
+        &mut self,
+        consumer: &BaseConsumer<RebalanceHandler>,
+    ) -> Result<(), PipelineError> {
+        let feedback = self.feedback.clone();
+        for _ in 0..1_000 {
+            match feedback.poll(Duration::ZERO) {
+                None => break,
+                Some(Ok(m)) => self.process(consumer, &m, Topic::Feedback)?,
+                Some(Err(err)) => self.consumer_error(err)?,
+            }
+        }
+        Ok(())
+    }
+
+    /// True when both inputs of `partition` have been read up to their
+    /// latest known end, so nothing older is still waiting: the high
+    /// watermark, or the last stable offset when the records between the
+    /// two belong to a transaction still open (another producer's, which
+    /// may never end). The stable offset comes from statistics at most a
+    /// second old.
+    fn caught_up(&self, partition: i32, consumer: &BaseConsumer<RebalanceHandler>) -> bool {
+        use super::client::cached_watermarks;
+        let ends = [
+            (
+                Topic::Events,
+                cached_watermarks(consumer, &self.topics.events, partition),
+            ),
+            (
+                Topic::Feedback,
+                cached_watermarks(&*self.feedback, &self.topics.feedback, partition),
+            ),
+        ];
+        ends.iter().all(|(source, marks)| match marks {
+            // Nothing read yet from a partition without committed offsets:
+            // it starts at its low watermark.
+            Some((low, high)) => {
+                let position = self
+                    .positions
+                    .get(&(*source, partition))
+                    .copied()
+                    .unwrap_or(*low);
+                let stable = self.stable.get(self.topic_of(*source), partition);
+                position >= *high || stable.is_some_and(|s| s < *high && position >= s)
+            }
+            None => false,
+        })
+    }
+
+    /// Fires due SLA and feedback timers. A caught-up partition uses the
+    /// wall clock; one still reading a backlog (after a restart, say) uses
+    /// its stream time, so a contact waiting in the backlog is seen before
+    /// its deadline is judged, as in `replay`.
+    pub(super) fn fire_timers(
+        &mut self,
+        consumer: &BaseConsumer<RebalanceHandler>,
+    ) -> Result<(), PipelineError> {
+        if self.desk.roster().is_none() {
+            return Ok(());
+        }
+        let wall = wall_clock_ms();
+        let due: Vec<i32> = self
+            .partitions
+            .iter()
+            .filter(|(_, part)| part.earliest_deadline().is_some_and(|d| d <= wall))
+            .map(|(p, _)| *p)
+            .collect();
+        for partition in due {
+            let Some(part) = self.partitions.get(&partition) else {
+                continue;
+            };
+            let now = if self.caught_up(partition, consumer) {
+                wall
+            } else {
+                part.stream_time()
+            };
+            while self
+                .partitions
+                .get(&partition)
+                .is_some_and(|p| p.next_due(now).is_some())
+            {
+                self.txn.begin()?;
+                let Engine {
+                    partitions,
+                    desk,
+                    batch,
+                    txn,
+                    topics,
+                    format,
+                    ..
+                } = self;
+                let part = partitions.get_mut(&partition).expect("checked above");
+                let Some((_, step)) = part.fire_next(desk, now) else {
+                    break;
+                };
+                batch.sales.observe(None, step.lead, &step.outcome);
+                let sent =
+                    Outputs::new(txn, topics, *format, desk).emit(&step.outcome, &mut batch.counts);
+                if sent.is_err() {
+                    return self.settle(consumer, sent);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Publishes the changed lead state and scores, then commits outputs
+    /// and offsets in one transaction. An abortable error rolls the batch
+    /// back to be read again.
+    pub(super) fn commit(
+        &mut self,
+        consumer: &BaseConsumer<RebalanceHandler>,
+    ) -> Result<(), PipelineError> {
+        if !self.txn.is_open() {
+            return Ok(());
+        }
+        let _entered = self.txn.span().map(tracing::Span::entered);
+        let started = Instant::now();
+        let published = self.publish_state();
+        if published.is_err() {
+            return self.settle(consumer, published);
+        }
+        let offsets = self.offsets()?;
+        let group = consumer
+            .group_metadata()
+            .ok_or_else(|| PipelineError::Fatal("the consumer has no group metadata".into()))?;
+        match self.txn.commit(&offsets, &group) {
+            Ok(open_for) => {
+                for part in self.partitions.values_mut() {
+                    part.store_mut().commit();
+                }
+                let batch = std::mem::take(&mut self.batch);
+                tracing::debug!(
+                    consumed = batch.counts.consumed,
+                    open_ms = open_for.as_millis() as u64,
+                    commit_ms = started.elapsed().as_millis() as u64,
+                    "transaction committed"
+                );
+                if batch.counts.dead_lettered_total() > 0 {
+                    tracing::info!(
+                        dead_lettered = ?batch.counts.dead_lettered,
+                        "events sent to the dead-letter topic"
+                    );
+                }
+                telemetry::transaction_committed(&batch.counts, started.elapsed().as_secs_f64());
+                telemetry::alerts_committed(&batch.alert_event_times);
+                telemetry::sales_committed(&batch.sales);
+                self.leads_changed();
+                self.summary.counts.add(&batch.counts);
+                self.summary.transactions += 1;
+                Ok(())
+            }
+            Err(TxnError::Abortable(e)) => {
+                tracing::warn!(error = %e, "transaction failed; aborting and rewinding");
+                self.abort(consumer)
+            }
+            Err(TxnError::Fatal(e)) => Err(e),
+        }
+    }
+
+    /// The consumer offsets the open transaction commits.
+    fn offsets(&self) -> Result<TopicPartitionList, PipelineError> {
+        let mut offsets = TopicPartitionList::new();
+        for (&(source, p), &next) in &self.batch.next {
+            offsets
+                .add_partition_offset(self.topic_of(source), p, Offset::Offset(next))
+                .map_err(|source| PipelineError::Kafka {
+                    during: "offsets",
+                    source,
+                })?;
+        }
+        Ok(offsets)
+    }
+
+    pub(super) fn topic_of(&self, input: Topic) -> &str {
+        self.topics.name(input)
+    }
+
+    /// Writes the changelog (to the input's partition), and the score and
+    /// handoff records of every lead changed in this batch, from the state
+    /// the transaction commits.
+    fn publish_state(&mut self) -> Result<(), TxnError> {
+        let outputs = Outputs::new(&self.txn, &self.topics, self.format, &self.desk);
+        let mut score_updates = 0;
+        for (&partition, part) in &self.partitions {
+            let store = part.store();
+            if let Some(routing) = store.staged_routing() {
+                self.txn.send(
+                    BaseRecord::to(&self.topics.changelog)
+                        .partition(partition)
+                        .key(ROUTING_KEY.as_bytes())
+                        .payload(&codec::encode_routing(routing)),
+                )?;
+            }
+            for (lead_id, staged) in store.staged() {
+                let state = codec::encode_state(lead_id, &staged.state);
+                self.txn.send(
+                    BaseRecord::to(&self.topics.changelog)
+                        .partition(partition)
+                        .key(lead_id.as_bytes())
+                        .payload(&state),
+                )?;
+                if staged.handoff_changed {
+                    if let Some(record) = HandoffRecord::of(lead_id, &staged.state) {
+                        let payload = codec::encode_handoff(&record, self.format);
+                        outputs.publish(
+                            &self.topics.handoffs,
+                            &record.handoff.alert_id,
+                            &payload,
+                        )?;
+                    }
+                }
+                if staged.score_changed {
+                    score_updates += 1;
+                    let score = self.desk.scorer().score_of(lead_id, &staged.state);
+                    let payload = codec::encode_score(&score, self.format);
+                    outputs.publish(&self.topics.scores, lead_id, &payload)?;
+                }
+            }
+        }
+        self.batch.counts.score_updates = score_updates;
+        Ok(())
+    }
+
+    /// Aborts the open transaction, restores the state it changed and
+    /// rewinds each input to the batch's first offset.
+    pub(super) fn abort(
+        &mut self,
+        consumer: &BaseConsumer<RebalanceHandler>,
+    ) -> Result<(), PipelineError> {
+        if !self.txn.is_open() {
+            return Ok(());
+        }
+        self.txn.abort()?;
+        let batch = std::mem::take(&mut self.batch);
+        // The batch changed state in place: rebuild what it touched from
+        // the changelog, which holds exactly the committed states.
+        let dirty: Vec<(i32, Millis)> = self
+            .partitions
+            .iter()
+            .filter(|(_, part)| part.store().is_dirty())
+            .map(|(&p, part)| (p, part.stream_time()))
+            .collect();
+        if !dirty.is_empty() {
+            let ids: Vec<i32> = dirty.iter().map(|(p, _)| *p).collect();
+            for p in &ids {
+                self.partitions.remove(p);
+            }
+            tracing::info!(partitions = ?ids, "restoring the state the aborted transaction changed");
+            let restored = self.restore_partitions(&ids);
+            self.status
+                .restore_finished(&ids, restored.is_ok(), self.leads_changed());
+            restored?;
+            for (p, t) in dirty {
+                if let Some(part) = self.partitions.get_mut(&p) {
+                    part.set_stream_time(t);
+                }
+            }
+        }
+        // The batch is read again: so is its event time. A stream time left
+        // at the aborted batch's latest event would fire SLA timers before
+        // the re-read events that come earlier (a contact, say) are applied.
+        for (p, t) in &batch.stream_time {
+            if let Some(part) = self.partitions.get_mut(p) {
+                part.set_stream_time(*t);
+            }
+        }
+        for part in self.partitions.values_mut() {
+            part.rebuild();
+        }
+        let timeout = self.txn.timeout();
+        for (&(source, p), &first) in &batch.first {
+            if !self.partitions.contains_key(&p) {
+                continue;
+            }
+            self.positions.insert((source, p), first);
+            let topic = self.topic_of(source).to_owned();
+            // The only inputs are the events (the group consumer) and the
+            // feedback (the assign-only reader).
+            let rewound = if source == Topic::Feedback {
+                self.feedback
+                    .seek(&topic, p, Offset::Offset(first), timeout)
+            } else {
+                consumer.seek(&topic, p, Offset::Offset(first), timeout)
+            };
+            rewound.map_err(|source| PipelineError::Kafka {
+                during: "rewind after an abort",
+                source,
+            })?;
+        }
+        telemetry::transaction_aborted();
+        self.summary.aborted += 1;
+        Ok(())
+    }
+
+    /// Restores `partitions` from the changelog; returns the number of leads
+    /// restored. The caller reports the end to `status`.
+    pub(super) fn restore_partitions(
+        &mut self,
+        partitions: &[i32],
+    ) -> Result<usize, PipelineError> {
+        self.status.restore_started(partitions);
+        let stores = super::restore::restore(
+            &self.settings,
+            &self.topics.changelog,
+            partitions,
+            &self.status,
+        )?;
+        let leads = stores.values().map(LeadStore::len).sum();
+        for (p, store) in stores {
+            self.partitions.insert(p, PartitionState::new(store));
+        }
+        Ok(leads)
+    }
+
+    /// Publishes the number of committed leads; returns it.
+    pub(super) fn leads_changed(&self) -> usize {
+        let leads = self.partitions.values().map(|p| p.store().len()).sum();
+        telemetry::leads_in_state(leads);
+        self.status.set_leads(leads);
+        leads
+    }
+
+    /// Answers the admin edge's look-ups from committed state.
+    pub(super) fn answer_queries(&self) {
+        self.status.answer(|partition, lead_id| {
+            let state = self.partitions.get(&partition)?.store().get(lead_id)?;
+            Some(LeadView::new(self.desk.scorer(), lead_id, state))
+        });
+    }
+}
+
+fn wall_clock_ms() -> Millis {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as Millis)
+}
+
+fn rejection_field(r: &Rejection) -> &str {
+    match r {
+        Rejection::MissingField(f) => f,
+        Rejection::InvalidField { field, .. } => field,
+        _ => "",
+    }
+}

@@ -1,0 +1,247 @@
+//! The transaction: the one type that calls librdkafka's transactional
+//! producer API, and the one place its errors are classified (as Kafka
+//! Streams' `StreamsProducer` does).
+//!
+//! | state | call     | ok   | abortable error          | fatal or fenced |
+//! |-------|----------|------|--------------------------|-----------------|
+//! | Idle  | `begin`  | Open | —                        | exit 2          |
+//! | Idle  | `send`, `commit`, `abort` | — (a bug: refused) | | |
+//! | Open  | `begin`  | Open (no-op: begun lazily by the first record) | | |
+//! | Open  | `send`   | Open | caller aborts            | exit 2          |
+//! | Open  | `commit` | Idle | stays Open; caller aborts | exit 2         |
+//! | Open  | `abort`  | Idle | exit 2                   | exit 2          |
+//!
+//! Every call is bounded by one timeout, half of `transaction.timeout.ms`,
+//! so a call that gives up leaves time for the abort that follows it before
+//! the broker aborts the transaction itself.
+
+use std::time::{Duration, Instant};
+
+use rdkafka::consumer::ConsumerGroupMetadata;
+use rdkafka::error::{KafkaError, RDKafkaError};
+use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
+use rdkafka::types::RDKafkaErrorCode;
+use rdkafka::TopicPartitionList;
+
+use super::PipelineError;
+use crate::config::Settings;
+
+/// Whether a transaction is open, and since when.
+enum Txn {
+    Idle,
+    Open {
+        started: Instant,
+        /// Each record and the commit run inside it.
+        span: tracing::Span,
+    },
+}
+
+/// A failed call inside an open transaction.
+#[derive(Debug)]
+pub(super) enum TxnError {
+    /// Abort, rewind the inputs and read the batch again.
+    Abortable(KafkaError),
+    /// The service cannot go on.
+    Fatal(PipelineError),
+}
+
+/// The transactional producer and the state of its transaction.
+pub(super) struct Transactions {
+    producer: ThreadedProducer<DefaultProducerContext>,
+    state: Txn,
+    /// The bound of every call (see the module doc).
+    timeout: Duration,
+    transactional_id: String,
+    /// Transactions begun so far, for the span's sequence number.
+    begun: u64,
+}
+
+impl Transactions {
+    /// Creates the producer and fences any predecessor with the same
+    /// transactional id (which aborts what it left open).
+    pub(super) fn init(settings: &Settings) -> Result<Self, PipelineError> {
+        let producer: ThreadedProducer<DefaultProducerContext> = super::producer_config(settings)
+            .create()
+            .map_err(PipelineError::ClientSetup)?;
+        let t = Transactions {
+            producer,
+            state: Txn::Idle,
+            timeout: call_timeout(settings),
+            transactional_id: settings.kafka.transactional_id(),
+            begun: 0,
+        };
+        t.producer
+            .init_transactions(t.timeout)
+            .map_err(|e| t.fatal("init_transactions", e))?;
+        Ok(t)
+    }
+
+    /// The bound of every transactional call.
+    pub(super) fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    pub(super) fn is_open(&self) -> bool {
+        matches!(self.state, Txn::Open { .. })
+    }
+
+    /// When the open transaction began.
+    pub(super) fn open_since(&self) -> Option<Instant> {
+        match &self.state {
+            Txn::Open { started, .. } => Some(*started),
+            Txn::Idle => None,
+        }
+    }
+
+    /// The open transaction's span.
+    pub(super) fn span(&self) -> Option<tracing::Span> {
+        match &self.state {
+            Txn::Open { span, .. } => Some(span.clone()),
+            Txn::Idle => None,
+        }
+    }
+
+    /// Opens a transaction unless one is open.
+    pub(super) fn begin(&mut self) -> Result<(), PipelineError> {
+        if self.is_open() {
+            return Ok(());
+        }
+        self.producer
+            .begin_transaction()
+            .map_err(|e| self.fatal("begin_transaction", e))?;
+        self.begun += 1;
+        self.state = Txn::Open {
+            started: Instant::now(),
+            span: tracing::info_span!("transaction", seq = self.begun),
+        };
+        Ok(())
+    }
+
+    /// Enqueues a record in the open transaction, waiting (at most one call
+    /// timeout) while the producer queue is full.
+    pub(super) fn send<K, P>(&self, mut record: BaseRecord<'_, K, P>) -> Result<(), TxnError>
+    where
+        K: rdkafka::message::ToBytes + ?Sized,
+        P: rdkafka::message::ToBytes + ?Sized,
+    {
+        if !self.is_open() {
+            return Err(TxnError::Fatal(PipelineError::Fatal(
+                "a record was sent outside a transaction".into(),
+            )));
+        }
+        let deadline = Instant::now() + self.timeout;
+        loop {
+            match self.producer.send(record) {
+                Ok(()) => return Ok(()),
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), r))
+                    if Instant::now() < deadline =>
+                {
+                    record = r;
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                Err((e, _)) => return Err(self.classify("send", e)),
+            }
+        }
+    }
+
+    /// Adds the consumer offsets and commits. On success the transaction is
+    /// closed and how long it was open is returned; on an abortable error it
+    /// stays open for the caller to abort.
+    pub(super) fn commit(
+        &mut self,
+        offsets: &TopicPartitionList,
+        group: &ConsumerGroupMetadata,
+    ) -> Result<Duration, TxnError> {
+        let Some(started) = self.open_since() else {
+            return Err(TxnError::Fatal(PipelineError::Fatal(
+                "commit without an open transaction".into(),
+            )));
+        };
+        let deadline = Instant::now() + self.timeout;
+        self.producer
+            .send_offsets_to_transaction(offsets, group, self.timeout)
+            .map_err(|e| self.classify("send_offsets_to_transaction", e))?;
+        wait_delivered(&self.producer, self.timeout);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self
+                .producer
+                .commit_transaction(left.max(Duration::from_millis(100)))
+            {
+                Ok(()) => break,
+                Err(KafkaError::Transaction(e))
+                    if e.is_retriable() && Instant::now() < deadline =>
+                {
+                    tracing::warn!(error = %e, "retrying commit");
+                }
+                Err(e) => return Err(self.classify("commit_transaction", e)),
+            }
+        }
+        self.state = Txn::Idle;
+        Ok(started.elapsed())
+    }
+
+    /// Aborts the open transaction. Failing to abort is fatal: the broker
+    /// or the next instance aborts it instead.
+    pub(super) fn abort(&mut self) -> Result<(), PipelineError> {
+        if !self.is_open() {
+            return Ok(());
+        }
+        self.producer
+            .abort_transaction(self.timeout)
+            .map_err(|e| self.fatal("abort_transaction", e))?;
+        self.state = Txn::Idle;
+        Ok(())
+    }
+
+    /// Classifies an error of a call inside an open transaction.
+    fn classify(&self, during: &'static str, e: KafkaError) -> TxnError {
+        match &e {
+            KafkaError::Transaction(t) if is_fenced(t) => TxnError::Fatal(PipelineError::Fenced {
+                transactional_id: self.transactional_id.clone(),
+                source: e,
+            }),
+            KafkaError::Transaction(t) if t.is_fatal() => {
+                TxnError::Fatal(PipelineError::Kafka { during, source: e })
+            }
+            _ => TxnError::Abortable(e),
+        }
+    }
+
+    /// An error of a call that has no abortable outcome.
+    fn fatal(&self, during: &'static str, e: KafkaError) -> PipelineError {
+        match self.classify(during, e) {
+            TxnError::Fatal(f) => f,
+            TxnError::Abortable(source) => PipelineError::Kafka { during, source },
+        }
+    }
+}
+
+/// Half the transaction timeout: see the module doc.
+pub(super) fn call_timeout(settings: &Settings) -> Duration {
+    Duration::from_millis(settings.pipeline.transaction_timeout_ms / 2)
+}
+
+fn is_fenced(e: &RDKafkaError) -> bool {
+    matches!(
+        e.code(),
+        RDKafkaErrorCode::Fenced
+            | RDKafkaErrorCode::ProducerFenced
+            | RDKafkaErrorCode::InvalidProducerEpoch
+            | RDKafkaErrorCode::TransactionalIdAuthorizationFailed
+    ) && e.is_fatal()
+}
+
+/// Waits (up to `timeout`) until every record sent is acknowledged and its
+/// delivery report served, so that `commit_transaction` finds nothing left
+/// to flush. rust-rdkafka's `commit_transaction` flushes first, and its
+/// flush waits in `poll` steps of up to 100 ms on the queue that the
+/// `ThreadedProducer`'s own thread drains: with anything in flight, every
+/// commit slept a whole step (measured: 100 ms of each ~110 ms commit).
+/// Waiting here in short steps costs only the broker's acknowledgement.
+pub fn wait_delivered(producer: &ThreadedProducer<DefaultProducerContext>, timeout: Duration) {
+    let deadline = Instant::now() + timeout;
+    while producer.in_flight_count() > 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_micros(200));
+    }
+}

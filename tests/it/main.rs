@@ -1,0 +1,24 @@
+//! leadpulse's integration tests, in one binary so librdkafka is linked
+//! once. Each module is one area (`e2e`, `faults`, `ops`, …); `support` is
+//! what they share. Broker tests need `KAFKA_BOOTSTRAP` and fail, never
+//! skip, without it (`scripts/test.sh` starts a broker).
+
+mod support;
+
+mod architecture;
+mod config_check;
+mod contracts;
+mod docs_examples;
+mod e2e;
+mod faults;
+mod handoff_stage;
+mod hanging_txn;
+mod model_e2e;
+mod ops;
+mod packaging;
+mod poison;
+mod report;
+mod routing_properties;
+mod sales_e2e;
+mod scoring_properties;
+mod security;
