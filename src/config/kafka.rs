@@ -2,15 +2,19 @@
 //! in the consumer group, and the secrets that must never reach a log.
 
 use std::collections::BTreeMap;
+use std::fmt;
 use std::path::{Path, PathBuf};
 
+use rdkafka::error::KafkaError;
+use rdkafka::types::RDKafkaConfRes;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 use super::SettingsError;
 
-/// How to reach Kafka and who we are in the consumer group.
-#[derive(Debug, Clone, Deserialize)]
+/// How to reach Kafka and who we are in the consumer group. `Debug` shows
+/// the property maps' keys only.
+#[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct KafkaSettings {
     /// `bootstrap.servers`.
@@ -248,6 +252,27 @@ impl SecuritySettings {
     }
 }
 
+impl fmt::Debug for KafkaSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        /// A property map by its keys: a value may be a misplaced secret.
+        struct Keys<'a>(&'a BTreeMap<String, String>);
+        impl fmt::Debug for Keys<'_> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_list().entries(self.0.keys()).finish()
+            }
+        }
+        f.debug_struct("KafkaSettings")
+            .field("bootstrap_servers", &self.bootstrap_servers)
+            .field("group_id", &self.group_id)
+            .field("instance_id", &self.instance_id)
+            .field("properties", &Keys(&self.properties))
+            .field("consumer", &Keys(&self.consumer))
+            .field("producer", &Keys(&self.producer))
+            .field("security", &self.security)
+            .finish()
+    }
+}
+
 impl Default for KafkaSettings {
     fn default() -> Self {
         KafkaSettings {
@@ -263,6 +288,41 @@ impl Default for KafkaSettings {
 }
 
 impl KafkaSettings {
+    /// The property maps hold no secrets (those belong in
+    /// `[kafka.security]`) and nothing librdkafka would refuse, so a client
+    /// is never created from a config whose error would print a value.
+    pub(super) fn check_properties(&self) -> Result<(), SettingsError> {
+        let maps = [
+            ("kafka.properties", &self.properties),
+            ("kafka.consumer", &self.consumer),
+            ("kafka.producer", &self.producer),
+        ];
+        for (section, map) in maps {
+            if let Some(key) = map.keys().find(|k| is_secret_property(k)) {
+                return Err(SettingsError::Invalid {
+                    key: "kafka.security",
+                    message: format!(
+                        "holds secrets: move `{key}` out of [{section}] into [kafka.security] \
+                         (password, password_file, key_password, key_password_file), \
+                         where it is kept out of logs and debug output"
+                    ),
+                });
+            }
+        }
+        for (section, map) in maps {
+            for (key, value) in map {
+                if let Some(message) = librdkafka_refuses(key, value) {
+                    return Err(SettingsError::Property {
+                        section,
+                        property: key.clone(),
+                        message,
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// The instance id, defaulted from the host name.
     pub fn instance_id(&self) -> String {
         self.instance_id
@@ -277,8 +337,9 @@ impl KafkaSettings {
     }
 }
 
-/// librdkafka properties that carry secrets.
-pub(super) fn is_secret_property(key: &str) -> bool {
+/// librdkafka properties that carry secrets (librdkafka marks them
+/// sensitive).
+fn is_secret_property(key: &str) -> bool {
     matches!(
         key,
         "sasl.password"
@@ -288,5 +349,147 @@ pub(super) fn is_secret_property(key: &str) -> bool {
             | "ssl_key"
             | "sasl.oauthbearer.client.secret"
             | "sasl.oauthbearer.config"
+            | "sasl.oauthbearer.assertion.private.key.passphrase"
+            | "sasl.oauthbearer.assertion.private.key.pem"
     )
+}
+
+/// Asks librdkafka whether it knows `key` and takes `value`, the way
+/// every client is configured. The answer never holds the value: a
+/// misspelt secret (`sasl.passwrd`) is refused without being printed.
+fn librdkafka_refuses(key: &str, value: &str) -> Option<String> {
+    let mut config = rdkafka::ClientConfig::new();
+    config.set(key, value);
+    match config.create_native_config() {
+        Ok(_) => None,
+        Err(KafkaError::ClientConfig(RDKafkaConfRes::RD_KAFKA_CONF_UNKNOWN, ..)) => Some(
+            "is not a librdkafka property: check its spelling in librdkafka's \
+             CONFIGURATION.md (its value is not shown)"
+                .into(),
+        ),
+        Err(KafkaError::ClientConfig(_, desc, ..)) => Some(format!(
+            "has a value librdkafka refuses: {}",
+            without_value(&desc, value)
+        )),
+        Err(KafkaError::Nul(_)) => Some("holds a NUL character".into()),
+        Err(_) => Some("is refused by librdkafka (its value is not shown)".into()),
+    }
+}
+
+/// librdkafka's explanation with `value` blanked out, or nothing of it
+/// when the value cannot be taken out cleanly.
+fn without_value(desc: &str, value: &str) -> String {
+    let desc = desc.trim();
+    if value.is_empty() {
+        return desc.to_owned();
+    }
+    let redacted = desc.replace(value, "[not shown]");
+    if redacted.contains(value) {
+        "(its value is not shown)".to_owned()
+    } else {
+        redacted
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::Settings;
+    use super::*;
+
+    fn load(text: &str) -> Result<Settings, SettingsError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("leadpulse.toml");
+        std::fs::write(&path, text).unwrap();
+        Settings::load(Some(&path), std::iter::empty())
+    }
+
+    #[test]
+    fn a_misspelt_property_is_refused_by_name_without_its_value() {
+        let err = load("[kafka.properties]\n\"sasl.passwrd\" = \"hunter22-secret\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("`[kafka.properties] \"sasl.passwrd\"`")
+                && err.contains("is not a librdkafka property"),
+            "{err}"
+        );
+        assert!(!err.contains("hunter22"), "{err}");
+        for section in ["consumer", "producer"] {
+            let err = load(&format!(
+                "[kafka.{section}]\n\"fetch.wait.max.msec\" = \"hunter22\"\n"
+            ))
+            .unwrap_err()
+            .to_string();
+            assert!(
+                err.contains(&format!("`[kafka.{section}] \"fetch.wait.max.msec\"`")),
+                "{err}"
+            );
+            assert!(!err.contains("hunter22"), "{err}");
+        }
+    }
+
+    #[test]
+    fn a_value_librdkafka_refuses_is_explained_without_the_value() {
+        for (key, value) in [
+            ("linger.ms", "hunter22"),
+            ("linger.ms", "99999999"),
+            ("compression.type", "hunter22"),
+            ("enable.idempotence", "hunter22"),
+        ] {
+            let err = load(&format!("[kafka.producer]\n\"{key}\" = \"{value}\"\n"))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains(&format!("`[kafka.producer] \"{key}\"`"))
+                    && err.contains("librdkafka refuses"),
+                "{err}"
+            );
+            assert!(!err.contains(value), "{err}");
+        }
+    }
+
+    #[test]
+    fn known_properties_pass_and_secrets_are_sent_to_kafka_security() {
+        let s = load(
+            "[kafka.properties]\n\"statistics.interval.ms\" = \"1000\"\n\
+             [kafka.consumer]\n\"fetch.wait.max.ms\" = \"50\"\n\
+             [kafka.producer]\n\"linger.ms\" = \"20\"\n\"compression.type\" = \"gzip\"\n",
+        )
+        .unwrap();
+        assert_eq!(s.kafka.producer["compression.type"], "gzip");
+        let debug = format!("{s:?}");
+        assert!(
+            debug.contains("\"linger.ms\"") && !debug.contains("gzip"),
+            "Debug shows property values: {debug}"
+        );
+        for key in [
+            "sasl.password",
+            "sasl.oauthbearer.client.secret",
+            "sasl.oauthbearer.assertion.private.key.passphrase",
+        ] {
+            let err = load(&format!("[kafka.properties]\n\"{key}\" = \"hunter22\"\n"))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("[kafka.security]") && !err.contains("hunter22"),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_value_is_taken_out_of_librdkafkas_explanation() {
+        assert_eq!(
+            without_value(
+                "Invalid value \"lz5\" for configuration property \"x\"",
+                "lz5"
+            ),
+            "Invalid value \"[not shown]\" for configuration property \"x\""
+        );
+        // A value that reappears once blanked out gives nothing of the text.
+        assert_eq!(
+            without_value("a[not shown]b", "n"),
+            "(its value is not shown)"
+        );
+    }
 }

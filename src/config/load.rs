@@ -3,8 +3,7 @@
 
 use std::path::Path;
 
-use super::kafka::is_secret_property;
-use super::{Settings, SettingsError, TopicNames};
+use super::{Settings, SettingsError};
 
 const ENV_PREFIX: &str = "LEADPULSE_";
 
@@ -47,13 +46,7 @@ impl Settings {
             {
                 path[2] = path[2].replace('_', ".");
             }
-            // Secrets and names stay strings, even when they look like numbers.
-            let value = if path[0] == "kafka" && path.get(1).is_some_and(|p| p == "security") {
-                toml::Value::String(value)
-            } else {
-                parse_env_value(&value)
-            };
-            set_path(&mut table, &path, value);
+            set_path(&mut table, &path, typed_env_value(&path, &value));
             overridden.push(name);
         }
         let origin = if overridden.is_empty() {
@@ -86,22 +79,7 @@ impl Settings {
         if self.kafka.group_id.trim().is_empty() {
             return bad("kafka.group_id", "must not be empty");
         }
-        for (section, map) in [
-            ("kafka.properties", &self.kafka.properties),
-            ("kafka.consumer", &self.kafka.consumer),
-            ("kafka.producer", &self.kafka.producer),
-        ] {
-            if let Some(key) = map.keys().find(|k| is_secret_property(k)) {
-                return Err(SettingsError::Invalid {
-                    key: "kafka.security",
-                    message: format!(
-                        "holds secrets: move `{key}` out of [{section}] into [kafka.security] \
-                         (password, password_file, key_password, key_password_file), \
-                         where it is kept out of logs and debug output"
-                    ),
-                });
-            }
-        }
+        self.kafka.check_properties()?;
         if self.admin.enabled && self.admin.listen.parse::<std::net::SocketAddr>().is_err() {
             return bad(
                 "admin.listen",
@@ -126,16 +104,7 @@ impl Settings {
         if self.pipeline.max_future_skew_secs < 0 {
             return bad("pipeline.max_future_skew_secs", "must not be negative");
         }
-        if self.topics.partitions < 1 {
-            return bad("topics.partitions", "must be at least 1");
-        }
-        if self.topics.replication_factor == 0 || self.topics.replication_factor < -1 {
-            return bad(
-                "topics.replication_factor",
-                "must be -1 (broker default) or at least 1",
-            );
-        }
-        TopicNames::from_settings(self).check()?;
+        self.topics.check(&self.kafka.group_id)?;
         Ok(())
     }
 }
@@ -166,15 +135,40 @@ fn redact_password_lines(message: &str) -> String {
         .join("\n")
 }
 
-fn parse_env_value(raw: &str) -> toml::Value {
-    // Numbers and booleans keep their type; everything else is a string.
+/// An environment value read as the type of the setting it overrides:
+/// `LEADPULSE_KAFKA__INSTANCE_ID=0` is the string `"0"`,
+/// `LEADPULSE_PIPELINE__COMMIT_INTERVAL_MS=250` the number 250. The
+/// settings types themselves are asked: each reading (integer, float,
+/// boolean, string) is tried alone at `path`, and the first one they accept
+/// wins. When none is accepted, the integer or boolean reading is kept, so
+/// the error then names the key and the expected type.
+fn typed_env_value(path: &[String], raw: &str) -> toml::Value {
+    let mut readings = Vec::with_capacity(4);
     if let Ok(i) = raw.parse::<i64>() {
-        return toml::Value::Integer(i);
+        readings.push(toml::Value::Integer(i));
+    }
+    if let Ok(f) = raw.parse::<f64>() {
+        if f.is_finite() {
+            readings.push(toml::Value::Float(f));
+        }
     }
     if let Ok(b) = raw.parse::<bool>() {
-        return toml::Value::Boolean(b);
+        readings.push(toml::Value::Boolean(b));
     }
-    toml::Value::String(raw.to_owned())
+    let string = toml::Value::String(raw.to_owned());
+    if readings.is_empty() {
+        return string;
+    }
+    readings.push(string);
+    let accepts = |value: &toml::Value| {
+        let mut probe = toml::Table::new();
+        set_path(&mut probe, path, value.clone());
+        probe.try_into::<Settings>().is_ok()
+    };
+    match readings.iter().position(accepts) {
+        Some(i) => readings.swap_remove(i),
+        None => readings.swap_remove(0),
+    }
 }
 
 fn set_path(table: &mut toml::Table, path: &[String], value: toml::Value) {
@@ -324,5 +318,54 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("pipeline.commit_interval_ms"), "{err}");
+    }
+
+    #[test]
+    fn env_values_are_read_as_the_settings_type() {
+        let s = load(
+            "",
+            &[
+                ("LEADPULSE_KAFKA__INSTANCE_ID", "0"),
+                ("LEADPULSE_KAFKA__GROUP_ID", "true"),
+                ("LEADPULSE_KAFKA__PROPERTIES__LINGER_MS", "20"),
+                ("LEADPULSE_TOPICS__EVENTS", "2024"),
+                ("LEADPULSE_TOPICS__PARTITIONS", "12"),
+                ("LEADPULSE_TOPICS__CREATE_MISSING", "false"),
+                ("LEADPULSE_PIPELINE__MAX_FUTURE_SKEW_SECS", "-0"),
+                ("LEADPULSE_ADMIN__ENABLED", "false"),
+                ("LEADPULSE_LOG__LEVEL", "1.5"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(s.kafka.instance_id.as_deref(), Some("0"));
+        assert_eq!(s.kafka.transactional_id(), "true-0");
+        assert_eq!(s.kafka.properties["linger.ms"], "20");
+        assert_eq!(s.topics.events, "2024");
+        assert_eq!(s.topics.partitions, 12);
+        assert!(!s.topics.create_missing);
+        assert_eq!(s.pipeline.max_future_skew_secs, 0);
+        assert!(!s.admin.enabled);
+        assert_eq!(s.log.level, "1.5");
+    }
+
+    #[test]
+    fn an_env_value_of_the_wrong_type_names_the_variable_and_the_key() {
+        for (name, value, key) in [
+            (
+                "LEADPULSE_PIPELINE__COMMIT_INTERVAL_MS",
+                "fast",
+                "commit_interval_ms",
+            ),
+            ("LEADPULSE_ADMIN__ENABLED", "yes", "enabled"),
+            ("LEADPULSE_TOPICS__PARTITIONS", "1.5", "partitions"),
+            (
+                "LEADPULSE_TOPICS__REPLICATION_FACTOR",
+                "3000000000",
+                "replication_factor",
+            ),
+        ] {
+            let err = load("", &[(name, value)]).unwrap_err().to_string();
+            assert!(err.contains(name) && err.contains(key), "{err}");
+        }
     }
 }

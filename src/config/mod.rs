@@ -20,7 +20,10 @@ use serde::Deserialize;
 pub use admin::{AdminSettings, LogFormat, LogSettings, ShutdownSettings};
 pub use kafka::{KafkaSettings, SaslMechanism, SecurityProtocol, SecuritySettings};
 pub use pipeline::{ModelSettings, PipelineSettings, RoutingSettings};
-pub use topics::{Role, Topic, TopicNames, TopicSettings};
+pub use topics::{
+    Role, Topic, TopicNames, TopicSettings, MAX_PARTITIONS, MAX_REPLICATION_FACTOR,
+    MAX_TOPIC_NAME_LEN,
+};
 
 /// Why the configuration could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -34,6 +37,14 @@ pub enum SettingsError {
     Parse { origin: String, message: String },
     #[error("config: `{key}` {message}")]
     Invalid { key: &'static str, message: String },
+    /// A librdkafka property librdkafka does not know or refuses; the
+    /// message never holds its value.
+    #[error("config: `[{section}] \"{property}\"` {message}")]
+    Property {
+        section: &'static str,
+        property: String,
+        message: String,
+    },
     /// Two `[topics]` keys name the same topic.
     #[error(
         "config: `{key}` and `{other}` are both `{name}`; every topic needs a name of its own"

@@ -184,7 +184,10 @@ pub struct TopicNames {
 
 impl TopicNames {
     pub fn from_settings(settings: &Settings) -> Self {
-        let t = &settings.topics;
+        TopicNames::new(&settings.topics, &settings.kafka.group_id)
+    }
+
+    fn new(t: &TopicSettings, group_id: &str) -> Self {
         TopicNames {
             events: t.events.clone(),
             scores: t.scores.clone(),
@@ -196,7 +199,7 @@ impl TopicNames {
             overdue: t.overdue.clone(),
             lifecycle: t.lifecycle.clone(),
             handoffs: t.handoffs.clone(),
-            changelog: t.changelog(&settings.kafka.group_id),
+            changelog: t.changelog(group_id),
         }
     }
 
@@ -229,28 +232,42 @@ impl TopicNames {
     pub fn topic_of(&self, name: &str) -> Option<Topic> {
         self.iter().find(|(_, n)| *n == name).map(|(t, _)| t)
     }
+}
 
-    /// Every name non-empty and no two topics sharing one: a shared name
-    /// would, for instance, feed every event back in as feedback.
-    pub(super) fn check(&self) -> Result<(), SettingsError> {
-        let all: Vec<(Topic, &str)> = self.iter().collect();
-        for (i, &(topic, name)) in all.iter().enumerate() {
-            if name.trim().is_empty() {
-                return Err(SettingsError::Invalid {
-                    key: topic.key(),
-                    message: "must not be empty".into(),
-                });
-            }
-            if let Some(&(first, _)) = all[..i].iter().find(|(_, n)| *n == name) {
-                return Err(SettingsError::TopicClash {
-                    key: topic.key(),
-                    other: first.key(),
-                    name: name.to_owned(),
-                });
-            }
-        }
-        Ok(())
+/// Most partitions of a created topic, and of `replay --partitions`: above
+/// any real deployment's input topic, far below what would exhaust memory.
+pub const MAX_PARTITIONS: i32 = 100_000;
+
+/// Kafka keeps a replication factor in 16 bits.
+pub const MAX_REPLICATION_FACTOR: i32 = i16::MAX as i32;
+
+/// Kafka's longest topic name.
+pub const MAX_TOPIC_NAME_LEN: usize = 249;
+
+/// What Kafka would refuse in a topic name: characters outside
+/// `[a-zA-Z0-9._-]`, more than 249 of them, or `.` / `..`.
+fn name_problem(name: &str) -> Option<String> {
+    if name.is_empty() {
+        return Some("must not be empty".into());
     }
+    if name == "." || name == ".." {
+        return Some(format!("`{name}` is not a topic name Kafka accepts"));
+    }
+    if name.len() > MAX_TOPIC_NAME_LEN {
+        return Some(format!(
+            "is {} characters long; Kafka allows at most {MAX_TOPIC_NAME_LEN}",
+            name.len()
+        ));
+    }
+    if let Some(c) = name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')))
+    {
+        return Some(format!(
+            "`{name}` holds {c:?}; Kafka topic names are made of ASCII letters, digits, `.`, `_` and `-`"
+        ));
+    }
+    None
 }
 
 /// Topic names and how missing topics are created.
@@ -311,6 +328,67 @@ impl Default for TopicSettings {
 }
 
 impl TopicSettings {
+    /// Names Kafka accepts, one per topic, and creation bounds Kafka accepts.
+    /// A shared name would, for instance, feed every event back in as
+    /// feedback.
+    pub(super) fn check(&self, group_id: &str) -> Result<(), SettingsError> {
+        let invalid = |key, message: String| Err(SettingsError::Invalid { key, message });
+        if !(1..=MAX_PARTITIONS).contains(&self.partitions) {
+            return invalid(
+                "topics.partitions",
+                format!("must be between 1 and {MAX_PARTITIONS}"),
+            );
+        }
+        let rf = self.replication_factor;
+        if rf != -1 && !(1..=MAX_REPLICATION_FACTOR).contains(&rf) {
+            return invalid(
+                "topics.replication_factor",
+                format!(
+                    "must be -1 (the broker's default) or between 1 and {MAX_REPLICATION_FACTOR}"
+                ),
+            );
+        }
+        let names = TopicNames::new(self, group_id);
+        let all: Vec<(Topic, &str)> = names.iter().collect();
+        for (i, &(topic, name)) in all.iter().enumerate() {
+            if let Some(problem) = name_problem(name) {
+                if topic == Topic::Changelog && self.changelog.is_none() {
+                    return invalid(
+                        "kafka.group_id",
+                        format!(
+                            "names the changelog topic `{name}`, which Kafka refuses: {problem}; \
+                             set topics.changelog or choose another group id"
+                        ),
+                    );
+                }
+                return invalid(topic.key(), problem);
+            }
+            if let Some(&(first, _)) = all[..i].iter().find(|(_, n)| *n == name) {
+                return Err(SettingsError::TopicClash {
+                    key: topic.key(),
+                    other: first.key(),
+                    name: name.to_owned(),
+                });
+            }
+            // Kafka refuses a topic whose name differs from another's only in
+            // `.` versus `_`: its metric names would be the same.
+            let folded = name.replace('.', "_");
+            if let Some(&(first, other)) =
+                all[..i].iter().find(|(_, n)| n.replace('.', "_") == folded)
+            {
+                return invalid(
+                    topic.key(),
+                    format!(
+                        "`{name}` and `{}` (`{other}`) differ only in `.` and `_`, \
+                         which Kafka does not allow in one cluster",
+                        first.key()
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+
     /// The changelog topic name.
     pub fn changelog(&self, group_id: &str) -> String {
         self.changelog
@@ -418,6 +496,73 @@ mod tests {
                 .unwrap_err()
                 .to_string();
             assert!(err.contains(&format!("`{}`", topic.key())), "{err}");
+        }
+    }
+
+    #[test]
+    fn names_kafka_refuses_are_refused_naming_the_key() {
+        let longest = "a".repeat(MAX_TOPIC_NAME_LEN);
+        load(&format!("[topics]\nalerts = \"{longest}\"\n")).unwrap();
+        load("[topics]\nalerts = \"team.hot_leads-v2\"\n").unwrap();
+        for (name, says) in [
+            (format!("{longest}a"), "at most 249"),
+            (".".to_owned(), "not a topic name"),
+            ("..".to_owned(), "not a topic name"),
+            ("hot leads".to_owned(), "' '"),
+            ("hot/leads".to_owned(), "'/'"),
+            ("heiße-leads".to_owned(), "'ß'"),
+        ] {
+            let err = load(&format!("[topics]\nalerts = \"{name}\"\n"))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("`topics.alerts`") && err.contains(says),
+                "{err}"
+            );
+        }
+        // The default changelog name is made from the group id.
+        let err = load("[kafka]\ngroup_id = \"sales team\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("`kafka.group_id`") && err.contains("topics.changelog"),
+            "{err}"
+        );
+        load("[kafka]\ngroup_id = \"sales team\"\n[topics]\nchangelog = \"sales-state\"\n")
+            .unwrap();
+    }
+
+    #[test]
+    fn names_that_differ_only_in_dot_and_underscore_are_refused() {
+        let err = load("[topics]\nalerts = \"hot.leads\"\nbreaches = \"hot_leads\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("`topics.breaches`") && err.contains("`topics.alerts` (`hot.leads`)"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn partitions_and_replication_factor_are_bounded() {
+        for ok in [
+            "partitions = 1",
+            "partitions = 100000",
+            "replication_factor = -1",
+        ] {
+            load(&format!("[topics]\n{ok}\n")).unwrap_or_else(|e| panic!("{ok}: {e}"));
+        }
+        load("[topics]\nreplication_factor = 32767\n").unwrap();
+        for (bad, key) in [
+            ("partitions = 0", "topics.partitions"),
+            ("partitions = 100001", "topics.partitions"),
+            ("partitions = 2147483647", "topics.partitions"),
+            ("replication_factor = 0", "topics.replication_factor"),
+            ("replication_factor = -2", "topics.replication_factor"),
+            ("replication_factor = 32768", "topics.replication_factor"),
+        ] {
+            let err = load(&format!("[topics]\n{bad}\n")).unwrap_err().to_string();
+            assert!(err.contains(&format!("`{key}`")), "{bad}: {err}");
         }
     }
 }

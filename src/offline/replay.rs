@@ -12,6 +12,7 @@ use std::io::BufRead;
 use std::sync::Arc;
 
 use crate::codec;
+use crate::config::MAX_PARTITIONS;
 use crate::core::partitioner::partition_for_key;
 use crate::core::tally::BatchCounts;
 use crate::core::{
@@ -30,7 +31,7 @@ pub struct ReplayOptions {
     pub roster: Option<Arc<Roster>>,
     /// Partitions of the events topic in the deployment being reproduced:
     /// routing balance is kept per partition (murmur2 of the lead id), as
-    /// in `run`.
+    /// in `run`. At most [`MAX_PARTITIONS`].
     pub partitions: i32,
     /// After the last event, fire the timers due up to this time.
     pub until: Option<Millis>,
@@ -123,6 +124,15 @@ pub fn replay(
     mut on_reject: impl FnMut(usize, &Rejection),
 ) -> std::io::Result<ReplayOutcome> {
     let desk = Desk::new(Scorer::new(model), options.roster.clone());
+    if options.partitions > MAX_PARTITIONS {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!(
+                "{} partitions: at most {MAX_PARTITIONS} are supported",
+                options.partitions
+            ),
+        ));
+    }
     let partitions = options.partitions.max(1);
     let mut parts: Vec<PartitionState> =
         (0..partitions).map(|_| PartitionState::default()).collect();
@@ -208,5 +218,26 @@ fn fire_due(
             out.absorb(record, step.outcome, on_alert);
         }
         part.store_mut().commit();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn more_partitions_than_a_topic_may_have_are_refused_before_any_allocation() {
+        let model = Arc::new(
+            Model::from_toml(
+                "examples/model.toml",
+                include_str!("../../examples/model.toml"),
+            )
+            .expect("example model"),
+        );
+        let mut options = ReplayOptions::new(0, 0);
+        options.partitions = 2_000_000_000;
+        let err = replay(model, &b""[..], &options, |_| {}, |_, _| {}).unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+        assert!(err.to_string().contains("at most 100000"), "{err}");
     }
 }

@@ -127,7 +127,7 @@ pub fn from_kafka(
     settings: &Settings,
     timeout: Duration,
 ) -> Result<(ReportInput, Skipped), InputError> {
-    let kafka = |e: KafkaError| InputError::Kafka(e.to_string());
+    let kafka = |e: KafkaError| InputError::Kafka(crate::service::client_error(&e));
     let names = TopicNames::from_settings(settings);
     let mut input = ReportInput::default();
     let mut skipped = Skipped::default();

@@ -1,8 +1,22 @@
 //! librdkafka client configuration.
 
+use rdkafka::error::KafkaError;
 use rdkafka::ClientConfig;
 
 use crate::config::Settings;
+
+/// A Kafka client error as text fit for a log. rust-rdkafka's own text of
+/// a configuration error repeats the property's value, which may be a
+/// secret (a misspelt `sasl.password`, say); this names the property only.
+/// `config check` refuses such properties already; this is the last guard.
+pub fn client_error(e: &KafkaError) -> String {
+    match e {
+        KafkaError::ClientConfig(_, _, key, _) => format!(
+            "librdkafka refuses the configuration property `{key}` (its value is not shown)"
+        ),
+        other => other.to_string(),
+    }
+}
 
 /// Properties every client shares: bootstrap, client id, `[kafka.security]`,
 /// `[kafka.properties]`. The result holds secrets: never log it.

@@ -19,7 +19,9 @@ mod topics;
 mod txn;
 
 pub(crate) use client::client_base;
-pub use client::{consumer_config, max_record_bytes, producer_config, reader_config, Reader};
+pub use client::{
+    client_error, consumer_config, max_record_bytes, producer_config, reader_config, Reader,
+};
 pub use model_watch::ModelWatcher;
 pub use preflight::check_connection;
 pub use run::{run, run_with_status, RunSummary};
@@ -36,9 +38,11 @@ pub enum PipelineError {
     /// A Kafka client could not be created or configured.
     #[error("kafka client setup failed: {0}")]
     Client(String),
-    /// librdkafka refused a client's configuration.
-    #[error("kafka client setup failed")]
-    ClientSetup(#[source] rdkafka::error::KafkaError),
+    /// librdkafka refused a client's configuration. Not a `#[source]`:
+    /// rust-rdkafka's text of a configuration error repeats the property's
+    /// value, which may be a secret, so only [`client_error`]'s is shown.
+    #[error("kafka client setup failed: {}", client_error(.0))]
+    ClientSetup(rdkafka::error::KafkaError),
     /// Another instance with the same transactional id took over.
     #[error("producer fenced: another instance with transactional.id `{transactional_id}` is running; exiting")]
     Fenced {

@@ -48,7 +48,7 @@ pub fn check_connection(settings: &Settings) -> Result<(), PipelineError> {
         // Authentication errors are final; do not let librdkafka retry quietly.
         .set("reconnect.backoff.max.ms", "1000")
         .create_with_context(Probe::default())
-        .map_err(|e| PipelineError::Client(e.to_string()))?;
+        .map_err(|e| PipelineError::Client(super::client_error(&e)))?;
     let started = Instant::now();
     loop {
         let last = match consumer.fetch_metadata(None, Duration::from_millis(1000)) {

@@ -97,7 +97,7 @@ fn read(
     let started = Instant::now();
     let consumer: BaseConsumer<super::Reader> = super::reader_config(settings)
         .create_with_context(super::Reader)
-        .map_err(|e| PipelineError::Client(e.to_string()))?;
+        .map_err(|e| PipelineError::Client(super::client_error(&e)))?;
     let mut tpl = TopicPartitionList::new();
     let mut pending = BTreeSet::new();
     // Per partition: the end of the changelog and the records read so far.

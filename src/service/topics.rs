@@ -22,7 +22,7 @@ pub fn ensure_topics(settings: &Settings) -> Result<i32, PipelineError> {
     let names = TopicNames::from_settings(settings);
     let admin: AdminClient<DefaultClientContext> = super::client_base(settings)
         .create()
-        .map_err(|e| PipelineError::Client(e.to_string()))?;
+        .map_err(|e| PipelineError::Client(super::client_error(&e)))?;
     let existing = partition_counts(&admin)?;
     let t = &settings.topics;
     let rf = t.replication_factor;

@@ -250,7 +250,8 @@ fn print_alerts(
     let (mut contacted, mut breaches) = (0, 0);
     let consumer: BaseConsumer = service::reader_config(settings)
         .set("enable.partition.eof", "false")
-        .create()?;
+        .create()
+        .map_err(|e| anyhow::anyhow!(service::client_error(&e)))?;
     let t = &settings.topics;
     let mut tpl = TopicPartitionList::new();
     for topic in [&t.alerts, &t.breaches] {

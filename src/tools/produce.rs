@@ -46,7 +46,12 @@ pub fn produce(
         .set("linger.ms", "5")
         .set("partitioner", "murmur2_random")
         .create()
-        .map_err(|e| format!("cannot create the producer: {e}"))?;
+        .map_err(|e| {
+            format!(
+                "cannot create the producer: {}",
+                crate::service::client_error(&e)
+            )
+        })?;
     let rate = options.rate;
     let mut generator = Generator::new(options.shape.apply(GeneratorConfig {
         leads: options.leads,

@@ -66,3 +66,106 @@ fn two_topics_with_one_name_are_refused_naming_both_keys() {
         "{err}"
     );
 }
+
+#[test]
+fn env_values_are_read_as_the_settings_type() {
+    let out = accepted(
+        "",
+        &[
+            ("LEADPULSE_KAFKA__INSTANCE_ID", "0"),
+            ("LEADPULSE_TOPICS__PARTITIONS", "12"),
+            ("LEADPULSE_ADMIN__ENABLED", "false"),
+        ],
+    );
+    assert!(out.contains("transactional.id leadpulse-0"), "{out}");
+    let err = refused("", &[("LEADPULSE_TOPICS__PARTITIONS", "twelve")]);
+    assert!(
+        err.contains("LEADPULSE_TOPICS__PARTITIONS") && err.contains("partitions"),
+        "{err}"
+    );
+}
+
+#[test]
+fn limits_kafka_would_refuse_are_refused_naming_the_key() {
+    for (text, key) in [
+        (
+            "[topics]\nreplication_factor = 32768\n",
+            "topics.replication_factor",
+        ),
+        ("[topics]\npartitions = 2147483647\n", "topics.partitions"),
+        ("[topics]\nalerts = \"hot leads\"\n", "topics.alerts"),
+        ("[topics]\nscores = \"..\"\n", "topics.scores"),
+    ] {
+        let err = refused(text, &[]);
+        assert!(err.contains(&format!("`{key}`")), "{text}: {err}");
+    }
+    let long = "x".repeat(250);
+    let err = refused(&format!("[topics]\nhandoffs = \"{long}\"\n"), &[]);
+    assert!(
+        err.contains("`topics.handoffs`") && err.contains("249"),
+        "{err}"
+    );
+}
+
+#[test]
+fn replay_refuses_more_partitions_than_a_topic_may_have() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = Command::new(env!("CARGO_BIN_EXE_leadpulse"))
+        .arg("replay")
+        .arg("--model")
+        .arg(root.join("examples/model.toml"))
+        .arg("--events")
+        .arg(root.join("examples/events.ndjson"))
+        .args(["--partitions", "2000000000"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("--partitions") && err.contains("1..=100000"),
+        "{err}"
+    );
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn a_misspelt_secret_property_is_refused_by_name_and_never_printed() {
+    let text = "[kafka.properties]\n\"sasl.passwrd\" = \"hunter22-not-for-logs\"\n";
+    let err = refused(text, &[]);
+    assert!(
+        err.contains("`[kafka.properties] \"sasl.passwrd\"`")
+            && err.contains("is not a librdkafka property"),
+        "{err}"
+    );
+    assert!(!err.contains("hunter22"), "{err}");
+
+    // From the environment too, and `run` stops on it before any client.
+    let env = [(
+        "LEADPULSE_KAFKA__PRODUCER__SASL_PASSWRD",
+        "hunter22-not-for-logs",
+    )];
+    let err = refused("", &env);
+    assert!(
+        err.contains("`[kafka.producer] \"sasl.passwrd\"`") && !err.contains("hunter22"),
+        "{err}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("leadpulse.toml");
+    std::fs::write(&path, text).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_leadpulse"))
+        .arg("run")
+        .arg("--config")
+        .arg(&path)
+        .output()
+        .unwrap();
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    assert!(
+        all.contains("sasl.passwrd") && !all.contains("hunter22"),
+        "{all}"
+    );
+}

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use anyhow::Context;
 
 use leadpulse::codec::{self, parse_rfc3339, Format};
+use leadpulse::config::MAX_PARTITIONS;
 use leadpulse::core::{LeadScore, Model, Scorer};
 use leadpulse::offline::{backtest, replay};
 
@@ -43,8 +44,10 @@ pub struct Args {
     #[arg(long)]
     routing: Option<PathBuf>,
     /// Partitions of the events topic of the deployment being
-    /// reproduced (routing balance is kept per partition).
-    #[arg(long, default_value_t = 1)]
+    /// reproduced (routing balance is kept per partition); at most
+    /// 100000, as for `topics.partitions`.
+    #[arg(long, default_value_t = 1,
+          value_parser = clap::value_parser!(i32).range(1..=i64::from(MAX_PARTITIONS)))]
     partitions: i32,
     /// After the last event, fire timers due up to this time (RFC 3339).
     #[arg(long)]
