@@ -19,7 +19,7 @@ pub use client::{consumer_config, producer_config, reader_config, Reader};
 pub use model_watch::ModelWatcher;
 pub use pipeline::wait_delivered;
 pub use pipeline::{run, run_with_status, RunSummary};
-pub use preflight::check_connection;
+pub use preflight::{check_connection, check_reachable};
 pub use topics::{ensure_topics, TopicNames};
 
 /// Why the service stopped with an error. Each is logged once and makes the
@@ -41,6 +41,9 @@ pub enum PipelineError {
     /// State could not be restored from the changelog.
     #[error("restore from changelog failed: {0}")]
     Restore(String),
+    /// No broker answered at all (wrong address, broker down).
+    #[error("{0}")]
+    Unreachable(String),
     /// The brokers refused our credentials or TLS identity.
     #[error("{0}")]
     Authentication(String),

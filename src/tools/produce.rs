@@ -30,15 +30,21 @@ pub struct ProduceOptions {
     pub seed: u64,
     /// Mix of event types and hot leads' share of the events.
     pub shape: ShapeArgs,
+    /// How long to wait for a broker to answer before giving up, and for
+    /// the last events to be delivered.
+    pub kafka_timeout: Duration,
 }
 
 /// Produces generated events to `settings.topics.events` until done or
-/// `stop` is set. Returns the number of events produced.
+/// `stop` is set. Returns the number of events produced. When no broker
+/// answers within `options.kafka_timeout` it fails at once with one error,
+/// before producing anything.
 pub fn produce(
     settings: &Settings,
     options: &ProduceOptions,
     stop: &AtomicBool,
 ) -> Result<u64, String> {
+    crate::service::check_reachable(settings, options.kafka_timeout).map_err(|e| e.to_string())?;
     let producer: ThreadedProducer<DefaultProducerContext> = crate::service::client_base(settings)
         .set("enable.idempotence", "true")
         // Short, so event → alert latency measured from `occurred_at`
@@ -98,9 +104,13 @@ pub fn produce(
             tracing::info!(sent, "events produced");
         }
     }
-    producer
-        .flush(Duration::from_secs(30))
-        .map_err(|e| format!("flushing: {e}"))?;
+    producer.flush(options.kafka_timeout).map_err(|e| {
+        format!(
+            "the last events were not delivered to `{}` within {} s ({e})",
+            settings.kafka.bootstrap_servers,
+            options.kafka_timeout.as_secs_f64()
+        )
+    })?;
     Ok(sent)
 }
 
