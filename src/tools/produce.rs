@@ -53,6 +53,22 @@ pub fn produce(
         .set("partitioner", "murmur2_random")
         .create()
         .map_err(|e| format!("cannot create the producer: {e}"))?;
+    let topic = &settings.topics.events;
+    let metadata = producer
+        .client()
+        .fetch_metadata(Some(topic), options.kafka_timeout)
+        .map_err(|e| format!("cannot read the metadata of `{topic}`: {e}"))?;
+    if !metadata
+        .topics()
+        .iter()
+        .any(|t| t.name() == topic && t.error().is_none() && !t.partitions().is_empty())
+    {
+        return Err(format!(
+            "topic `{topic}` does not exist on `{}`; create it (compose's kafka-init does), or \
+             start `leadpulse run` once, which creates the topics it needs",
+            settings.kafka.bootstrap_servers
+        ));
+    }
     let rate = options.rate;
     let mut generator = Generator::new(options.shape.apply(GeneratorConfig {
         leads: options.leads,
@@ -62,7 +78,6 @@ pub fn produce(
         mean_gap_ms: 1000.0 / f64::from(rate.max(1)),
         ..GeneratorConfig::default()
     })?);
-    let topic = &settings.topics.events;
     let started = Instant::now();
     let mut sent = 0u64;
     let log_every = if rate == 0 {
