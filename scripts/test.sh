@@ -11,7 +11,8 @@
 # too. The contract tests' Python packages come from PyPI into a venv
 # (scripts/python-venv.sh). The HTML report test needs Debian's chromium
 # (or LEADPULSE_CHROMIUM pointing at a Chromium binary); screenshots land in
-# target/test-artifacts/.
+# target/test-artifacts/. What is missing is installed with apt-get
+# --no-install-recommends when run as root on Debian (see README.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,14 +28,21 @@ command -v openssl >/dev/null || need_apt+=(openssl)
 command -v cc >/dev/null || need_apt+=(build-essential)
 command -v pkg-config >/dev/null || need_apt+=(pkg-config)
 pkg-config --exists openssl 2>/dev/null || need_apt+=(libssl-dev)
-# The HTML report is checked in a real headless browser (tests/it/report.rs).
-[ -x "${LEADPULSE_CHROMIUM:-/usr/bin/chromium}" ] || need_apt+=(chromium)
+# The HTML report is checked in a real headless browser (tests/it/report.rs):
+# chromium and one font. Set LEADPULSE_CHROMIUM to use a Chromium you have.
+if [ ! -x "${LEADPULSE_CHROMIUM:-/usr/bin/chromium}" ]; then
+  need_apt+=(chromium)
+  { command -v fc-list >/dev/null && [ -n "$(fc-list 2>/dev/null)" ]; } || need_apt+=(fonts-dejavu-core)
+fi
 if [ ${#need_apt[@]} -gt 0 ]; then
-  log "installing ${need_apt[*]}"
+  log "installing ${need_apt[*]} (apt-get, without recommended packages)"
   if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"
+    # Only what is named and what it depends on: recommended packages
+    # (for chromium: udev, upower, avahi, a print dialog, ...) would change
+    # the system far beyond what the tests need.
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_apt[@]}"
   else
-    echo "scripts/test.sh: missing ${need_apt[*]}; install them (Debian: apt-get install ${need_apt[*]})" >&2
+    echo "scripts/test.sh: missing ${need_apt[*]}; install them (Debian: apt-get install --no-install-recommends ${need_apt[*]})" >&2
     exit 1
   fi
 fi

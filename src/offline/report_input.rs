@@ -29,6 +29,9 @@ pub enum InputError {
     MissingTopic(String),
     #[error("kafka: {0}")]
     Kafka(String),
+    /// No broker answered, or the brokers refused our credentials.
+    #[error("{0}")]
+    Connect(String),
 }
 
 /// Records that did not decode and were left out; the caller reports them.
@@ -122,11 +125,15 @@ pub fn from_dir(dir: &Path) -> Result<(ReportInput, Skipped), InputError> {
 
 /// Reads the handoff, lifecycle and breach topics named in `settings`
 /// from the beginning to their end (the last stable offset: read_committed
-/// skips aborted and open transactions).
+/// skips aborted and open transactions). Gives up after `timeout` when no
+/// broker answers, with one error rather than librdkafka's log of every
+/// failed attempt.
 pub fn from_kafka(
     settings: &Settings,
     timeout: Duration,
 ) -> Result<(ReportInput, Skipped), InputError> {
+    crate::service::check_reachable(settings, timeout)
+        .map_err(|e| InputError::Connect(e.to_string()))?;
     let kafka = |e: KafkaError| InputError::Kafka(crate::service::client_error(&e));
     let names = TopicNames::from_settings(settings);
     let mut input = ReportInput::default();

@@ -23,7 +23,7 @@ pub use client::{
     client_error, consumer_config, max_record_bytes, producer_config, reader_config, Reader,
 };
 pub use model_watch::ModelWatcher;
-pub use preflight::check_connection;
+pub use preflight::{check_connection, check_reachable};
 pub use run::{run, run_with_status, RunSummary};
 pub use topics::{ensure_topics, TopicNames};
 pub use txn::wait_delivered;
@@ -71,6 +71,9 @@ pub enum PipelineError {
     /// State could not be restored from the changelog.
     #[error("restore from changelog failed: {0}")]
     Restore(String),
+    /// No broker answered at all (wrong address, broker down).
+    #[error("{0}")]
+    Unreachable(String),
     /// The brokers refused our credentials or TLS identity.
     #[error("{0}")]
     Authentication(String),

@@ -14,7 +14,7 @@ use secrecy::ExposeSecret;
 use super::PipelineError;
 use crate::config::Settings;
 
-/// How long to keep trying to reach a broker that does not answer at all.
+/// How long `run` keeps trying to reach a broker that does not answer at all.
 const UNREACHABLE_AFTER: Duration = Duration::from_secs(60);
 
 /// Remembers the first authentication or TLS error librdkafka reports.
@@ -24,6 +24,12 @@ struct Probe {
 }
 
 impl ClientContext for Probe {
+    /// librdkafka logs every failed connection attempt (hundreds a minute
+    /// for an address nobody listens on); the probe's one error says it all.
+    fn log(&self, level: rdkafka::config::RDKafkaLogLevel, fac: &str, log_message: &str) {
+        tracing::debug!(?level, fac, "librdkafka: {log_message}");
+    }
+
     fn error(&self, error: KafkaError, reason: &str) {
         match error.rdkafka_error_code() {
             Some(
@@ -44,6 +50,13 @@ impl ConsumerContext for Probe {}
 /// Connects to the brokers and fetches metadata once. Fails fast on an
 /// authentication or TLS error; fails after a minute when no broker answers.
 pub fn check_connection(settings: &Settings) -> Result<(), PipelineError> {
+    check_reachable(settings, UNREACHABLE_AFTER)
+}
+
+/// [`check_connection`] giving up after `within` when no broker answers,
+/// for the tools (`report --config`, `generate --kafka`): one clear error
+/// instead of librdkafka's log of every failed attempt.
+pub fn check_reachable(settings: &Settings, within: Duration) -> Result<(), PipelineError> {
     let consumer: BaseConsumer<Probe> = super::reader_config(settings)
         // Authentication errors are final; do not let librdkafka retry quietly.
         .set("reconnect.backoff.max.ms", "1000")
@@ -51,7 +64,10 @@ pub fn check_connection(settings: &Settings) -> Result<(), PipelineError> {
         .map_err(|e| PipelineError::Client(super::client_error(&e)))?;
     let started = Instant::now();
     loop {
-        let last = match consumer.fetch_metadata(None, Duration::from_millis(1000)) {
+        let attempt = within
+            .saturating_sub(started.elapsed())
+            .clamp(Duration::from_millis(100), Duration::from_millis(1000));
+        let last = match consumer.fetch_metadata(None, attempt) {
             Ok(_) => return Ok(()),
             Err(e) => e.to_string(),
         };
@@ -68,11 +84,11 @@ pub fn check_connection(settings: &Settings) -> Result<(), PipelineError> {
                 settings, code, &reason,
             )));
         }
-        if started.elapsed() > UNREACHABLE_AFTER {
-            return Err(PipelineError::Client(format!(
-                "no broker of `{}` answered within {}s: {last}",
+        if started.elapsed() >= within {
+            return Err(PipelineError::Unreachable(format!(
+                "no broker of `{}` answered within {} s ({last})",
                 settings.kafka.bootstrap_servers,
-                UNREACHABLE_AFTER.as_secs()
+                within.as_secs_f64()
             )));
         }
     }

@@ -3,11 +3,12 @@
 //! a synthetic event stream through the same transactional pipeline as
 //! `run`, and a read_committed consumer prints alerts as they fire.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::thread;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{Header, Message, OwnedHeaders};
@@ -15,12 +16,17 @@ use rdkafka::mocking::MockCluster;
 use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
 
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+use time::UtcOffset;
 
-use crate::codec::{self, format_rfc3339, Format};
+use crate::codec::{self, Format};
 use crate::config::Settings;
 use crate::core::{Alert, Millis, Model};
 use crate::service::{self, RunSummary};
 use crate::tools::generate::{malformed, Generator, GeneratorConfig};
+
+pub mod console;
+
+use console::{now_ms, View};
 
 /// What the demo runs.
 #[derive(Debug, Clone)]
@@ -37,28 +43,71 @@ pub struct DemoOptions {
     pub partitions: i32,
     /// Routes alerts to reps and runs the SLA loop.
     pub roster: Option<Arc<crate::core::Roster>>,
+    /// The console's time zone. Found by the caller before any thread
+    /// starts: the `time` crate reads it only while the process is
+    /// single-threaded.
+    pub utc_offset: UtcOffset,
+}
+
+/// How the alerts' follow-up went, as the console saw it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FollowUps {
+    /// Alerts whose lead a simulated rep contacted (and no breach came).
+    pub contacted: u64,
+    /// Alerts whose first deadline passed without a contact.
+    pub breached: u64,
+    /// Breach records of first deadlines (one per breached alert).
+    pub first_breaches: u64,
+    /// Of those, handed to another rep with a fresh deadline.
+    pub reassigned: u64,
+    /// Breach records on `sla-breaches` (a reassigned lead can breach again).
+    pub breach_records: u64,
+    /// Alerts with neither outcome yet when the demo stopped.
+    pub open: u64,
+    /// Deadlines not yet passed nor met when the demo stopped, those of
+    /// reassigned leads included.
+    pub open_deadlines: u64,
 }
 
 /// What the demo did.
 #[derive(Debug)]
 pub struct DemoSummary {
+    /// Engagement events produced, the malformed ones included.
     pub produced: u64,
+    /// Of those, malformed on purpose (every 200th), to show the DLQ.
+    pub malformed: u64,
+    /// Feedback events (`contacted`) the simulated reps sent.
+    pub feedback: u64,
     pub service: RunSummary,
     pub alerts_seen: Vec<Alert>,
-    /// Leads the simulated reps contacted within the SLA.
-    pub contacted: u64,
-    /// SLA breaches published.
-    pub breaches: u64,
+    pub follow_ups: FollowUps,
+    /// Alert id → what became of it: `contacted`, `breached`, or `open`.
+    pub outcomes: BTreeMap<String, &'static str>,
+    /// Ctrl-C ended the demo before every deadline had passed.
+    pub stopped_early: bool,
+    /// The wait for the open deadlines reached its bound.
+    pub gave_up_waiting: bool,
 }
 
-fn now_ms() -> Millis {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as Millis)
+/// Every 200th record the demo produces is malformed.
+const MALFORMED_EVERY: u64 = 200;
+
+/// What the alert printer and the demo's end share: the deadlines still
+/// open, and how the others went.
+#[derive(Debug, Default)]
+struct Story {
+    /// Alert id → the deadline its lead now waits on.
+    open: BTreeMap<String, Millis>,
+    follow_ups: FollowUps,
+    /// Feedback events sent.
+    feedback: u64,
+    /// Alert id → `contacted` or `breached`, once known.
+    outcomes: BTreeMap<String, &'static str>,
 }
 
-/// Runs the demo until its duration is over or `stop` is set. Alerts are
-/// printed to `out` as they are committed.
+/// Runs the demo until its traffic is over and every follow-up deadline of
+/// its alerts has passed or been met (at most a few SLAs later), or until
+/// `stop` is set. Alerts are printed to `out` as they are committed.
 pub fn run(
     model: Arc<Model>,
     options: &DemoOptions,
@@ -88,15 +137,27 @@ pub fn run(
     ] {
         cluster.create_topic(topic, options.partitions, 1)?;
     }
+    let sla = options.roster.as_deref().map_or(String::new(), |r| {
+        let slas: BTreeSet<Millis> = r.teams.iter().map(|t| t.sla).collect();
+        let secs: Vec<String> = slas
+            .iter()
+            .map(|&ms| console::points(ms as f64 / 1000.0))
+            .collect();
+        format!(
+            " Alerts go to reps with a {} s follow-up SLA; simulated reps contact about 60% of \
+             their leads in time.",
+            secs.join("/")
+        )
+    });
     eprintln!(
         "leadpulse demo: in-process Kafka at {bootstrap}; model {} (sales-ready when {}); \
-         {} leads, {} events/s for {} s. Alerts go to reps with a 20 s follow-up SLA; \
-         simulated reps contact about 60% of their leads in time. Ctrl-C stops.",
+         {} leads, {} events/s for {} s.{sla} Times are {}. Ctrl-C stops.",
         model.version,
         model.qualify.describe(),
         options.leads,
         options.rate,
-        options.duration.as_secs()
+        options.duration.as_secs(),
+        console::zone(options.utc_offset),
     );
 
     // The service.
@@ -111,23 +172,51 @@ pub fn run(
             .spawn(move || service::run(&settings, model, roster, None, &stop))?
     };
 
-    // The live console view of committed alerts.
+    // The live console view of committed alerts, and the simulated reps.
     let printed = Arc::new(AtomicU64::new(0));
+    let story = Arc::new(Mutex::new(Story::default()));
     let printer_stop = Arc::new(AtomicBool::new(false));
     let printer = {
         let settings = settings.clone();
+        let view = View {
+            roster: options.roster.clone(),
+            offset: options.utc_offset,
+        };
         let printed = printed.clone();
+        let story = story.clone();
         let stop = printer_stop.clone();
         thread::Builder::new()
             .name("leadpulse-alerts".into())
-            .spawn(move || print_alerts(&settings, out, &printed, &stop))?
+            .spawn(move || print_alerts(&settings, &view, out, &printed, &story, &stop))?
     };
 
     // The event source.
     let produced = produce(&bootstrap, &settings.topics.events, options, &stop)?;
 
-    // Let the service drain what was produced, then stop it.
-    thread::sleep(Duration::from_millis(1500));
+    // The rest of the story: every deadline passes or is met.
+    let (mut stopped_early, mut gave_up_waiting) = (stop.load(Ordering::Relaxed), false);
+    match options.roster.as_deref() {
+        Some(roster) if !stopped_early => {
+            let longest = roster.teams.iter().map(|t| t.sla).max().unwrap_or(0);
+            let longest = Duration::from_millis(longest.max(0) as u64);
+            // Commits every 100 ms; the timers are checked between polls.
+            let settle = longest + Duration::from_secs(2);
+            let bound = longest * (roster.max_reassignments + 1) + Duration::from_secs(10);
+            let open = lock(&story).open.len();
+            eprintln!(
+                "leadpulse demo: traffic over; waiting until every follow-up deadline has passed \
+                 or been met ({open} open now; at most {} s; Ctrl-C stops now)",
+                bound.as_secs()
+            );
+            match wait_for_deadlines(&story, &stop, settle, bound) {
+                Waited::Done => {}
+                Waited::Stopped => stopped_early = true,
+                Waited::GaveUp => gave_up_waiting = true,
+            }
+        }
+        // Let the service drain what was produced.
+        _ => thread::sleep(Duration::from_millis(1500)),
+    }
     service_stop.store(true, Ordering::Relaxed);
     let summary = service
         .join()
@@ -137,17 +226,70 @@ pub fn run(
         thread::sleep(Duration::from_millis(50));
     }
     printer_stop.store(true, Ordering::Relaxed);
-    let (alerts_seen, contacted, breaches) = printer
+    let alerts_seen = printer
         .join()
         .map_err(|_| anyhow::anyhow!("the alert printer panicked"))??;
     drop(cluster);
+    let story = lock(&story);
+    let mut follow_ups = story.follow_ups.clone();
+    follow_ups.open_deadlines = story.open.len() as u64;
+    let mut outcomes = story.outcomes.clone();
+    for id in story.open.keys() {
+        outcomes.entry(id.clone()).or_insert("open");
+    }
+    let count = |what: &str| outcomes.values().filter(|o| **o == what).count() as u64;
+    follow_ups.contacted = count("contacted");
+    follow_ups.breached = count("breached");
+    follow_ups.open = count("open");
     Ok(DemoSummary {
         produced,
+        malformed: produced / MALFORMED_EVERY,
+        feedback: story.feedback,
         service: summary,
         alerts_seen,
-        contacted,
-        breaches,
+        follow_ups,
+        outcomes,
+        stopped_early,
+        gave_up_waiting,
     })
+}
+
+fn lock(story: &Mutex<Story>) -> std::sync::MutexGuard<'_, Story> {
+    story.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+enum Waited {
+    /// Every deadline has passed or been met.
+    Done,
+    /// Ctrl-C.
+    Stopped,
+    /// `bound` passed first.
+    GaveUp,
+}
+
+/// Waits until no alert's deadline is open, and not before `settle` (by
+/// then every alert the traffic raised has been committed and its first
+/// deadline has passed: an alert's deadline is its event time plus the SLA,
+/// and the traffic is over); at most `bound`.
+fn wait_for_deadlines(
+    story: &Mutex<Story>,
+    stop: &AtomicBool,
+    settle: Duration,
+    bound: Duration,
+) -> Waited {
+    let began = Instant::now();
+    loop {
+        if stop.load(Ordering::Relaxed) {
+            return Waited::Stopped;
+        }
+        if began.elapsed() >= settle && lock(story).open.is_empty() {
+            return Waited::Done;
+        }
+        if began.elapsed() >= bound {
+            return Waited::GaveUp;
+        }
+        thread::sleep(Duration::from_millis(100));
+    }
 }
 
 fn produce(
@@ -180,8 +322,12 @@ fn produce(
             thread::sleep(wait);
         }
         produced += 1;
-        let (key, payload, format) = if produced % 200 == 0 {
-            let (key, payload, _) = malformed(produced / 200, &event.lead_id, event.occurred_at);
+        let (key, payload, format) = if produced % MALFORMED_EVERY == 0 {
+            let (key, payload, _) = malformed(
+                produced / MALFORMED_EVERY,
+                &event.lead_id,
+                event.occurred_at,
+            );
             (key, payload, None)
         } else {
             let format = if produced % 2 == 0 {
@@ -220,34 +366,41 @@ fn produce(
 /// A rep's simulated first contact, due at a wall-clock time.
 struct PlannedContact {
     due: Instant,
+    alert_id: String,
     lead_id: String,
     rep: String,
-    after_secs: u64,
+    after: Millis,
+    /// The alert's follow-up SLA.
+    sla: Millis,
 }
 
-/// Plays the sales team: about 60% of alerted leads are contacted 3–12 s
-/// after the alert (chosen from the alert id, so a seed gives the same
-/// plan); the others are left alone and breach their SLA.
+/// Plays the sales team: about 60% of alerted leads are contacted after
+/// 15–60% of their SLA (3–12 s of 20 s), chosen from the alert id, so a
+/// seed gives the same plan; the others are left alone and breach it.
 fn plan_contact(alert: &Alert) -> Option<PlannedContact> {
     let h = xxhash_rust::xxh3::xxh3_64(alert.alert_id.as_bytes());
+    let sla = alert.respond_by - alert.crossed_at;
     (h % 100 < 60).then(|| {
-        let after_secs = 3 + (h >> 8) % 10;
+        let after = sla * (15 + ((h >> 8) % 46) as Millis) / 100;
         PlannedContact {
-            due: Instant::now() + Duration::from_secs(after_secs),
+            due: Instant::now() + Duration::from_millis(after.max(0) as u64),
+            alert_id: alert.alert_id.clone(),
             lead_id: alert.lead_id.clone(),
             rep: alert.owner_rep.clone().unwrap_or_default(),
-            after_secs,
+            after,
+            sla,
         }
     })
 }
 
 fn print_alerts(
     settings: &Settings,
+    view: &View,
     mut out: impl Write,
     printed: &AtomicU64,
+    story: &Mutex<Story>,
     stop: &AtomicBool,
-) -> anyhow::Result<(Vec<Alert>, u64, u64)> {
-    let (mut contacted, mut breaches) = (0, 0);
+) -> anyhow::Result<Vec<Alert>> {
     let consumer: BaseConsumer = service::reader_config(settings)
         .set("enable.partition.eof", "false")
         .create()
@@ -290,11 +443,23 @@ fn print_alerts(
                     .key(&c.lead_id)
                     .payload(&payload),
             );
-            contacted += 1;
+            {
+                let mut story = lock(story);
+                story.open.remove(&c.alert_id);
+                story.feedback += 1;
+                // A breach already seen stays the outcome.
+                story
+                    .outcomes
+                    .entry(c.alert_id.clone())
+                    .or_insert("contacted");
+            }
             let _ = writeln!(
                 out,
-                "CONTACTED {}  by {} after {} s (within the SLA)",
-                c.lead_id, c.rep, c.after_secs
+                "CONTACTED  {}  by {} after {} s, within the {} s SLA",
+                c.lead_id,
+                view.rep(&c.rep),
+                console::points((c.after as f64 / 100.0).round() / 10.0),
+                console::points(c.sla as f64 / 1000.0)
             );
         }
         planned.retain(|c| c.due > now);
@@ -304,53 +469,35 @@ fn print_alerts(
         let m = m?;
         if m.topic() == t.breaches {
             if let Some(b) = m.payload().and_then(|p| codec::decode_breach(p).ok()) {
-                breaches += 1;
-                let moved = b
-                    .reassigned_to
-                    .as_deref()
-                    .map_or(String::new(), |r| format!("; reassigned to {r}"));
-                let _ = writeln!(
-                    out,
-                    "SLA BREACH {}  {} did not respond by {}; escalated to {}{moved}",
-                    b.lead_id,
-                    b.rep,
-                    format_rfc3339(b.respond_by),
-                    b.escalate_to
-                );
+                {
+                    let mut story = lock(story);
+                    let f = &mut story.follow_ups;
+                    f.breach_records += 1;
+                    f.first_breaches += u64::from(b.breach_number == 1);
+                    f.reassigned += u64::from(b.reassigned_to.is_some());
+                    story.outcomes.insert(b.alert_id.clone(), "breached");
+                    match b.new_respond_by {
+                        Some(by) => story.open.insert(b.alert_id.clone(), by),
+                        None => story.open.remove(&b.alert_id),
+                    };
+                }
+                let _ = writeln!(out, "{}", view.breach(&b));
             }
             continue;
         }
         let Some(alert) = m.payload().and_then(|p| codec::decode_alert(p).ok()) else {
             continue;
         };
-        planned.extend(plan_contact(&alert));
-        let why: Vec<String> = alert
-            .reasons
-            .iter()
-            .take(3)
-            .map(|r| {
-                if r.count > 1 {
-                    format!("{} ×{} ({:+})", r.label, r.count, r.points)
-                } else {
-                    format!("{} ({:+})", r.label, r.points)
-                }
-            })
-            .collect();
-        let _ = writeln!(
-            out,
-            "HOT LEAD {}  score {} ≥ {}  {}  → {} ({})  respond by {}\n         why: {}",
-            alert.lead_id,
-            alert.score,
-            alert.threshold,
-            alert.company_domain.as_deref().unwrap_or("-"),
-            alert.owner_rep.as_deref().unwrap_or("unassigned"),
-            alert.owner_team.as_deref().unwrap_or("-"),
-            format_rfc3339(alert.respond_by),
-            why.join(", ")
-        );
+        if alert.owner_rep.is_some() {
+            lock(story)
+                .open
+                .insert(alert.alert_id.clone(), alert.respond_by);
+            planned.extend(plan_contact(&alert));
+        }
+        let _ = writeln!(out, "{}", view.alert(&alert));
         let _ = out.flush();
         seen.push(alert);
         printed.fetch_add(1, Ordering::Relaxed);
     }
-    Ok((seen, contacted, breaches))
+    Ok(seen)
 }

@@ -30,15 +30,21 @@ pub struct ProduceOptions {
     pub seed: u64,
     /// Mix of event types and hot leads' share of the events.
     pub shape: ShapeArgs,
+    /// How long to wait for a broker to answer before giving up, and for
+    /// the last events to be delivered.
+    pub kafka_timeout: Duration,
 }
 
 /// Produces generated events to `settings.topics.events` until done or
-/// `stop` is set. Returns the number of events produced.
+/// `stop` is set. Returns the number of events produced. When no broker
+/// answers within `options.kafka_timeout` it fails at once with one error,
+/// before producing anything.
 pub fn produce(
     settings: &Settings,
     options: &ProduceOptions,
     stop: &AtomicBool,
 ) -> Result<u64, String> {
+    crate::service::check_reachable(settings, options.kafka_timeout).map_err(|e| e.to_string())?;
     let producer: ThreadedProducer<DefaultProducerContext> = crate::service::client_base(settings)
         .set("enable.idempotence", "true")
         // Short, so event → alert latency measured from `occurred_at`
@@ -52,6 +58,22 @@ pub fn produce(
                 crate::service::client_error(&e)
             )
         })?;
+    let topic = &settings.topics.events;
+    let metadata = producer
+        .client()
+        .fetch_metadata(Some(topic), options.kafka_timeout)
+        .map_err(|e| format!("cannot read the metadata of `{topic}`: {e}"))?;
+    if !metadata
+        .topics()
+        .iter()
+        .any(|t| t.name() == topic && t.error().is_none() && !t.partitions().is_empty())
+    {
+        return Err(format!(
+            "topic `{topic}` does not exist on `{}`; create it (compose's kafka-init does), or \
+             start `leadpulse run` once, which creates the topics it needs",
+            settings.kafka.bootstrap_servers
+        ));
+    }
     let rate = options.rate;
     let mut generator = Generator::new(options.shape.apply(GeneratorConfig {
         leads: options.leads,
@@ -61,7 +83,6 @@ pub fn produce(
         mean_gap_ms: 1000.0 / f64::from(rate.max(1)),
         ..GeneratorConfig::default()
     })?);
-    let topic = &settings.topics.events;
     let started = Instant::now();
     let mut sent = 0u64;
     let log_every = if rate == 0 {
@@ -103,9 +124,13 @@ pub fn produce(
             tracing::info!(sent, "events produced");
         }
     }
-    producer
-        .flush(Duration::from_secs(30))
-        .map_err(|e| format!("flushing: {e}"))?;
+    producer.flush(options.kafka_timeout).map_err(|e| {
+        format!(
+            "the last events were not delivered to `{}` within {} s ({e})",
+            settings.kafka.bootstrap_servers,
+            options.kafka_timeout.as_secs_f64()
+        )
+    })?;
     Ok(sent)
 }
 

@@ -14,6 +14,7 @@ mod faults;
 mod handoff_stage;
 mod hanging_txn;
 mod model_e2e;
+mod newcomer;
 mod ops;
 mod packaging;
 mod poison;

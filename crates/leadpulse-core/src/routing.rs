@@ -168,6 +168,25 @@ impl Roster {
         }
     }
 
+    /// What is valid but probably not meant, in words, for the commands
+    /// that load a roster to show: a team lead who is also an available rep
+    /// of the team gets new leads, and a breach on one of them escalates to
+    /// that same person.
+    pub fn warnings(&self) -> Vec<String> {
+        self.teams
+            .iter()
+            .filter(|t| t.reps.iter().any(|r| r.id == t.lead && r.available))
+            .map(|t| {
+                format!(
+                    "team `{}`: its lead `{}` is also an available rep of the team, so a breach \
+                     on a lead `{}` owns escalates to `{}` themselves; name another lead, or mark \
+                     `{}` `available = false` (a lead who takes escalations, not new leads)",
+                    t.id, t.lead, t.lead, t.lead, t.lead
+                )
+            })
+            .collect()
+    }
+
     /// The feedback deadline for a handoff at `at`: that many business days
     /// (Mon–Fri, UTC) later, same time of day.
     pub fn feedback_by(&self, at: Millis) -> Millis {
@@ -351,5 +370,44 @@ impl Roster {
             feedback_business_days: file.feedback_business_days,
             max_reassignments: file.max_reassignments,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Roster;
+
+    const TEAM: &str = r#"
+[[team]]
+id = "emea"
+lead = "lars"
+
+[[team.rep]]
+id = "lars"
+
+[[team.rep]]
+id = "chloe"
+"#;
+
+    #[test]
+    fn a_team_lead_who_takes_new_leads_is_warned_about() {
+        let roster = Roster::from_toml("r.toml", TEAM).unwrap();
+        let warnings = roster.warnings();
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(
+            warnings[0].starts_with("team `emea`: its lead `lars` is also an available rep"),
+            "{warnings:?}"
+        );
+    }
+
+    #[test]
+    fn a_team_lead_who_takes_only_escalations_is_not() {
+        let unavailable = TEAM.replace("id = \"lars\"\n", "id = \"lars\"\navailable = false\n");
+        assert!(unavailable.contains("available = false"));
+        let roster = Roster::from_toml("r.toml", &unavailable).unwrap();
+        assert_eq!(roster.warnings(), Vec::<String>::new());
+        let outside = TEAM.replace("lead = \"lars\"", "lead = \"erik\"");
+        let roster = Roster::from_toml("r.toml", &outside).unwrap();
+        assert_eq!(roster.warnings(), Vec::<String>::new());
     }
 }

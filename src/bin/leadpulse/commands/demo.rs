@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use leadpulse::core::{Model, Roster};
 use leadpulse::tools::demo;
+use time::UtcOffset;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -23,12 +24,18 @@ pub struct Args {
     /// Seed of the generated stream.
     #[arg(long, default_value_t = 42)]
     seed: u64,
+    /// Follow-up SLA of every team, in seconds (the example roster's hour,
+    /// shortened so that a demo shows contacts and breaches).
+    #[arg(long, default_value_t = 20.0)]
+    sla_secs: f64,
     /// Model file; defaults to the built-in example model.
     #[arg(long, short)]
     model: Option<PathBuf>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    // Before any thread starts: `time` reads the local offset only then.
+    let utc_offset = UtcOffset::current_local_offset().unwrap_or(UtcOffset::UTC);
     let model = match args.model {
         Some(p) => super::load_model(&p)?,
         None => Arc::new(Model::from_toml(
@@ -43,51 +50,149 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         rate: args.rate,
         seed: args.seed,
         partitions: 3,
-        roster: Some(Arc::new(demo_roster()?)),
+        roster: Some(Arc::new(demo_roster(super::seconds(
+            "--sla-secs",
+            args.sla_secs,
+        )?)?)),
+        utc_offset,
     };
     let summary = demo::run(model, &options, stop, io::stdout())?;
+    print!("{}", render_summary(&summary));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The closing summary: every line adds up, from the records produced to
+/// what became of each alert.
+fn render_summary(summary: &demo::DemoSummary) -> String {
+    use std::fmt::Write;
     let c = &summary.service.counts;
+    let f = &summary.follow_ups;
+    let mut out = String::from("\n== demo summary ==\n");
+    let mut line = |label: &str, text: String| {
+        let _ = writeln!(out, "{label:<20}{text}");
+    };
+    line(
+        "engagement events",
+        format!(
+            "{} produced, {} of them malformed on purpose{}",
+            summary.produced,
+            summary.malformed,
+            if summary.malformed > 0 {
+                " (dead letters below)"
+            } else {
+                ""
+            }
+        ),
+    );
+    line(
+        "feedback events",
+        format!(
+            "{} sent by the simulated reps (one `contacted` per lead reached)",
+            summary.feedback
+        ),
+    );
+    let sent = summary.produced + summary.feedback;
+    let unread = if c.consumed < sent {
+        format!(
+            " ({} of the {sent} sent were not read before the demo stopped)",
+            sent - c.consumed
+        )
+    } else {
+        String::new()
+    };
+    line(
+        "records read",
+        format!(
+            "{} = {} scored + {} dead-lettered{unread}",
+            c.consumed,
+            c.scored,
+            c.dead_lettered_total()
+        ),
+    );
+    let why_open = match (
+        f.open_deadlines,
+        summary.stopped_early,
+        summary.gave_up_waiting,
+    ) {
+        (0, _, _) => String::new(),
+        (n, true, _) => {
+            format!(" (stopped early with Ctrl-C: {n} follow-up deadlines had not passed yet)")
+        }
+        (n, _, true) => format!(" (the demo stopped waiting for {n} follow-up deadlines)"),
+        (n, _, _) => format!(" ({n} follow-up deadlines open)"),
+    };
+    let shown = summary.alerts_seen.len() as u64;
+    let unshown = if shown < c.alerts {
+        format!("; {} committed but not shown", c.alerts - shown)
+    } else {
+        String::new()
+    };
+    line(
+        "hot-lead alerts",
+        format!(
+            "{shown} = {} contacted within the SLA + {} breached + {} still open{why_open}{unshown}",
+            f.contacted, f.breached, f.open
+        ),
+    );
+    let reassigned = if f.reassigned > 0 {
+        format!(
+            " ({} of the {} handed to another rep, with a fresh deadline)",
+            f.reassigned, f.first_breaches
+        )
+    } else {
+        String::new()
+    };
+    line(
+        "SLA breaches",
+        format!(
+            "{} = {} first deadlines missed + {} missed again after a reassignment{reassigned}",
+            f.breach_records,
+            f.first_breaches,
+            f.breach_records.saturating_sub(f.first_breaches),
+        ),
+    );
+    line("score updates", c.score_updates.to_string());
+    line(
+        "transactions",
+        format!(
+            "{} committed, {} aborted",
+            summary.service.transactions, summary.service.aborted
+        ),
+    );
+    if c.dead_lettered_total() > 0 {
+        let _ = writeln!(
+            out,
+            "dead letters (injected on purpose: every 200th record is malformed, to show the \
+             dead-letter topic `lead-events-dlq`):"
+        );
+        out.push_str(&super::dead_letter_table(&c.dead_lettered, "  "));
+    }
     let mut alerted: Vec<_> = summary.alerts_seen.iter().collect();
     alerted.sort_by(|a, b| b.score.total_cmp(&a.score));
-    println!("\n== demo summary ==");
-    println!("events produced      {}", summary.produced);
-    println!("events scored        {}", c.scored);
-    println!(
-        "dead-lettered        {} {:?}",
-        c.dead_lettered_total(),
-        c.dead_lettered
-    );
-    println!("hot-lead alerts      {}", c.alerts);
-    println!(
-        "contacted in SLA     {} (simulated reps)",
-        summary.contacted
-    );
-    println!("SLA breaches         {}", summary.breaches);
-    println!("score updates        {}", c.score_updates);
-    println!(
-        "transactions         {} committed, {} aborted",
-        summary.service.transactions, summary.service.aborted
-    );
     if !alerted.is_empty() {
-        println!("hottest leads:");
+        let _ = writeln!(out, "hottest leads (score, company, follow-up):");
         for a in alerted.iter().take(5) {
-            println!(
-                "  {}  {:>5}  {}",
+            let outcome = summary.outcomes.get(&a.alert_id).copied().unwrap_or("-");
+            let _ = writeln!(
+                out,
+                "  {}  {:>6}  {:<20}  {outcome}",
                 a.lead_id,
-                a.score,
+                demo::console::points(a.score),
                 a.company_domain.as_deref().unwrap_or("-")
             );
         }
     }
-    Ok(ExitCode::SUCCESS)
+    out
 }
 
-/// The example roster with a 20-second follow-up SLA, so that a short demo
-/// shows contacts within the SLA and breaches.
-fn demo_roster() -> anyhow::Result<Roster> {
-    let mut roster = Roster::from_toml("examples/routing.toml (built in)", super::EXAMPLE_ROUTING)?;
+/// The example roster with a short follow-up SLA (20 s by default), so that
+/// a short demo shows contacts within the SLA and breaches.
+fn demo_roster(sla: Duration) -> anyhow::Result<Roster> {
+    let origin = "examples/routing.toml (built in)";
+    let mut roster = Roster::from_toml(origin, super::EXAMPLE_ROUTING)?;
+    super::warn_about(origin, &roster);
     for team in &mut roster.teams {
-        team.sla = 20_000;
+        team.sla = sla.as_millis() as leadpulse::core::Millis;
     }
     Ok(roster)
 }

@@ -25,6 +25,10 @@ pub struct Args {
     /// Events per second with `--kafka`; 0 is as fast as possible.
     #[arg(long, default_value_t = 200, requires = "kafka")]
     rate: u32,
+    /// With `--kafka`: seconds to wait for a broker to answer before giving
+    /// up (exit status 1), and for the last events to be delivered.
+    #[arg(long, default_value_t = 30.0, requires = "kafka")]
+    kafka_timeout: f64,
     /// Distinct leads.
     #[arg(long, default_value_t = 1_000)]
     leads: u32,
@@ -81,6 +85,7 @@ fn to_kafka(args: Args) -> anyhow::Result<ExitCode> {
         hot_fraction: args.hot_fraction,
         seed: args.seed,
         shape: args.shape,
+        kafka_timeout: super::seconds("--kafka-timeout", args.kafka_timeout)?,
     };
     let sent = produce::produce(&settings, &options, &stop).map_err(|e| anyhow::anyhow!(e))?;
     eprintln!(

@@ -15,7 +15,7 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
 
@@ -50,13 +50,40 @@ pub fn load_model(path: &Path) -> anyhow::Result<Arc<Model>> {
     )?))
 }
 
+/// Reads and checks a roster, and logs what in it is valid but probably
+/// not meant (a team lead who takes new leads escalates to themselves).
 pub fn load_roster(path: &Path) -> anyhow::Result<Arc<Roster>> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read routing file {}", path.display()))?;
-    Ok(Arc::new(Roster::from_toml(
-        &path.display().to_string(),
-        &text,
-    )?))
+    let roster = Roster::from_toml(&path.display().to_string(), &text)?;
+    warn_about(&path.display().to_string(), &roster);
+    Ok(Arc::new(roster))
+}
+
+/// Logs the roster's warnings (stderr for the offline commands, the
+/// service's log for `run`).
+pub fn warn_about(origin: &str, roster: &Roster) {
+    for warning in roster.warnings() {
+        tracing::warn!(routing = origin, "{warning}");
+    }
+}
+
+/// Dead letters by reason, as a table with a total: most frequent first.
+pub fn dead_letter_table(by_reason: &[(&str, u64)], indent: &str) -> String {
+    let mut rows = by_reason.to_vec();
+    rows.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
+    let total: u64 = rows.iter().map(|(_, n)| n).sum();
+    let width = rows
+        .iter()
+        .map(|(r, _)| r.len())
+        .chain(["reason".len(), "total".len()])
+        .max()
+        .unwrap_or(0);
+    let mut out = format!("{indent}{:<width$}  records\n", "reason");
+    for (reason, n) in rows.iter().copied().chain([("total", total)]) {
+        out.push_str(&format!("{indent}{reason:<width$}  {n:>7}\n"));
+    }
+    out
 }
 
 /// The wall clock, for the defaults of offline commands (`--reference-time`).
@@ -90,6 +117,14 @@ pub fn parse_time(flag: &'static str) -> impl Fn(&str) -> anyhow::Result<Millis>
     }
 }
 
+/// A positive number of seconds from a flag.
+pub fn seconds(flag: &'static str, secs: f64) -> anyhow::Result<Duration> {
+    Duration::try_from_secs_f64(secs)
+        .ok()
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| anyhow::anyhow!("{flag}: expected a positive number of seconds, not {secs}"))
+}
+
 /// The non-blank lines of a file.
 pub fn read_lines(path: &Path) -> anyhow::Result<Vec<Vec<u8>>> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
@@ -111,4 +146,32 @@ pub fn write_ndjson(path: &Path, records: impl Iterator<Item = Vec<u8>>) -> anyh
     }
     f.flush()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::dead_letter_table;
+
+    #[test]
+    fn dead_letters_read_as_a_table_most_frequent_first_with_a_total() {
+        let table = dead_letter_table(
+            &[
+                ("missing_field", 9),
+                ("unknown_type", 4),
+                ("future_timestamp", 4),
+                ("malformed", 8),
+            ],
+            "  ",
+        );
+        assert_eq!(
+            table,
+            "  reason            records\n\
+             \x20 missing_field           9\n\
+             \x20 malformed               8\n\
+             \x20 future_timestamp        4\n\
+             \x20 unknown_type            4\n\
+             \x20 total                  25\n"
+        );
+        assert!(!table.contains("(\""), "no debug output: {table}");
+    }
 }

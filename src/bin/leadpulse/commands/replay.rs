@@ -123,18 +123,23 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     let c = &outcome.counts;
     eprintln!(
-        "replay: {} events, {} scored, {} leads, {} alerts, {} dead-lettered {:?}; \
+        "replay: {} events, {} scored, {} leads, {} alerts, {} dead-lettered; \
          {} SLA breaches, {} overdue feedback, {} stage changes",
         c.consumed,
         c.scored,
         outcome.leads.len(),
         c.alerts,
         c.dead_lettered_total(),
-        c.dead_lettered,
         outcome.breaches.len(),
         outcome.overdue.len(),
         outcome.stages.len()
     );
+    if c.dead_lettered_total() > 0 {
+        eprint!(
+            "dead-lettered by reason (the lines above say which):\n{}",
+            super::dead_letter_table(&c.dead_lettered, "  ")
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 

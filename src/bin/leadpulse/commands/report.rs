@@ -3,7 +3,6 @@
 use std::io::{self, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
 
 use anyhow::Context;
 
@@ -19,6 +18,10 @@ pub struct Args {
     /// `topics.*` of this config; environment overrides apply).
     #[arg(long, short)]
     config: Option<PathBuf>,
+    /// With `--config`: seconds to wait for a broker to answer before giving
+    /// up (exit status 1), and for each read.
+    #[arg(long, default_value_t = 30.0, requires = "config")]
+    kafka_timeout: f64,
     /// Handoffs from this time on (RFC 3339, or a date: 2026-11-01).
     #[arg(long)]
     since: Option<String>,
@@ -55,7 +58,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         (Some(dir), _) => report_input::from_dir(&dir)?,
         (None, config) => {
             let settings = Settings::load(config.as_deref(), std::env::vars())?;
-            report_input::from_kafka(&settings, Duration::from_secs(30))?
+            let timeout = super::seconds("--kafka-timeout", args.kafka_timeout)?;
+            report_input::from_kafka(&settings, timeout)?
         }
     };
     if let Some(first) = &skipped.first {
