@@ -78,7 +78,6 @@ impl ConsumerContext for FeedbackReader {}
 /// Whether the client is connected to any broker (bootstrap entries aside):
 /// an instance that reaches none can neither read nor commit.
 pub fn any_broker_up(stats: &Statistics) -> bool {
-
     stats
         .brokers
         .values()
@@ -106,7 +105,9 @@ impl ErrorLog {
             return;
         };
         s.1 += 1;
-        if s.0.is_none_or(|t| t.elapsed() >= std::time::Duration::from_secs(10)) {
+        if s.0
+            .is_none_or(|t| t.elapsed() >= std::time::Duration::from_secs(10))
+        {
             tracing::warn!(client = self.client, errors = s.1, %error, reason, "kafka client error");
             *s = (Some(std::time::Instant::now()), 0);
         }

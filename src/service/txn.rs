@@ -259,3 +259,29 @@ pub fn wait_delivered(producer: &ThreadedProducer<DefaultProducerContext>, timeo
         std::thread::sleep(Duration::from_micros(200));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::call_timeout;
+    use crate::config::Settings;
+
+    #[test]
+    fn every_client_timeout_fits_inside_the_transaction_timeout() {
+        for txn_ms in [1_500u64, 10_000, 60_000] {
+            let mut settings = Settings::default();
+            settings.pipeline.transaction_timeout_ms = txn_ms;
+            let call = call_timeout(&settings).as_millis() as u64;
+            // A call that gives up leaves time for the abort after it.
+            assert!(2 * call <= txn_ms, "{call} ms of {txn_ms}");
+            let producer = super::super::producer_config(&settings);
+            let message: u64 = producer.get("message.timeout.ms").unwrap().parse().unwrap();
+            let txn: u64 = producer
+                .get("transaction.timeout.ms")
+                .unwrap()
+                .parse()
+                .unwrap();
+            assert_eq!(txn, txn_ms);
+            assert!(message < txn, "delivery gives up before the transaction");
+        }
+    }
+}
