@@ -529,18 +529,32 @@ impl Engine {
     }
 
     /// Restores `partitions` from the changelog; returns the number of leads
-    /// restored. The caller reports the end to `status`.
+    /// restored. The caller reports the end to `status`. While the brokers
+    /// do not answer (or do not know the changelog's partitions yet, just
+    /// after it was created) it tries again, backing off up to 5 s; a
+    /// changelog that does not decode stops the service.
     pub(super) fn restore_partitions(
         &mut self,
         partitions: &[i32],
     ) -> Result<usize, PipelineError> {
         self.status.restore_started(partitions);
-        let stores = super::restore::restore(
-            &self.settings,
-            &self.topics.changelog,
-            partitions,
-            &self.status,
-        )?;
+        let mut backoff = Duration::from_millis(200);
+        let stores = loop {
+            match super::restore::restore(
+                &self.settings,
+                &self.topics.changelog,
+                partitions,
+                &self.status,
+            ) {
+                Ok(stores) => break stores,
+                Err(PipelineError::Unavailable { during, source }) => {
+                    tracing::warn!(error = %source, during, "cannot restore yet; retrying");
+                    std::thread::sleep(backoff);
+                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                }
+                Err(e) => return Err(e),
+            }
+        };
         let leads = stores.values().map(LeadStore::len).sum();
         for (p, store) in stores {
             self.partitions.insert(p, PartitionState::new(store));
