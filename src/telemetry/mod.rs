@@ -90,6 +90,7 @@ pub const METRICS: &[(&str, &str)] = &[
     (REJECTIONS, "counter"),
     (DEALS, "counter"),
     (DEAL_AMOUNT, "counter"),
+    (ADMIN_CONNECTIONS_REFUSED, "counter"),
 ];
 
 const EVENTS_CONSUMED: &str = "leadpulse_events_consumed_total";
@@ -121,6 +122,7 @@ const STAGE_TRANSITIONS: &str = "leadpulse_stage_transitions_total";
 const REJECTIONS: &str = "leadpulse_rejections_total";
 const DEALS: &str = "leadpulse_deals_total";
 const DEAL_AMOUNT: &str = "leadpulse_deal_amount_total";
+const ADMIN_CONNECTIONS_REFUSED: &str = "leadpulse_admin_connections_refused_total";
 
 /// Installs the Prometheus recorder; the handle renders `/metrics`.
 pub fn install_prometheus() -> Result<PrometheusHandle, String> {
@@ -211,6 +213,10 @@ pub fn install_prometheus() -> Result<PrometheusHandle, String> {
     describe_counter!(
         DEAL_AMOUNT,
         "Amount of won deals, by the rule that qualified the lead."
+    );
+    describe_counter!(
+        ADMIN_CONNECTIONS_REFUSED,
+        "Admin HTTP connections refused because admin.max_connections were open."
     );
     Ok(handle)
 }
@@ -445,6 +451,11 @@ pub fn consumer_lag(topic: &str, partition: i32, lag: i64) {
 /// Records readiness (set when `/metrics` or `/readyz` is served).
 pub fn ready(ready: bool) {
     gauge!(READY).set(if ready { 1.0 } else { 0.0 });
+}
+
+/// Records an admin connection refused at the connection cap.
+pub fn admin_connection_refused() {
+    counter!(ADMIN_CONNECTIONS_REFUSED).increment(1);
 }
 
 /// Records a model reload attempt: `true` when the new model took effect.
