@@ -62,6 +62,7 @@ impl Settings {
                     message: redact_password_lines(e.to_string().trim_end()),
                 })?;
         settings.kafka.security.resolve()?;
+        settings.admin.resolve()?;
         settings.validate()?;
         Ok(settings)
     }

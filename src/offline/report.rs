@@ -466,6 +466,54 @@ pub fn fmt_amount(amount: f64) -> String {
     }
 }
 
+/// The currency `deal_won` amounts are in, as an ISO 4217 code. The records
+/// carry bare numbers, so the report is told which currency to name; it
+/// labels amounts and never converts them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Currency(String);
+
+impl Currency {
+    /// A three-letter ISO 4217 code, in either case: `EUR`, `usd`.
+    pub fn parse(code: &str) -> Result<Currency, String> {
+        if code.len() == 3 && code.bytes().all(|b| b.is_ascii_alphabetic()) {
+            Ok(Currency(code.to_ascii_uppercase()))
+        } else {
+            Err(format!(
+                "expected a three-letter ISO 4217 currency code such as EUR or USD, got {code:?}"
+            ))
+        }
+    }
+
+    pub fn code(&self) -> &str {
+        &self.0
+    }
+
+    /// An amount with its currency: `EUR 235,500`.
+    pub fn amount(&self, amount: f64) -> String {
+        format!("{} {}", self.0, fmt_amount(amount))
+    }
+
+    /// The header of an amount column, which names the currency once so
+    /// the cells stay narrow: `won amount (EUR)`.
+    pub fn column(&self, header: &str) -> String {
+        format!("{header} ({})", self.0)
+    }
+}
+
+/// US dollars, the currency most CRMs default to.
+impl Default for Currency {
+    fn default() -> Self {
+        Currency("USD".into())
+    }
+}
+
+impl std::str::FromStr for Currency {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Currency::parse(s)
+    }
+}
+
 /// `2026-11-03 21:39 UTC`.
 pub fn fmt_time(ms: Millis) -> String {
     let s = crate::codec::format_rfc3339(ms);

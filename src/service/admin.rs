@@ -4,25 +4,37 @@
 //!
 //! It reads the pipeline only through [`Status`]: readiness from its
 //! snapshot, leads by asking the loop, which answers from committed state.
+//!
+//! `/metrics` and the probes are open; `/leads/{id}` returns per-lead data
+//! and asks for `admin.token` (loopback clients need none when no token is
+//! set). Timeouts, a connection cap and a body limit keep clients from
+//! holding descriptors or memory: see [`server`] and docs/config.md.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::extract::{Path, State};
-use axum::http::{header, StatusCode};
+use axum::extract::{ConnectInfo, Path, Request, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use metrics_exporter_prometheus::PrometheusHandle;
 use rdkafka::consumer::{BaseConsumer, Consumer};
+use secrecy::{ExposeSecret, SecretString};
 use serde_json::{json, Value};
+use subtle::ConstantTimeEq;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
 
 use crate::codec::{self, Format};
 use crate::config::Settings;
 use crate::core::partitioner::partition_for_key;
 use crate::service::status::{LeadQuery, Status};
 use crate::telemetry;
+
+mod server;
 
 /// How long `/leads/{id}` waits for the loop (busy with a restore, say).
 const QUERY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -51,6 +63,7 @@ pub fn spawn(
         settings: settings.clone(),
         group_reader: Mutex::new(None),
     });
+    let limits = settings.admin.clone();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -65,22 +78,76 @@ pub fn spawn(
                         return;
                     }
                 };
-                if let Err(e) = axum::serve(listener, router(app)).await {
-                    tracing::error!(error = %e, "admin HTTP stopped");
-                }
+                server::serve(listener, router(app), &limits).await;
             })
         })?;
+    if settings.admin.token.is_none() && !addr.ip().is_loopback() {
+        tracing::warn!(
+            %addr,
+            "no admin.token: /leads/{{id}} answers only loopback clients on this address"
+        );
+    }
     tracing::info!(%addr, "admin HTTP listening");
     Ok(addr)
 }
 
 fn router(app: Arc<App>) -> Router {
+    let limits = &app.settings.admin;
+    let timeout = Duration::from_millis(limits.request_timeout_ms);
+    let leads = Router::new()
+        .route("/leads/{id}", get(lead))
+        .route_layer(middleware::from_fn_with_state(app.clone(), authorize));
     Router::new()
         .route("/metrics", get(metrics))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .route("/leads/{id}", get(lead))
+        .merge(leads)
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            timeout,
+        ))
+        .layer(RequestBodyLimitLayer::new(limits.max_body_bytes))
         .with_state(app)
+}
+
+/// Lets a request for per-lead data through with the bearer token, or,
+/// when no token is configured, from loopback only.
+async fn authorize(
+    State(app): State<Arc<App>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let token = app.settings.admin.token.as_ref();
+    if allowed(token, request.headers(), &peer) {
+        return next.run(request).await;
+    }
+    let message = if token.is_some() {
+        "send the admin token: `Authorization: Bearer <admin.token>`"
+    } else {
+        "per-lead data is served to loopback clients only unless admin.token is set"
+    };
+    let mut response = error(StatusCode::UNAUTHORIZED, message);
+    response.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        header::HeaderValue::from_static("Bearer realm=\"leadpulse admin\""),
+    );
+    response
+}
+
+/// The token, compared in constant time (its length is not secret), or
+/// no token and a loopback peer.
+fn allowed(token: Option<&SecretString>, headers: &HeaderMap, peer: &SocketAddr) -> bool {
+    let Some(token) = token else {
+        return server::is_loopback(peer);
+    };
+    let sent = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, sent)| sent.trim());
+    sent.is_some_and(|sent| bool::from(sent.as_bytes().ct_eq(token.expose_secret().as_bytes())))
 }
 
 async fn metrics(State(app): State<Arc<App>>) -> Response {
@@ -276,7 +343,47 @@ fn assigned_partitions(bytes: &[u8], topic: &str) -> Option<Vec<i32>> {
 
 #[cfg(test)]
 mod tests {
-    use super::assigned_partitions;
+    use super::{allowed, assigned_partitions};
+    use axum::http::{header, HeaderMap, HeaderValue};
+    use secrecy::SecretString;
+    use std::net::SocketAddr;
+
+    fn bearer(value: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(header::AUTHORIZATION, HeaderValue::from_str(value).unwrap());
+        h
+    }
+
+    #[test]
+    fn per_lead_data_needs_the_token_or_a_loopback_peer_without_one() {
+        let local: SocketAddr = "127.0.0.1:5000".parse().unwrap();
+        let local6: SocketAddr = "[::1]:5000".parse().unwrap();
+        let mapped: SocketAddr = "[::ffff:127.0.0.1]:5000".parse().unwrap();
+        let remote: SocketAddr = "10.1.2.3:5000".parse().unwrap();
+        let none = HeaderMap::new();
+        for peer in [&local, &local6, &mapped] {
+            assert!(allowed(None, &none, peer), "{peer}");
+        }
+        assert!(!allowed(None, &none, &remote));
+        assert!(!allowed(None, &bearer("Bearer anything"), &remote));
+
+        let token = SecretString::from("s3cret-token-0123456789");
+        let t = Some(&token);
+        for peer in [&local, &remote] {
+            assert!(allowed(t, &bearer("Bearer s3cret-token-0123456789"), peer));
+            assert!(allowed(t, &bearer("bearer s3cret-token-0123456789"), peer));
+            assert!(!allowed(t, &none, peer), "a token is asked of loopback too");
+            for wrong in [
+                "Bearer s3cret-token-012345678",
+                "Bearer s3cret-token-01234567890",
+                "Bearer ",
+                "Basic s3cret-token-0123456789",
+                "s3cret-token-0123456789",
+            ] {
+                assert!(!allowed(t, &bearer(wrong), peer), "{wrong}");
+            }
+        }
+    }
 
     #[test]
     fn decodes_a_consumer_protocol_assignment() {

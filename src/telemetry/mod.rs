@@ -14,6 +14,9 @@ use tracing_subscriber::{fmt, EnvFilter};
 use crate::config::{LogFormat, LogSettings};
 pub use crate::core::tally::{BatchCounts, SalesCounts};
 
+mod redact;
+pub use redact::{redact, redact_emails};
+
 /// Installs the global tracing subscriber, writing to stderr. `RUST_LOG`
 /// overrides the configured level. Email addresses are redacted from every
 /// line, whatever logged them.
@@ -55,54 +58,9 @@ impl Write for RedactedLine {
 
 impl Drop for RedactedLine {
     fn drop(&mut self) {
-        let line = redact_emails(&String::from_utf8_lossy(&self.0));
-        let _ = std::io::stderr().lock().write_all(line.as_bytes());
+        let line = String::from_utf8_lossy(&self.0);
+        let _ = std::io::stderr().lock().write_all(redact(&line).as_bytes());
     }
-}
-
-/// Replaces every email address in `text` with `[email]`.
-pub fn redact_emails(text: &str) -> String {
-    fn local(c: u8) -> bool {
-        c.is_ascii_alphanumeric() || b"._%+-'".contains(&c)
-    }
-    fn domain(c: u8) -> bool {
-        c.is_ascii_alphanumeric() || c == b'.' || c == b'-'
-    }
-    let bytes = text.as_bytes();
-    if !bytes.contains(&b'@') {
-        return text.to_owned();
-    }
-    let mut out = String::with_capacity(text.len());
-    let mut copied = 0;
-    for (at, _) in text.match_indices('@') {
-        if at < copied {
-            continue;
-        }
-        let mut start = at;
-        while start > copied && local(bytes[start - 1]) {
-            start -= 1;
-        }
-        let mut end = at + 1;
-        while end < bytes.len() && domain(bytes[end]) {
-            end += 1;
-        }
-        // A domain has a dot with something on both sides.
-        while end > at + 1 && bytes[end - 1] == b'.' {
-            end -= 1;
-        }
-        let host = &text[at + 1..end];
-        let is_email = start < at
-            && host.contains('.')
-            && !host.starts_with('.')
-            && host.rsplit('.').next().is_some_and(|tld| tld.len() >= 2);
-        if is_email {
-            out.push_str(&text[copied..start]);
-            out.push_str("[email]");
-            copied = end;
-        }
-    }
-    out.push_str(&text[copied..]);
-    out
 }
 
 /// Every metric leadpulse exports: (name, type). Tests check that
@@ -133,6 +91,7 @@ pub const METRICS: &[(&str, &str)] = &[
     (REJECTIONS, "counter"),
     (DEALS, "counter"),
     (DEAL_AMOUNT, "counter"),
+    (ADMIN_CONNECTIONS_REFUSED, "counter"),
 ];
 
 const EVENTS_CONSUMED: &str = "leadpulse_events_consumed_total";
@@ -164,6 +123,7 @@ const STAGE_TRANSITIONS: &str = "leadpulse_stage_transitions_total";
 const REJECTIONS: &str = "leadpulse_rejections_total";
 const DEALS: &str = "leadpulse_deals_total";
 const DEAL_AMOUNT: &str = "leadpulse_deal_amount_total";
+const ADMIN_CONNECTIONS_REFUSED: &str = "leadpulse_admin_connections_refused_total";
 
 /// Installs the Prometheus recorder; the handle renders `/metrics`.
 pub fn install_prometheus() -> Result<PrometheusHandle, String> {
@@ -254,6 +214,10 @@ pub fn install_prometheus() -> Result<PrometheusHandle, String> {
     describe_counter!(
         DEAL_AMOUNT,
         "Amount of won deals, by the rule that qualified the lead."
+    );
+    describe_counter!(
+        ADMIN_CONNECTIONS_REFUSED,
+        "Admin HTTP connections refused because admin.max_connections were open."
     );
     Ok(handle)
 }
@@ -354,34 +318,13 @@ pub fn ready(ready: bool) {
     gauge!(READY).set(if ready { 1.0 } else { 0.0 });
 }
 
+/// Records an admin connection refused at the connection cap.
+pub fn admin_connection_refused() {
+    counter!(ADMIN_CONNECTIONS_REFUSED).increment(1);
+}
+
 /// Records a model reload attempt: `true` when the new model took effect.
 pub fn model_reload(ok: bool) {
     let outcome = if ok { "loaded" } else { "rejected" };
     counter!(MODEL_RELOADS, "outcome" => outcome).increment(1);
-}
-
-#[cfg(test)]
-mod tests {
-    use super::redact_emails;
-
-    #[test]
-    fn email_addresses_are_redacted() {
-        assert_eq!(
-            redact_emails("lead jane.doe+x@acme.co.uk signed up, cc bob@example.com."),
-            "lead [email] signed up, cc [email]."
-        );
-        assert_eq!(
-            redact_emails(r#"{"fields":{"email":"a_b@c-d.io"}}"#),
-            r#"{"fields":{"email":"[email]"}}"#
-        );
-        for kept in [
-            "no at sign",
-            "user@localhost",
-            "@handle",
-            "x@y",
-            "L-000042@",
-        ] {
-            assert_eq!(redact_emails(kept), kept);
-        }
-    }
 }

@@ -472,7 +472,8 @@ fn check_overall(md: &str, e: &Expected) {
             ),
         ),
         ("Won", e.won.to_string()),
-        ("Won amount", amount(e.won_amount)),
+        // Without --currency, amounts are labelled USD.
+        ("Won amount", format!("USD {}", amount(e.won_amount))),
         ("Lost", e.lost.to_string()),
     ];
     for (label, value) in want {
@@ -773,6 +774,8 @@ fn the_html_report_renders_in_a_real_browser() {
         s(&run.second),
         "--format",
         "html",
+        "--currency",
+        "eur",
         "--out",
         s(&html),
     ]);
@@ -788,6 +791,31 @@ fn the_html_report_renders_in_a_real_browser() {
     assert_eq!(tile("median"), dur(e.percentile(50)));
     assert_eq!(tile("p90"), dur(e.percentile(90)));
     assert_eq!(tile("rejected"), e.rejected.to_string());
+    // Amounts name the currency asked for: standalone ones in the value,
+    // table columns in the header.
+    assert_eq!(tile("won"), format!("EUR {}", amount(e.won_amount)));
+    assert!(
+        dom.contains(r#"<th class="num">won amount (EUR)</th>"#),
+        "{dom}"
+    );
+    // The layout for a 1280 px page: charts side by side on a grid, the
+    // charts scaled to their columns, text columns left and figures right.
+    for rule in [
+        ".charts { display: grid;",
+        "@media (min-width: 1200px) { .charts { grid-template-columns: 1fr 1.3fr 1fr; } }",
+        ".chart svg { display: block; width: 100%; height: auto; }",
+        ".columns { display: grid;",
+        "th.text, td.text { text-align: left; }",
+        "th.num, td.num { text-align: right; }",
+    ] {
+        assert!(dom.contains(rule), "no {rule:?} in the page's style");
+    }
+    for table in ["teams", "reps"] {
+        let start = dom.find(&format!(r#"<table id="{table}">"#)).unwrap();
+        let head = &dom[start..start + dom[start..].find("</thead>").unwrap()];
+        assert!(head.contains(r#"<th class="text">team</th>"#), "{head}");
+        assert!(head.contains(r#"<th class="num">passed</th>"#), "{head}");
+    }
 
     // The three charts were parsed as SVG and carry the figures.
     let chart = |id: &str| {
@@ -832,7 +860,7 @@ fn the_html_report_renders_in_a_real_browser() {
     browse(
         &[
             &format!("--screenshot={}", png.display()),
-            "--window-size=1400,2400",
+            "--window-size=1280,2600",
         ],
         &url,
     );
@@ -841,7 +869,7 @@ fn the_html_report_renders_in_a_real_browser() {
     assert_eq!(&bytes[12..16], b"IHDR");
     let width = u32::from_be_bytes(bytes[16..20].try_into().unwrap());
     let height = u32::from_be_bytes(bytes[20..24].try_into().unwrap());
-    assert_eq!((width, height), (1400, 2400));
+    assert_eq!((width, height), (1280, 2600));
     // A blank page of that size compresses to a few kilobytes.
     assert!(
         bytes.len() > 40_000,

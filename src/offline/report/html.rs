@@ -5,12 +5,11 @@
 use std::fmt::Write;
 
 use super::markdown::{
-    funnel_rows, group_reason_rows, group_rule_rows, group_table, overall_rows, reasons_sorted,
-    rule_rows, stage_label, FUNNEL_HEADERS, RULE_HEADERS,
+    funnel_rows, group_reason_rows, group_rule_rows, group_table, headers, keyed, overall_rows,
+    reasons_sorted, rule_rows, stage_label, FUNNEL_HEADERS, RULE_BY_GROUP_HEADERS, RULE_HEADERS,
 };
 use super::{
-    describe_period, fmt_amount, fmt_duration, fmt_pct, ratio, Report, FOLLOW_UP_BUCKETS_MIN,
-    FUNNEL,
+    describe_period, fmt_duration, fmt_pct, ratio, Currency, Report, FOLLOW_UP_BUCKETS_MIN, FUNNEL,
 };
 
 /// Escapes text for HTML content and attribute values.
@@ -29,6 +28,10 @@ pub fn escape(s: &str) -> String {
     out
 }
 
+/// Laid out for a 1280 px screen and up: the charts side by side, the
+/// short tables in two columns, the wide team and rep tables fitting
+/// without scrolling (headers wrap, cells do not). Narrower windows stack
+/// the columns, and a table too wide for them scrolls on its own.
 const STYLE: &str = r##"
 :root { color-scheme: light; --ink: #1d2433; --muted: #5b6478; --line: #d9dee8;
   --accent: #2f6fde; --good: #1f9d63; --warn: #d98c1a; --bad: #d4473d; --track: #eef1f6; }
@@ -39,18 +42,28 @@ h1 { font-size: 26px; margin: 0 0 4px; }
 h2 { font-size: 18px; margin: 32px 0 10px; padding-bottom: 4px; border-bottom: 1px solid var(--line); }
 p.period { color: var(--muted); margin: 0 0 20px; }
 .tiles { display: flex; flex-wrap: wrap; gap: 12px; }
-.tile { border: 1px solid var(--line); border-radius: 8px; padding: 12px 16px; min-width: 150px; }
-.tile .value { display: block; font-size: 24px; font-weight: 650; }
+.tile { flex: 1 0 140px; border: 1px solid var(--line); border-radius: 8px; padding: 12px 14px; }
+.tile .value { display: block; font-size: 24px; font-weight: 650; white-space: nowrap; }
 .tile .label { color: var(--muted); font-size: 12px; }
-.charts { display: flex; flex-wrap: wrap; gap: 24px; }
-.chart { border: 1px solid var(--line); border-radius: 8px; padding: 12px 16px; }
+.charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(100%, 320px), 1fr));
+  gap: 16px; align-items: start; }
+@media (min-width: 1200px) { .charts { grid-template-columns: 1fr 1.3fr 1fr; } }
+.chart { border: 1px solid var(--line); border-radius: 8px; padding: 12px 16px; min-width: 0; }
 .chart h3 { font-size: 14px; margin: 0 0 8px; }
+.chart svg { display: block; width: 100%; height: auto; }
 svg text { font: 12px system-ui, -apple-system, "Segoe UI", Roboto, Arial, sans-serif; fill: var(--ink); }
 svg text.muted { fill: var(--muted); }
-table { border-collapse: collapse; margin: 4px 0 8px; }
-th, td { border: 1px solid var(--line); padding: 4px 8px; text-align: right; white-space: nowrap; }
-th { background: #f5f7fb; font-weight: 600; }
-td:first-child, th:first-child, td.text { text-align: left; }
+svg text.axis { font-size: 11px; }
+.columns { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(100%, 440px), 1fr));
+  gap: 0 32px; align-items: start; }
+.columns > div { min-width: 0; }
+table { border-collapse: collapse; margin: 4px 0 8px; font-size: 13px;
+  font-variant-numeric: tabular-nums; }
+th, td { border: 1px solid var(--line); padding: 4px 7px; }
+th { background: #f5f7fb; font-weight: 600; vertical-align: bottom; }
+td { white-space: nowrap; }
+th.num, td.num { text-align: right; }
+th.text, td.text { text-align: left; }
 p.none { color: var(--muted); }
 .scroll { overflow-x: auto; }
 "##;
@@ -65,37 +78,41 @@ fn tile(out: &mut String, id: &str, value: &str, label: &str) {
     );
 }
 
-/// A table; cells of the first `text_cols` columns are left-aligned text.
-fn table(out: &mut String, id: &str, headers: &[&str], rows: &[Vec<String>], text_cols: usize) {
+/// A table: the first `text_cols` columns are text, aligned left with
+/// their headers; the others are figures, aligned right.
+fn table(out: &mut String, id: &str, headers: &[String], rows: &[Vec<String>], text_cols: usize) {
+    let class = |i: usize| if i < text_cols { "text" } else { "num" };
     let _ = write!(
         out,
         r##"<div class="scroll"><table id="{}"><thead><tr>"##,
         escape(id)
     );
-    for h in headers {
-        let _ = write!(out, "<th>{}</th>", escape(h));
+    for (i, h) in headers.iter().enumerate() {
+        let _ = write!(out, r##"<th class="{}">{}</th>"##, class(i), escape(h));
     }
     out.push_str("</tr></thead><tbody>");
     for row in rows {
         out.push_str("<tr>");
         for (i, c) in row.iter().enumerate() {
-            if i < text_cols {
-                let _ = write!(out, r##"<td class="text">{}</td>"##, escape(c));
-            } else {
-                let _ = write!(out, "<td>{}</td>", escape(c));
-            }
+            let _ = write!(out, r##"<td class="{}">{}</td>"##, class(i), escape(c));
         }
         out.push_str("</tr>");
     }
     out.push_str("</tbody></table></div>\n");
 }
 
+/// The widths the charts are drawn at, those of their columns on a 1280 px
+/// page (the follow-up histogram's is wider, for its eight axis labels).
+/// The page scales each drawing to its column.
+const CHART_W: f64 = 320.0;
+const HISTOGRAM_W: f64 = 420.0;
+
 /// The funnel: one centred bar per stage, as wide as its share of passed leads.
 fn funnel_chart(out: &mut String, report: &Report) {
     let f = &report.overall;
-    let (w, bar_h, gap, label_w, value_w) = (560.0, 30.0, 8.0, 90.0, 120.0);
+    let (w, bar_h, gap, label_w, value_w) = (CHART_W, 28.0, 8.0, 76.0, 92.0);
     let area = w - label_w - value_w;
-    let h = FUNNEL.len() as f64 * (bar_h + gap);
+    let h = FUNNEL.len() as f64 * (bar_h + gap) - gap;
     let _ = write!(
         out,
         r##"<svg id="funnel-chart" role="img" aria-label="Conversion funnel" width="{w}" height="{h}" viewBox="0 0 {w} {h}"><title>Leads reaching each stage</title>"##
@@ -151,7 +168,7 @@ fn follow_up_chart(out: &mut String, report: &Report) {
     let hist = report.overall.follow_up_histogram();
     let labels = bucket_labels();
     let max = hist.iter().copied().max().unwrap_or(0).max(1);
-    let (w, h, top, bottom) = (560.0, 220.0, 20.0, 28.0);
+    let (w, h, top, bottom) = (HISTOGRAM_W, 180.0, 18.0, 24.0);
     let slot = w / hist.len() as f64;
     let plot = h - top - bottom;
     let _ = write!(
@@ -171,9 +188,9 @@ fn follow_up_chart(out: &mut String, report: &Report) {
         let cx = i as f64 * slot + slot / 2.0;
         let _ = write!(
             out,
-            r##"<rect x="{x:.1}" y="{y:.1}" width="{bw:.1}" height="{bh:.1}" rx="2" fill="#2f6fde"/><text x="{cx:.1}" y="{ny:.1}" text-anchor="middle">{n}</text><text class="muted" x="{cx:.1}" y="{ly}" text-anchor="middle">{label}</text>"##,
+            r##"<rect x="{x:.1}" y="{y:.1}" width="{bw:.1}" height="{bh:.1}" rx="2" fill="#2f6fde"/><text x="{cx:.1}" y="{ny:.1}" text-anchor="middle">{n}</text><text class="muted axis" x="{cx:.1}" y="{ly}" text-anchor="middle">{label}</text>"##,
             ny = y - 5.0,
-            ly = h - 8.0,
+            ly = h - 6.0,
             label = escape(label),
         );
     }
@@ -182,22 +199,31 @@ fn follow_up_chart(out: &mut String, report: &Report) {
 
 /// Contacted within SLA, one bar per rep, on a 0–100% track.
 fn sla_chart(out: &mut String, report: &Report) {
-    let (w, bar_h, gap, label_w, value_w) = (560.0, 22.0, 8.0, 160.0, 110.0);
-    let area = w - label_w - value_w;
-    let h = (report.reps.len().max(1) as f64) * (bar_h + gap);
+    let names: Vec<String> = report
+        .reps
+        .iter()
+        .map(|g| format!("{} / {}", g.team, g.rep.as_deref().unwrap_or("")))
+        .collect();
+    // Room for the longest name (about 6.5 px a character at 12 px); a
+    // longer one widens the drawing, which the page then scales down.
+    let longest = names.iter().map(|n| n.chars().count()).max().unwrap_or(0);
+    let label_w = (longest as f64 * 6.5 + 10.0).clamp(70.0, 240.0);
+    let (bar_h, gap, value_w) = (20.0, 8.0, 92.0);
+    let area = (CHART_W - label_w - value_w).max(110.0);
+    let w = label_w + area + value_w;
+    let h = (report.reps.len().max(1) as f64) * (bar_h + gap) - gap;
     let _ = write!(
         out,
         r##"<svg id="sla-chart" role="img" aria-label="Contacted within SLA per rep" width="{w}" height="{h}" viewBox="0 0 {w} {h}"><title>Share of each rep's leads contacted within the SLA</title>"##
     );
-    for (i, g) in report.reps.iter().enumerate() {
+    for (i, (g, name)) in report.reps.iter().zip(&names).enumerate() {
         let s = &g.figures.sla;
         let y = i as f64 * (bar_h + gap);
         let ty = y + bar_h / 2.0 + 4.0;
-        let name = format!("{} / {}", g.team, g.rep.as_deref().unwrap_or(""));
         let _ = write!(
             out,
             r##"<text x="0" y="{ty}">{}</text><rect x="{label_w}" y="{y}" width="{area}" height="{bar_h}" rx="3" fill="#eef1f6"/>"##,
-            escape(&name)
+            escape(name)
         );
         let value = match s.within() {
             Some(share) => {
@@ -227,8 +253,8 @@ fn sla_chart(out: &mut String, report: &Report) {
     out.push_str("</svg>");
 }
 
-/// Renders the report as a self-contained HTML page.
-pub fn render(report: &Report) -> String {
+/// Renders the report as a self-contained HTML page, amounts in `currency`.
+pub fn render(report: &Report, currency: &Currency) -> String {
     let f = &report.overall;
     let mut out = String::new();
     out.push_str("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">");
@@ -269,13 +295,13 @@ pub fn render(report: &Report) -> String {
         &mut out,
         "customers",
         &fmt_pct(f.reached_share(FUNNEL.len() - 1)),
-        "passed leads now customers",
+        "now customers",
     );
     tile(
         &mut out,
         "won",
-        &format!("{} · {}", f.won, fmt_amount(f.won_amount)),
-        "deals won · amount",
+        &currency.amount(f.won_amount),
+        &format!("won in {} deal{}", f.won, if f.won == 1 { "" } else { "s" }),
     );
     tile(
         &mut out,
@@ -294,12 +320,28 @@ pub fn render(report: &Report) -> String {
     sla_chart(&mut out, report);
     out.push_str("</div></section>\n");
 
-    out.push_str("<h2>Overall</h2>");
-    let rows: Vec<Vec<String>> = overall_rows(f).into_iter().map(Vec::from).collect();
-    table(&mut out, "overall", &["figure", "value"], &rows, 1);
+    // The overall table beside the three short ones.
+    out.push_str(r##"<section class="columns"><div><h2>Overall</h2>"##);
+    let rows: Vec<Vec<String>> = overall_rows(f, currency)
+        .into_iter()
+        .map(Vec::from)
+        .collect();
+    table(
+        &mut out,
+        "overall",
+        &headers(&["figure", "value"], currency),
+        &rows,
+        1,
+    );
 
-    out.push_str("<h2>Conversion by stage</h2>");
-    table(&mut out, "funnel", &FUNNEL_HEADERS, &funnel_rows(f), 1);
+    out.push_str("</div><div><h2>Conversion by stage</h2>");
+    table(
+        &mut out,
+        "funnel",
+        &headers(&FUNNEL_HEADERS, currency),
+        &funnel_rows(f),
+        1,
+    );
 
     out.push_str("<h2>Rejection reasons</h2>");
     let reasons = reasons_sorted(f);
@@ -310,20 +352,31 @@ pub fn render(report: &Report) -> String {
             .iter()
             .map(|&(r, n)| vec![r.to_owned(), n.to_string(), fmt_pct(ratio(n, f.rejected))])
             .collect();
-        table(&mut out, "reasons", &["reason", "leads", "share"], &rows, 1);
+        let h = headers(&["reason", "leads", "share"], currency);
+        table(&mut out, "reasons", &h, &rows, 1);
     }
 
     out.push_str("<h2>Won and lost by qualifying rule</h2>");
-    table(&mut out, "rules", &RULE_HEADERS, &rule_rows(f), 1);
+    table(
+        &mut out,
+        "rules",
+        &headers(&RULE_HEADERS, currency),
+        &rule_rows(f),
+        1,
+    );
+    out.push_str("</div></section>\n");
 
     for (title, id, groups, with_rep) in [
         ("By team", "teams", &report.teams, false),
         ("By rep", "reps", &report.reps, true),
     ] {
         let _ = write!(out, "<h2>{title}</h2>");
-        let (headers, rows) = group_table(groups, with_rep);
+        let (headers, rows) = group_table(groups, with_rep, currency);
         table(&mut out, id, &headers, &rows, 1 + usize::from(with_rep));
     }
+
+    // Per team and per rep side by side.
+    out.push_str(r##"<section class="columns">"##);
     for (title, id, groups, with_rep) in [
         (
             "Rejection reasons by team",
@@ -338,20 +391,18 @@ pub fn render(report: &Report) -> String {
             true,
         ),
     ] {
-        let _ = write!(out, "<h2>{title}</h2>");
+        let _ = write!(out, "<div><h2>{title}</h2>");
         let rows = group_reason_rows(groups);
         let keys = 1 + usize::from(with_rep);
         if rows.is_empty() {
             out.push_str(r##"<p class="none">No rejections.</p>"##);
         } else {
-            let mut headers = vec!["team"];
-            if with_rep {
-                headers.push("rep");
-            }
-            headers.extend(["reason", "leads"]);
-            table(&mut out, id, &headers, &rows, keys + 1);
+            let h = keyed(with_rep, &["reason", "leads"], currency);
+            table(&mut out, id, &h, &rows, keys + 1);
         }
+        out.push_str("</div>");
     }
+    out.push_str("</section>\n<section class=\"columns\">");
     for (title, id, groups, with_rep) in [
         (
             "Won and lost by rule, per team",
@@ -366,15 +417,12 @@ pub fn render(report: &Report) -> String {
             true,
         ),
     ] {
-        let _ = write!(out, "<h2>{title}</h2>");
-        let mut headers = vec!["team"];
-        if with_rep {
-            headers.push("rep");
-        }
-        headers.extend(["rule", "passed", "won", "won amount", "lost"]);
+        let _ = write!(out, "<div><h2>{title}</h2>");
+        let h = keyed(with_rep, &RULE_BY_GROUP_HEADERS, currency);
         let keys = 1 + usize::from(with_rep);
-        table(&mut out, id, &headers, &group_rule_rows(groups), keys + 1);
+        table(&mut out, id, &h, &group_rule_rows(groups), keys + 1);
+        out.push_str("</div>");
     }
-    out.push_str("\n</body></html>\n");
+    out.push_str("</section>\n</body></html>\n");
     out
 }

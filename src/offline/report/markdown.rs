@@ -3,8 +3,8 @@
 use std::fmt::Write;
 
 use super::{
-    describe_period, fmt_amount, fmt_count_share, fmt_duration, fmt_pct, ratio, Figures, Group,
-    Report, FUNNEL,
+    describe_period, fmt_amount, fmt_count_share, fmt_duration, fmt_pct, ratio, Currency, Figures,
+    Group, Report, FUNNEL,
 };
 use crate::core::Stage;
 
@@ -19,7 +19,7 @@ pub fn stage_label(stage: Stage) -> &'static str {
 }
 
 /// A Markdown table. `|` inside a cell is escaped.
-pub(super) fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
+pub(super) fn table(headers: &[String], rows: &[Vec<String>]) -> String {
     let cell = |s: &str| s.replace('|', "\\|");
     let mut out = String::new();
     let _ = writeln!(out, "| {} |", headers.join(" | "));
@@ -35,8 +35,25 @@ pub(super) fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
     out
 }
 
+/// The header of the amount columns; [`headers`] adds the currency to it.
+pub(super) const AMOUNT: &str = "won amount";
+
+/// Column headers, the amount column's naming the currency.
+pub(super) fn headers(names: &[&str], currency: &Currency) -> Vec<String> {
+    names
+        .iter()
+        .map(|&h| {
+            if h == AMOUNT {
+                currency.column(h)
+            } else {
+                h.to_owned()
+            }
+        })
+        .collect()
+}
+
 /// The overall figures as (label, value) rows.
-pub(super) fn overall_rows(f: &Figures) -> Vec<[String; 2]> {
+pub(super) fn overall_rows(f: &Figures, currency: &Currency) -> Vec<[String; 2]> {
     let s = &f.sla;
     vec![
         ["Leads passed to sales".into(), f.passed.to_string()],
@@ -74,7 +91,7 @@ pub(super) fn overall_rows(f: &Figures) -> Vec<[String; 2]> {
             fmt_count_share(f.feedback_overdue, f.passed),
         ],
         ["Won".into(), f.won.to_string()],
-        ["Won amount".into(), fmt_amount(f.won_amount)],
+        ["Won amount".into(), currency.amount(f.won_amount)],
         ["Lost".into(), f.lost.to_string()],
         [
             "Win rate (won / closed)".into(),
@@ -112,8 +129,7 @@ pub(super) fn reasons_sorted(f: &Figures) -> Vec<(&str, u32)> {
     v
 }
 
-pub(super) const RULE_HEADERS: [&str; 6] =
-    ["rule", "passed", "won", "won amount", "lost", "win rate"];
+pub(super) const RULE_HEADERS: [&str; 6] = ["rule", "passed", "won", AMOUNT, "lost", "win rate"];
 
 pub(super) fn rule_rows(f: &Figures) -> Vec<Vec<String>> {
     f.rules
@@ -143,7 +159,7 @@ pub(super) const GROUP_HEADERS: [&str; 14] = [
     "rejected",
     "feedback overdue",
     "won",
-    "won amount",
+    AMOUNT,
     "lost",
     "deadlines missed",
 ];
@@ -171,15 +187,6 @@ pub(super) fn group_cells(f: &Figures) -> Vec<String> {
     v
 }
 
-fn group_headers(with_rep: bool) -> Vec<&'static str> {
-    let mut h = vec!["team"];
-    if with_rep {
-        h.push("rep");
-    }
-    h.extend_from_slice(&GROUP_HEADERS);
-    h
-}
-
 fn group_keys(g: &Group) -> Vec<String> {
     let mut v = vec![g.team.clone()];
     v.extend(g.rep.clone());
@@ -190,7 +197,8 @@ fn group_keys(g: &Group) -> Vec<String> {
 pub(super) fn group_table(
     groups: &[Group],
     with_rep: bool,
-) -> (Vec<&'static str>, Vec<Vec<String>>) {
+    currency: &Currency,
+) -> (Vec<String>, Vec<Vec<String>>) {
     let rows = groups
         .iter()
         .map(|g| {
@@ -199,7 +207,7 @@ pub(super) fn group_table(
             row
         })
         .collect();
-    (group_headers(with_rep), rows)
+    (keyed(with_rep, &GROUP_HEADERS, currency), rows)
 }
 
 /// Rejection reasons per group: team, [rep,] reason, leads.
@@ -214,6 +222,9 @@ pub(super) fn group_reason_rows(groups: &[Group]) -> Vec<Vec<String>> {
     }
     rows
 }
+
+/// Columns of the per-group rule table after team and rep.
+pub(super) const RULE_BY_GROUP_HEADERS: [&str; 5] = ["rule", "passed", "won", AMOUNT, "lost"];
 
 /// Won and lost by rule per group: team, [rep,] rule, passed, won, amount, lost.
 pub(super) fn group_rule_rows(groups: &[Group]) -> Vec<Vec<String>> {
@@ -234,28 +245,32 @@ pub(super) fn group_rule_rows(groups: &[Group]) -> Vec<Vec<String>> {
     rows
 }
 
-fn keyed(with_rep: bool, rest: &[&'static str]) -> Vec<&'static str> {
+/// Headers of a per-team (or per-rep) table: team, [rep,] then `rest`.
+pub(super) fn keyed(with_rep: bool, rest: &[&str], currency: &Currency) -> Vec<String> {
     let mut h = vec!["team"];
     if with_rep {
         h.push("rep");
     }
     h.extend_from_slice(rest);
-    h
+    headers(&h, currency)
 }
 
-/// Renders the report as Markdown.
-pub fn render(report: &Report) -> String {
+/// Renders the report as Markdown, amounts in `currency`.
+pub fn render(report: &Report, currency: &Currency) -> String {
     let f = &report.overall;
     let mut out = String::new();
     let _ = writeln!(out, "# Sales check-in\n");
     let _ = writeln!(out, "{}\n", describe_period(report));
 
     let _ = writeln!(out, "## Overall\n");
-    let rows: Vec<Vec<String>> = overall_rows(f).into_iter().map(Vec::from).collect();
-    out.push_str(&table(&["figure", "value"], &rows));
+    let rows: Vec<Vec<String>> = overall_rows(f, currency)
+        .into_iter()
+        .map(Vec::from)
+        .collect();
+    out.push_str(&table(&headers(&["figure", "value"], currency), &rows));
 
     let _ = writeln!(out, "\n## Conversion by stage\n");
-    out.push_str(&table(&FUNNEL_HEADERS, &funnel_rows(f)));
+    out.push_str(&table(&headers(&FUNNEL_HEADERS, currency), &funnel_rows(f)));
 
     let _ = writeln!(out, "\n## Rejection reasons\n");
     let reasons = reasons_sorted(f);
@@ -266,18 +281,21 @@ pub fn render(report: &Report) -> String {
             .iter()
             .map(|&(r, n)| vec![r.to_owned(), n.to_string(), fmt_pct(ratio(n, f.rejected))])
             .collect();
-        out.push_str(&table(&["reason", "leads", "share"], &rows));
+        out.push_str(&table(
+            &headers(&["reason", "leads", "share"], currency),
+            &rows,
+        ));
     }
 
     let _ = writeln!(out, "\n## Won and lost by qualifying rule\n");
-    out.push_str(&table(&RULE_HEADERS, &rule_rows(f)));
+    out.push_str(&table(&headers(&RULE_HEADERS, currency), &rule_rows(f)));
 
     for (title, groups, with_rep) in [
         ("By team", &report.teams, false),
         ("By rep", &report.reps, true),
     ] {
         let _ = writeln!(out, "\n## {title}\n");
-        let (headers, rows) = group_table(groups, with_rep);
+        let (headers, rows) = group_table(groups, with_rep, currency);
         out.push_str(&table(&headers, &rows));
     }
 
@@ -290,7 +308,10 @@ pub fn render(report: &Report) -> String {
         if rows.is_empty() {
             let _ = writeln!(out, "No rejections.");
         } else {
-            out.push_str(&table(&keyed(with_rep, &["reason", "leads"]), &rows));
+            out.push_str(&table(
+                &keyed(with_rep, &["reason", "leads"], currency),
+                &rows,
+            ));
         }
     }
 
@@ -301,7 +322,7 @@ pub fn render(report: &Report) -> String {
         let _ = writeln!(out, "\n## {title}\n");
         let rows = group_rule_rows(groups);
         out.push_str(&table(
-            &keyed(with_rep, &["rule", "passed", "won", "won amount", "lost"]),
+            &keyed(with_rep, &RULE_BY_GROUP_HEADERS, currency),
             &rows,
         ));
     }

@@ -438,7 +438,7 @@ fn formats() {
 fn markdown_shows_the_computed_figures() {
     let input = sample();
     let report = Report::new(&input, Period::default());
-    let md = markdown::render(&report);
+    let md = markdown::render(&report, &Currency::parse("eur").unwrap());
     let f = &report.overall;
     let row = |label: &str, value: String| format!("| {label} | {value} |");
     for line in [
@@ -454,7 +454,7 @@ fn markdown_shows_the_computed_figures() {
         ),
         row("Median follow-up", fmt_duration(f.median())),
         row("p90 follow-up", fmt_duration(f.p90())),
-        row("Won amount", fmt_amount(f.won_amount)),
+        row("Won amount", format!("EUR {}", fmt_amount(f.won_amount))),
     ] {
         assert!(md.contains(&line), "missing {line:?} in\n{md}");
     }
@@ -476,7 +476,10 @@ fn html_is_self_contained_and_escaped() {
     let mut r = record("evil", "<script>alert(1)</script>", "o'neil & co", 10);
     r.handoff.qualified_by = "\"quoted\"".into();
     input.add_handoff(r);
-    let page = html::render(&Report::new(&input, Period::default()));
+    let page = html::render(
+        &Report::new(&input, Period::default()),
+        &Currency::default(),
+    );
     assert!(!page.contains("<script"));
     assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
     assert!(page.contains("o&#39;neil &amp; co"));
@@ -485,4 +488,42 @@ fn html_is_self_contained_and_escaped() {
     }
     assert_eq!(page.matches("<svg").count(), 3);
     assert_eq!(page.matches("<svg").count(), page.matches("</svg>").count());
+}
+
+#[test]
+fn a_currency_is_a_three_letter_code_that_labels_amounts() {
+    let eur = Currency::parse("eur").unwrap();
+    assert_eq!(eur.code(), "EUR");
+    assert_eq!(eur.amount(235_500.0), "EUR 235,500");
+    assert_eq!(eur.column("won amount"), "won amount (EUR)");
+    assert_eq!(Currency::default().code(), "USD");
+    for bad in ["", "EU", "EURO", "€", "E1R", "ÉUR"] {
+        let err = Currency::parse(bad).unwrap_err();
+        assert!(
+            err.contains("ISO 4217") && err.contains(&format!("{bad:?}")),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn html_names_the_currency_and_aligns_text_left_and_figures_right() {
+    let report = Report::new(&sample(), Period::default());
+    let page = html::render(&report, &Currency::parse("EUR").unwrap());
+    let f = &report.overall;
+    assert!(page.contains(&format!(">EUR {}<", fmt_amount(f.won_amount))));
+    assert!(page.contains(r#"<th class="num">won amount (EUR)</th>"#));
+    // Every header is aligned as its column: text or figure.
+    assert!(page.contains(
+        r#"<th class="text">team</th><th class="text">rep</th><th class="num">passed</th>"#
+    ));
+    assert!(!page.contains("<th>") && !page.contains("<td>"));
+    for rule in [
+        ".charts { display: grid;",
+        "th.text, td.text { text-align: left; }",
+        "th.num, td.num { text-align: right; }",
+        ".chart svg { display: block; width: 100%; height: auto; }",
+    ] {
+        assert!(page.contains(rule), "no {rule:?} in the style");
+    }
 }

@@ -30,6 +30,10 @@ pub struct Args {
     until: Option<String>,
     #[arg(long, value_enum, default_value = "markdown")]
     format: Format,
+    /// The ISO 4217 code of the currency deal amounts are in (the records
+    /// carry bare numbers): it labels them, nothing is converted.
+    #[arg(long, default_value = "USD", value_parser = report::Currency::parse)]
+    currency: report::Currency,
     /// Write the report to this file instead of stdout.
     #[arg(long)]
     out: Option<PathBuf>,
@@ -70,8 +74,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     let r = report::Report::new(&input, period);
     let text = match args.format {
-        Format::Markdown => report::markdown::render(&r),
-        Format::Html => report::html::render(&r),
+        Format::Markdown => report::markdown::render(&r, &args.currency),
+        Format::Html => report::html::render(&r, &args.currency),
     };
     match args.out {
         Some(path) => std::fs::write(&path, text)
