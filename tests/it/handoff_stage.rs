@@ -8,19 +8,8 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::support::*;
-use leadpulse::codec::{self, Format};
+use leadpulse::codec;
 use leadpulse::core::{Event, EventKind, HandoffRecord, Stage};
-
-fn record(event: &Event) -> InputRecord {
-    let json = codec::encode_event(event, Format::Json);
-    InputRecord {
-        key: event.lead_id.clone(),
-        payload: json.clone(),
-        content_type: Some("application/json"),
-        ndjson: String::from_utf8(json).unwrap(),
-        malformed: false,
-    }
-}
 
 fn event(lead: &str, n: i64, at: i64, kind: EventKind) -> InputRecord {
     record(&Event {
@@ -31,41 +20,6 @@ fn event(lead: &str, n: i64, at: i64, kind: EventKind) -> InputRecord {
         account_id: None,
         kind,
     })
-}
-
-/// Events that make `lead` sales-ready under the example model.
-fn hot_lead(lead: &str, at: i64) -> Vec<InputRecord> {
-    let attributes = [
-        ("email", "pat@initech.com"),
-        ("job_title", "CTO"),
-        ("company_size", "1001-5000"),
-        ("country", "US"),
-    ]
-    .iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
-    vec![
-        event(lead, 0, at, EventKind::ProfileUpdate { attributes }),
-        event(
-            lead,
-            1,
-            at,
-            EventKind::FormSubmit {
-                form_id: "demo-request".into(),
-                fields: BTreeMap::new(),
-            },
-        ),
-        event(
-            lead,
-            2,
-            at,
-            EventKind::PageView {
-                url: "https://leadpulse.example/pricing".into(),
-                referrer: None,
-                duration_ms: None,
-            },
-        ),
-    ]
 }
 
 /// The latest record of each handoff, by alert id.

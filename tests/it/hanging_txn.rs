@@ -4,12 +4,10 @@
 //! consumer, and only the last stable offset tells the partition is caught
 //! up.
 
-use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::support::*;
-use leadpulse::codec::{self, Format};
-use leadpulse::core::{Event, EventKind};
+use leadpulse::codec;
 use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
 
 const ROSTER: &str = r#"
@@ -24,66 +22,6 @@ lead = "lee"
 [[team.rep]]
 id = "ann"
 "#;
-
-fn record(event: &Event) -> InputRecord {
-    let json = codec::encode_event(event, Format::Json);
-    InputRecord {
-        key: event.lead_id.clone(),
-        payload: json.clone(),
-        content_type: Some("application/json"),
-        ndjson: String::from_utf8(json).unwrap(),
-        malformed: false,
-    }
-}
-
-fn hot_lead(lead: &str, at: i64) -> Vec<InputRecord> {
-    let attributes = [
-        ("email", "pat@initech.com"),
-        ("job_title", "CTO"),
-        ("company_size", "1001-5000"),
-        ("country", "US"),
-    ]
-    .iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
-    let kinds = [
-        EventKind::ProfileUpdate { attributes },
-        EventKind::FormSubmit {
-            form_id: "demo-request".into(),
-            fields: BTreeMap::new(),
-        },
-    ];
-    kinds
-        .into_iter()
-        .enumerate()
-        .map(|(n, kind)| {
-            record(&Event {
-                event_id: format!("{lead}-{n}"),
-                lead_id: lead.into(),
-                occurred_at: at + n as i64,
-                company_domain: Some("initech.com".into()),
-                account_id: None,
-                kind,
-            })
-        })
-        .collect()
-}
-
-fn wait_records(topic: &str, n: usize, timeout: Duration) -> Vec<OutputRecord> {
-    let deadline = Instant::now() + timeout;
-    loop {
-        let records = read_all(topic);
-        if records.len() >= n {
-            return records;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{topic} holds {} records, want {n}",
-            records.len()
-        );
-        std::thread::sleep(Duration::from_millis(300));
-    }
-}
 
 #[test]
 fn timers_fire_while_a_foreign_transaction_hangs_on_the_input() {

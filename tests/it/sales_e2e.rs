@@ -4,9 +4,9 @@
 //! timers are open), and the metrics agree with the events.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use leadpulse::codec::{self, Format};
+use leadpulse::codec;
 use leadpulse::core::{Event, EventKind, Feedback, SlaStatus, Stage};
 
 use crate::support::*;
@@ -33,59 +33,6 @@ id = "cat"
     )
 }
 
-fn record(event: &Event) -> InputRecord {
-    let json = codec::encode_event(event, Format::Json);
-    InputRecord {
-        key: event.lead_id.clone(),
-        payload: json.clone(),
-        content_type: Some("application/json"),
-        ndjson: String::from_utf8(json).unwrap(),
-        malformed: false,
-    }
-}
-
-/// Events that make `lead` sales-ready at `at` under the example model.
-fn hot_lead(lead: &str, at: i64) -> Vec<InputRecord> {
-    let ev = |n: i64, kind: EventKind| Event {
-        event_id: format!("{lead}-{n}"),
-        lead_id: lead.into(),
-        occurred_at: at - 3 + n,
-        company_domain: Some("initech.com".into()),
-        account_id: None,
-        kind,
-    };
-    let attributes = [
-        ("email", "pat@initech.com"),
-        ("job_title", "CTO"),
-        ("company_size", "1001-5000"),
-        ("country", "US"),
-    ]
-    .iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
-    [
-        ev(0, EventKind::ProfileUpdate { attributes }),
-        ev(
-            1,
-            EventKind::FormSubmit {
-                form_id: "demo-request".into(),
-                fields: BTreeMap::new(),
-            },
-        ),
-        ev(
-            2,
-            EventKind::PageView {
-                url: "https://leadpulse.example/pricing".into(),
-                referrer: None,
-                duration_ms: None,
-            },
-        ),
-    ]
-    .iter()
-    .map(record)
-    .collect()
-}
-
 fn contact(lead: &str, rep: &str, at: i64) -> InputRecord {
     record(&Event {
         event_id: format!("{lead}-contact"),
@@ -98,23 +45,6 @@ fn contact(lead: &str, rep: &str, at: i64) -> InputRecord {
             rep_id: Some(rep.into()),
         },
     })
-}
-
-/// Reads a topic until it holds `n` records (or fails after `timeout`).
-fn wait_records(topic: &str, n: usize, timeout: Duration) -> Vec<OutputRecord> {
-    let deadline = Instant::now() + timeout;
-    loop {
-        let records = read_all(topic);
-        if records.len() >= n {
-            return records;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{topic} holds {} records, want {n}",
-            records.len()
-        );
-        std::thread::sleep(Duration::from_millis(300));
-    }
 }
 
 /// A running service with a short-SLA roster, after `n` leads have alerted.

@@ -1,10 +1,12 @@
 //! Input records: generated datasets (JSON, protobuf, malformed) with their
 //! replay-file equivalent, and producing them to a topic.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use leadpulse::codec::{self, Format};
+use leadpulse::core::{Event, EventKind};
 use leadpulse::tools::generate::{malformed, Generator, GeneratorConfig};
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
@@ -121,4 +123,58 @@ pub fn produce_on(
         }
     }
     producer.flush(Duration::from_secs(30)).unwrap();
+}
+
+/// The JSON record of `event`, keyed by its lead.
+pub fn record(event: &Event) -> InputRecord {
+    let json = codec::encode_event(event, Format::Json);
+    InputRecord {
+        key: event.lead_id.clone(),
+        payload: json.clone(),
+        content_type: Some("application/json"),
+        ndjson: String::from_utf8(json).unwrap(),
+        malformed: false,
+    }
+}
+
+/// Events that make `lead` sales-ready at `at` under the example model.
+pub fn hot_lead(lead: &str, at: i64) -> Vec<InputRecord> {
+    let ev = |n: i64, kind: EventKind| Event {
+        event_id: format!("{lead}-{n}"),
+        lead_id: lead.into(),
+        occurred_at: at - 3 + n,
+        company_domain: Some("initech.com".into()),
+        account_id: None,
+        kind,
+    };
+    let attributes = [
+        ("email", "pat@initech.com"),
+        ("job_title", "CTO"),
+        ("company_size", "1001-5000"),
+        ("country", "US"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    [
+        ev(0, EventKind::ProfileUpdate { attributes }),
+        ev(
+            1,
+            EventKind::FormSubmit {
+                form_id: "demo-request".into(),
+                fields: BTreeMap::new(),
+            },
+        ),
+        ev(
+            2,
+            EventKind::PageView {
+                url: "https://leadpulse.example/pricing".into(),
+                referrer: None,
+                duration_ms: None,
+            },
+        ),
+    ]
+    .iter()
+    .map(record)
+    .collect()
 }

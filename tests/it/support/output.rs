@@ -79,3 +79,20 @@ pub fn read_all_on(client: &ClientConfig, topic: &str) -> Vec<OutputRecord> {
     }
     out
 }
+
+/// Reads a topic until it holds `n` records (or fails after `timeout`).
+pub fn wait_records(topic: &str, n: usize, timeout: Duration) -> Vec<OutputRecord> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let records = read_all(topic);
+        if records.len() >= n {
+            return records;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{topic} holds {} records, want {n}",
+            records.len()
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}
