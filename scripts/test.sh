@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every check and test of leadpulse: formatting, lints, unit and
 # property tests, bench smoke runs, and the end-to-end tests against a real
-# Apache Kafka broker.
+# Apache Kafka broker (pom.xml's release), then the end-to-end tests again
+# on the oldest broker leadpulse supports (LEADPULSE_OLDEST_KAFKA, 3.9.1).
 #
 # With KAFKA_BOOTSTRAP unset it assembles Kafka from Maven Central and starts
 # a single-node KRaft broker on 127.0.0.1 for the duration of the run, with a
@@ -87,4 +88,12 @@ export LEADPULSE_PYTHON="$(scripts/python-venv.sh)"
 # --- Tests ----------------------------------------------------------------
 log "cargo test (unit, property, end-to-end; benches as smoke runs)"
 cargo test --locked --workspace --all-targets -- --test-threads="${LEADPULSE_TEST_THREADS:-3}"
+
+# --- The oldest supported broker (docs/config.md) ------------------------
+oldest="${LEADPULSE_OLDEST_KAFKA:-3.9.1}"
+log "the end-to-end tests again on Kafka $oldest, the oldest broker leadpulse supports"
+out="$(KAFKA_VERSION="$oldest" scripts/kafka/start.sh)"
+data_dirs+=("$(echo "$out" | sed -n 's/^KAFKA_DATA_DIR=//p')")
+KAFKA_BOOTSTRAP="$(echo "$out" | sed -n 's/^KAFKA_BOOTSTRAP=//p')" \
+  cargo test --locked --test it -- --test-threads="${LEADPULSE_TEST_THREADS:-3}" e2e::
 log "all tests passed"
