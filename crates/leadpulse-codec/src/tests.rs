@@ -94,7 +94,7 @@ fn trailing_bytes_after_an_event_are_refused_with_their_position() {
         got,
         Rejection::Malformed {
             format: "json",
-            detail: "trailing characters at line 1 column 91".into(),
+            detail: "trailing characters at line 1 column 89".into(),
         }
     );
 }
