@@ -143,10 +143,14 @@ pub(super) fn decode_event(bytes: &[u8]) -> Result<Event, Rejection> {
 /// Why `bytes` is not an event, naming the field when one is at fault.
 fn explain(bytes: &[u8]) -> Rejection {
     let de = &mut serde_json::Deserializer::from_slice(bytes);
-    match serde_path_to_error::deserialize::<_, RawEvent<'_>>(de) {
+    match serde_path_to_error::deserialize::<_, RawEvent<'_>>(&mut *de) {
+        // A whole event, then more: "trailing characters at line 1 column 40".
         Ok(_) => Rejection::Malformed {
             format: "json",
-            detail: "not a JSON event".into(),
+            detail: de
+                .end()
+                .err()
+                .map_or_else(|| "not a JSON event".into(), |e| e.to_string()),
         },
         Err(e) => {
             let path = e.path().to_string();

@@ -84,6 +84,21 @@ fn rejections_name_the_field() {
     );
 }
 
+/// Found by the `decode_event_json` fuzz target: an event followed by more
+/// bytes was refused as "not a JSON event", without saying where.
+#[test]
+fn trailing_bytes_after_an_event_are_refused_with_their_position() {
+    let input = br#"{"event_id":"e","lead_id":"L","type":"unsubscribe","occurred_at":"2026-11-20T10:00:00Z"},"form_id":"x"}"#;
+    let got = decode_event(input, Some(b"application/json")).unwrap_err();
+    assert_eq!(
+        got,
+        Rejection::Malformed {
+            format: "json",
+            detail: "trailing characters at line 1 column 89".into(),
+        }
+    );
+}
+
 #[test]
 fn numbers_in_attributes_become_strings() {
     let e = decode_event(

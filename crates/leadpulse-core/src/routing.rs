@@ -211,20 +211,31 @@ impl Roster {
 #[serde(deny_unknown_fields)]
 struct RosterFile {
     #[serde(default = "default_sla")]
-    default_sla_minutes: f64,
+    default_sla_minutes: Spanned<f64>,
     #[serde(default = "default_feedback_days")]
-    feedback_business_days: u32,
+    feedback_business_days: Spanned<u32>,
     #[serde(default = "default_reassignments")]
     max_reassignments: u32,
     #[serde(default, rename = "team")]
     teams: Vec<TeamFile>,
 }
 
-fn default_sla() -> f64 {
-    60.0
+fn default_sla() -> Spanned<f64> {
+    Spanned::new(0..0, 60.0)
 }
-fn default_feedback_days() -> u32 {
-    3
+fn default_feedback_days() -> Spanned<u32> {
+    Spanned::new(0..0, 3)
+}
+
+/// The longest SLA, 30 days (as a model's `respond_within_minutes`): a
+/// handoff's deadlines stay dates, and event time cannot overflow.
+pub const MAX_SLA_MINUTES: f64 = 43_200.0;
+/// The longest feedback window, a year of business days: the deadline is
+/// counted day by day.
+pub const MAX_FEEDBACK_BUSINESS_DAYS: u32 = 260;
+
+fn sla_ok(m: f64) -> bool {
+    m.is_finite() && m > 0.0 && m <= MAX_SLA_MINUTES
 }
 fn default_reassignments() -> u32 {
     1
@@ -278,13 +289,21 @@ impl Roster {
                 message,
             }
         };
-        if !(file.default_sla_minutes.is_finite() && file.default_sla_minutes > 0.0) {
-            return Err(ModelError::Invalid {
-                origin: origin.to_owned(),
-                line: 1,
-                column: 1,
-                message: "`default_sla_minutes` must be a positive number".into(),
-            });
+        if !sla_ok(*file.default_sla_minutes.get_ref()) {
+            return Err(at(
+                file.default_sla_minutes.span(),
+                format!(
+                    "`default_sla_minutes` must be above 0 and at most {MAX_SLA_MINUTES} (30 days)"
+                ),
+            ));
+        }
+        if *file.feedback_business_days.get_ref() > MAX_FEEDBACK_BUSINESS_DAYS {
+            return Err(at(
+                file.feedback_business_days.span(),
+                format!(
+                    "`feedback_business_days` must be at most {MAX_FEEDBACK_BUSINESS_DAYS} (a year)"
+                ),
+            ));
         }
         if file.teams.is_empty() {
             return Err(ModelError::Invalid {
@@ -305,14 +324,17 @@ impl Roster {
                 ));
             }
             let sla = match &t.sla_minutes {
-                Some(m) if !(m.get_ref().is_finite() && *m.get_ref() > 0.0) => {
+                Some(m) if !sla_ok(*m.get_ref()) => {
                     return Err(at(
                         m.span(),
-                        format!("team `{id}`: `sla_minutes` must be positive"),
+                        format!(
+                            "team `{id}`: `sla_minutes` must be above 0 and at most \
+                             {MAX_SLA_MINUTES} (30 days)"
+                        ),
                     ))
                 }
                 Some(m) => minutes(*m.get_ref()),
-                None => minutes(file.default_sla_minutes),
+                None => minutes(*file.default_sla_minutes.get_ref()),
             };
             let mut reps = Vec::new();
             for r in &t.reps {
@@ -367,7 +389,7 @@ impl Roster {
         }
         Ok(Roster {
             teams,
-            feedback_business_days: file.feedback_business_days,
+            feedback_business_days: file.feedback_business_days.into_inner(),
             max_reassignments: file.max_reassignments,
         })
     }
@@ -388,6 +410,41 @@ id = "lars"
 [[team.rep]]
 id = "chloe"
 "#;
+
+    /// Found by the `roster` fuzz target: an SLA of 1e300 minutes became
+    /// i64::MAX ms, and `respond_by` overflowed on the first handoff; a
+    /// feedback window of u32::MAX business days took minutes to count.
+    #[test]
+    fn deadlines_too_far_out_to_count_are_refused_with_their_position() {
+        for (text, want) in [
+            (
+                format!("default_sla_minutes = 1e300\n{TEAM}"),
+                "routing.toml:1:23: `default_sla_minutes` must be above 0 and at most 43200",
+            ),
+            (
+                format!("default_sla_minutes = 0\n{TEAM}"),
+                "routing.toml:1:23: `default_sla_minutes` must be above 0",
+            ),
+            (
+                format!("feedback_business_days = 4294967295\n{TEAM}"),
+                "routing.toml:1:26: `feedback_business_days` must be at most 260",
+            ),
+            (
+                TEAM.replace("lead = \"lars\"", "lead = \"lars\"\nsla_minutes = 43200.5"),
+                "routing.toml:5:15: team `emea`: `sla_minutes` must be above 0 and at most 43200",
+            ),
+        ] {
+            let got = Roster::from_toml("routing.toml", &text).unwrap_err().to_string();
+            assert!(got.starts_with(want), "{text}\n  got: {got}\n want: {want}");
+        }
+        let longest = format!(
+            "default_sla_minutes = 43200\nfeedback_business_days = 260\n{TEAM}"
+        );
+        let roster = Roster::from_toml("routing.toml", &longest).unwrap();
+        assert_eq!(roster.teams[0].sla, 30 * 86_400_000);
+        let friday = 1_795_687_200_000; // 2026-11-20T10:00:00Z
+        assert_eq!(roster.feedback_by(friday), friday + 364 * 86_400_000);
+    }
 
     #[test]
     fn a_team_lead_who_takes_new_leads_is_warned_about() {
