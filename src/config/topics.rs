@@ -32,6 +32,9 @@ pub enum Topic {
     Dlq,
     /// `topics.changelog`: per-lead state, co-partitioned with `events`.
     Changelog,
+    /// `topics.notifications_dlq`: notifications `leadpulse notify` could
+    /// not deliver, with the reason in headers.
+    NotificationsDlq,
 }
 
 /// What leadpulse does with a topic.
@@ -43,7 +46,8 @@ pub enum Role {
     Output,
     /// Lead state: written in the transaction, read back on restore.
     Changelog,
-    /// Input records that could not be scored, with the reason in headers.
+    /// Records that could not be scored or delivered, with the reason in
+    /// headers.
     DeadLetter,
 }
 
@@ -63,7 +67,7 @@ const CHANGELOG: &[(&str, &str)] = &[
 
 impl Topic {
     /// Every topic, inputs first.
-    pub const ALL: [Topic; 11] = [
+    pub const ALL: [Topic; 12] = [
         Topic::Events,
         Topic::Feedback,
         Topic::Scores,
@@ -75,6 +79,7 @@ impl Topic {
         Topic::Handoffs,
         Topic::Dlq,
         Topic::Changelog,
+        Topic::NotificationsDlq,
     ];
 
     /// The key under `[topics]`, e.g. `feedback`.
@@ -91,6 +96,7 @@ impl Topic {
             Topic::Handoffs => "handoffs",
             Topic::Dlq => "dlq",
             Topic::Changelog => "changelog",
+            Topic::NotificationsDlq => "notifications_dlq",
         }
     }
 
@@ -108,13 +114,14 @@ impl Topic {
             Topic::Handoffs => "topics.handoffs",
             Topic::Dlq => "topics.dlq",
             Topic::Changelog => "topics.changelog",
+            Topic::NotificationsDlq => "topics.notifications_dlq",
         }
     }
 
     pub fn role(self) -> Role {
         match self {
             Topic::Events | Topic::Feedback => Role::Input,
-            Topic::Dlq => Role::DeadLetter,
+            Topic::Dlq | Topic::NotificationsDlq => Role::DeadLetter,
             Topic::Changelog => Role::Changelog,
             _ => Role::Output,
         }
@@ -156,6 +163,7 @@ impl Topic {
             Topic::Handoffs => "lead-handoffs".into(),
             Topic::Dlq => "lead-events-dlq".into(),
             Topic::Changelog => format!("{group_id}-lead-state-changelog"),
+            Topic::NotificationsDlq => "notifications-dlq".into(),
         }
     }
 
@@ -180,6 +188,7 @@ pub struct TopicNames {
     pub lifecycle: String,
     pub handoffs: String,
     pub changelog: String,
+    pub notifications_dlq: String,
 }
 
 impl TopicNames {
@@ -200,6 +209,7 @@ impl TopicNames {
             lifecycle: t.lifecycle.clone(),
             handoffs: t.handoffs.clone(),
             changelog: t.changelog(group_id),
+            notifications_dlq: t.notifications_dlq.clone(),
         }
     }
 
@@ -217,6 +227,7 @@ impl TopicNames {
             Topic::Handoffs => &self.handoffs,
             Topic::Dlq => &self.dlq,
             Topic::Changelog => &self.changelog,
+            Topic::NotificationsDlq => &self.notifications_dlq,
         }
     }
 
@@ -297,6 +308,9 @@ pub struct TopicSettings {
     /// Internal: compacted per-lead state, co-partitioned with `events`.
     /// Defaults to `<group_id>-lead-state-changelog`.
     pub changelog: Option<String>,
+    /// `leadpulse notify`'s dead letters: notifications refused for good or
+    /// out of retries, with the reason in headers.
+    pub notifications_dlq: String,
     /// Create missing topics at startup.
     pub create_missing: bool,
     /// Partitions for a created `events` topic (outputs follow it).
@@ -320,6 +334,7 @@ impl Default for TopicSettings {
             lifecycle: name(Topic::Lifecycle),
             handoffs: name(Topic::Handoffs),
             changelog: None,
+            notifications_dlq: name(Topic::NotificationsDlq),
             create_missing: true,
             partitions: 6,
             replication_factor: -1,

@@ -36,6 +36,8 @@ use crate::telemetry;
 
 mod server;
 
+pub(crate) use server::serve as serve_router;
+
 /// How long `/leads/{id}` waits for the loop (busy with a restore, say).
 const QUERY_TIMEOUT: Duration = Duration::from_secs(5);
 

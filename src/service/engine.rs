@@ -376,7 +376,7 @@ impl Engine {
                 }
                 telemetry::transaction_committed(&batch.counts, started.elapsed().as_secs_f64());
                 telemetry::alerts_committed(&batch.alert_event_times);
-                telemetry::sales_committed(&batch.sales);
+                telemetry::sales_committed(&batch.sales, self.desk.roster().map(|r| &**r));
                 self.leads_changed();
                 self.summary.counts.add(&batch.counts);
                 self.summary.transactions += 1;

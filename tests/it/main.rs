@@ -16,6 +16,7 @@ mod handoff_stage;
 mod hanging_txn;
 mod model_e2e;
 mod newcomer;
+mod notify;
 mod ops;
 mod packaging;
 mod poison;

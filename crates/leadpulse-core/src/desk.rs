@@ -268,6 +268,20 @@ impl Desk {
         let at = event.occurred_at;
         let cause = StageCause::Event(feedback.event_type());
         let contact = matches!(feedback, Feedback::Contacted | Feedback::Accepted);
+        // A handoff is accepted or rejected once: the same verdict again (a
+        // double click, a tool that retries) changes nothing, rather than
+        // moving the stage back or recycling engagement earned since.
+        if let Some(h) = lead.handoff.as_deref() {
+            let verdict = h.feedback.as_ref().map(|(v, _, _)| v.as_str());
+            let repeat = match feedback {
+                Feedback::Accepted => verdict == Some("accepted"),
+                Feedback::Rejected { .. } => verdict == Some("rejected"),
+                _ => false,
+            };
+            if repeat {
+                return;
+            }
+        }
         if let Some(h) = lead.handoff.as_mut() {
             if contact && h.first_contact_at.is_none() {
                 h.first_contact_at = Some(at);

@@ -337,6 +337,46 @@ fn feedback_moves_the_lead_through_the_stages() {
 }
 
 #[test]
+fn the_same_verdict_twice_changes_nothing_the_second_time() {
+    let d = desk();
+    let mut routing = RoutingState::default();
+    let (mut lead, _) = hot(&d, &mut routing, "L-1", "US", 0);
+    let reject = || {
+        fb(Feedback::Rejected {
+            reason: "no_budget".into(),
+        })
+    };
+    let first = d.apply(&mut routing, &mut lead, &event(9, "L-1", MIN, reject()));
+    assert_eq!(first.stages.len(), 1);
+    // Engagement earned after the rejection survives a repeated rejection.
+    d.apply(&mut routing, &mut lead, &event(20, "L-1", 2 * MIN, demo()));
+    let before = lead.clone();
+    let again = d.apply(&mut routing, &mut lead, &event(9, "L-1", 3 * MIN, reject()));
+    assert_eq!(again, Outcome::default(), "a repeat has no effect");
+    assert_eq!(lead.contributions, before.contributions);
+
+    // An accept repeated after the lead moved on does not move it back.
+    let (mut lead, _) = hot(&d, &mut routing, "L-2", "US", 0);
+    d.apply(
+        &mut routing,
+        &mut lead,
+        &event(9, "L-2", MIN, fb(Feedback::Accepted)),
+    );
+    d.apply(
+        &mut routing,
+        &mut lead,
+        &event(10, "L-2", 2 * MIN, fb(Feedback::Qualified)),
+    );
+    let again = d.apply(
+        &mut routing,
+        &mut lead,
+        &event(9, "L-2", 3 * MIN, fb(Feedback::Accepted)),
+    );
+    assert_eq!(again, Outcome::default());
+    assert_eq!(lead.stage, Some(Stage::Sql));
+}
+
+#[test]
 fn rejected_leads_go_back_to_nurture_with_engagement_reset() {
     let d = desk();
     let mut routing = RoutingState::default();

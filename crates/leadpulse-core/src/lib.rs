@@ -30,7 +30,7 @@ pub use outcome::{
     Reason, ReasonKind, Scored, SlaBreach, StageCause, StageChange,
 };
 pub use partition::{PartitionState, Step};
-pub use routing::{Owner, Rep, Roster, RoutingState, Team};
+pub use routing::{Owner, Rep, Roster, RoutingState, Team, DEFAULT_REJECTION_REASONS};
 pub use scorer::Scorer;
 pub use store::{LeadId, LeadStore, Staged, ROUTING_KEY};
 

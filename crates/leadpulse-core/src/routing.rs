@@ -24,6 +24,12 @@ pub struct Rep {
     pub name: String,
     /// Unavailable reps (on leave, at capacity) get no new leads.
     pub available: bool,
+    /// Where email notifications go.
+    pub email: Option<String>,
+    /// Slack user id (`U…`/`W…`) for direct messages and button clicks.
+    pub slack_user: Option<String>,
+    /// IANA time zone, for showing deadlines in the rep's local time.
+    pub time_zone: Option<jiff::tz::TimeZone>,
 }
 
 /// A sales team and the leads it covers.
@@ -41,6 +47,8 @@ pub struct Team {
     /// Attribute → accepted values (lower case). Empty: covers every lead.
     pub territory: BTreeMap<String, BTreeSet<String>>,
     pub reps: Vec<Rep>,
+    /// Slack channel (`C…` id or `#name`) that team notifications go to.
+    pub slack_channel: Option<String>,
 }
 
 impl Team {
@@ -62,6 +70,10 @@ pub struct Roster {
     pub feedback_business_days: u32,
     /// How often one handoff may be reassigned after breaches.
     pub max_reassignments: u32,
+    /// The reasons a rep may give for rejecting a lead: the choices of the
+    /// one-click buttons, and the only values of the rejections metric's
+    /// `reason` label (anything else counts as `other`).
+    pub rejection_reasons: Vec<String>,
 }
 
 /// Who owns a lead, and why.
@@ -101,6 +113,40 @@ impl Roster {
     /// The team with this id.
     pub fn team(&self, id: &str) -> Option<&Team> {
         self.teams.iter().find(|t| &*t.id == id)
+    }
+
+    /// The rep with this id, in any team.
+    pub fn rep(&self, id: &str) -> Option<&Rep> {
+        self.teams
+            .iter()
+            .flat_map(|t| &t.reps)
+            .find(|r| &*r.id == id)
+    }
+
+    /// The rep whose Slack user id this is.
+    pub fn rep_by_slack_user(&self, user: &str) -> Option<&Rep> {
+        self.teams
+            .iter()
+            .flat_map(|t| &t.reps)
+            .find(|r| r.slack_user.as_deref() == Some(user))
+    }
+
+    /// `reason` when it is one of [`Roster::rejection_reasons`] (case,
+    /// spaces and dashes aside: `No budget` is `no_budget`), else `other`:
+    /// a bounded label for metrics.
+    pub fn reason_label<'a>(&'a self, reason: &str) -> &'a str {
+        let r: String = reason
+            .trim()
+            .chars()
+            .map(|c| match c {
+                ' ' | '-' => '_',
+                c => c.to_ascii_lowercase(),
+            })
+            .collect();
+        self.rejection_reasons
+            .iter()
+            .find(|v| **v == r)
+            .map_or("other", String::as_str)
     }
 
     /// The team a rep belongs to.
@@ -216,8 +262,26 @@ struct RosterFile {
     feedback_business_days: Spanned<u32>,
     #[serde(default = "default_reassignments")]
     max_reassignments: u32,
+    #[serde(default = "default_reasons")]
+    rejection_reasons: Spanned<Vec<String>>,
     #[serde(default, rename = "team")]
     teams: Vec<TeamFile>,
+}
+
+/// The rejection reasons when a roster names none.
+pub const DEFAULT_REJECTION_REASONS: [&str; 8] = [
+    "no_budget",
+    "not_a_decision_maker",
+    "student_or_job_seeker",
+    "existing_customer",
+    "bad_timing",
+    "not_a_fit",
+    "competitor",
+    "duplicate",
+];
+
+fn default_reasons() -> Spanned<Vec<String>> {
+    Spanned::new(0..0, DEFAULT_REJECTION_REASONS.map(str::to_owned).to_vec())
 }
 
 fn default_sla() -> Spanned<f64> {
@@ -254,6 +318,7 @@ struct TeamFile {
     territory: BTreeMap<String, Vec<String>>,
     #[serde(default, rename = "rep")]
     reps: Vec<RepFile>,
+    slack_channel: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -263,6 +328,33 @@ struct RepFile {
     name: Option<String>,
     #[serde(default = "yes")]
     available: bool,
+    email: Option<Spanned<String>>,
+    slack_user: Option<Spanned<String>>,
+    time_zone: Option<Spanned<String>>,
+}
+
+/// Roughly `local@domain.tld`: enough to catch a name typed into the field.
+fn plausible_email(s: &str) -> bool {
+    let Some((local, domain)) = s.split_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !s
+            .chars()
+            .any(|c| c.is_whitespace() || c == '<' || c == '>' || c == ',')
+        && !domain.contains('@')
+}
+
+/// A Slack id: a letter from `kinds` then upper-case letters and digits.
+fn slack_id(s: &str, kinds: &[char]) -> bool {
+    let mut chars = s.chars();
+    chars.next().is_some_and(|c| kinds.contains(&c))
+        && s.len() >= 3
+        && s.len() <= 32
+        && chars.all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
 }
 
 fn yes() -> bool {
@@ -345,10 +437,45 @@ impl Roster {
                         format!("rep id `{rid}` is empty or used twice"),
                     ));
                 }
+                if let Some(e) = &r.email {
+                    if !plausible_email(e.get_ref()) {
+                        return Err(at(
+                            e.span(),
+                            format!("rep `{rid}`: `email` is not an email address"),
+                        ));
+                    }
+                }
+                if let Some(u) = &r.slack_user {
+                    if !slack_id(u.get_ref(), &['U', 'W']) {
+                        return Err(at(
+                            u.span(),
+                            format!(
+                                "rep `{rid}`: `slack_user` must be a Slack user id like \
+                                 `U024BE7LH` (from the user's profile, \"Copy member ID\")"
+                            ),
+                        ));
+                    }
+                }
+                let time_zone = match &r.time_zone {
+                    None => None,
+                    Some(z) => Some(jiff::tz::db().get(z.get_ref()).map_err(|_| {
+                        at(
+                            z.span(),
+                            format!(
+                                "rep `{rid}`: `time_zone` `{}` is not an IANA time zone \
+                                 (e.g. `Europe/Berlin`, `America/New_York`)",
+                                z.get_ref()
+                            ),
+                        )
+                    })?),
+                };
                 reps.push(Rep {
                     name: r.name.clone().unwrap_or_else(|| rid.clone()),
                     id: rid.into(),
                     available: r.available,
+                    email: r.email.as_ref().map(|e| e.get_ref().clone()),
+                    slack_user: r.slack_user.as_ref().map(|u| u.get_ref().clone()),
+                    time_zone,
                 });
             }
             if reps.is_empty() {
@@ -361,7 +488,28 @@ impl Roster {
                     format!("team `{id}`: `lead` must name the team lead's rep id"),
                 ));
             }
+            if let Some(c) = &t.slack_channel {
+                let name = c.get_ref();
+                let ok = slack_id(name, &['C', 'G'])
+                    || name.strip_prefix('#').is_some_and(|n| {
+                        !n.is_empty()
+                            && n.len() <= 80
+                            && n.chars().all(|c| {
+                                c.is_ascii_lowercase() || c.is_ascii_digit() || "-_".contains(c)
+                            })
+                    });
+                if !ok {
+                    return Err(at(
+                        c.span(),
+                        format!(
+                            "team `{id}`: `slack_channel` must be a channel id like `C0123ABCD` \
+                             or a name like `#sales-emea`"
+                        ),
+                    ));
+                }
+            }
             teams.push(Team {
+                slack_channel: t.slack_channel.as_ref().map(|c| c.get_ref().clone()),
                 name: t.name.clone().unwrap_or_else(|| id.clone()),
                 id: id.into(),
                 lead: lead.into(),
@@ -387,10 +535,34 @@ impl Roster {
                 "the last team must have no territory, so that every lead gets an owner".into(),
             ));
         }
+        let reasons = file.rejection_reasons.get_ref();
+        let mut seen = BTreeSet::new();
+        for r in reasons {
+            let ok = !r.is_empty()
+                && r.len() <= 40
+                && r.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+            if !ok || r == "other" || !seen.insert(r.as_str()) {
+                return Err(at(
+                    file.rejection_reasons.span(),
+                    format!(
+                        "`rejection_reasons`: `{r}` must be snake_case (a-z, 0-9, _; at most 40), \
+                         not `other` (kept for reasons outside the list), and listed once"
+                    ),
+                ));
+            }
+        }
+        if reasons.is_empty() || reasons.len() > 20 {
+            return Err(at(
+                file.rejection_reasons.span(),
+                "`rejection_reasons` must list between 1 and 20 reasons".into(),
+            ));
+        }
         Ok(Roster {
             teams,
             feedback_business_days: file.feedback_business_days.into_inner(),
             max_reassignments: file.max_reassignments,
+            rejection_reasons: reasons.clone(),
         })
     }
 }

@@ -4,6 +4,7 @@ pub mod config;
 pub mod demo;
 pub mod generate;
 pub mod model;
+pub mod notify;
 pub mod replay;
 pub mod report;
 pub mod run;
