@@ -32,6 +32,11 @@ pub enum Topic {
     Dlq,
     /// `topics.changelog`: per-lead state, co-partitioned with `events`.
     Changelog,
+    /// `topics.watches`: the reps' watches, a compacted table every
+    /// instance reads whole.
+    Watches,
+    /// `topics.watch_alerts`: activity a rep's watch asked about.
+    WatchAlerts,
 }
 
 /// What leadpulse does with a topic.
@@ -45,6 +50,10 @@ pub enum Role {
     Changelog,
     /// Input records that could not be scored, with the reason in headers.
     DeadLetter,
+    /// A compacted table every instance reads whole, outside the group
+    /// (like a Kafka Streams global table); written by the admin edge and
+    /// the CLI.
+    Table,
 }
 
 /// `cleanup.policy=compact`.
@@ -63,7 +72,7 @@ const CHANGELOG: &[(&str, &str)] = &[
 
 impl Topic {
     /// Every topic, inputs first.
-    pub const ALL: [Topic; 11] = [
+    pub const ALL: [Topic; 13] = [
         Topic::Events,
         Topic::Feedback,
         Topic::Scores,
@@ -75,6 +84,8 @@ impl Topic {
         Topic::Handoffs,
         Topic::Dlq,
         Topic::Changelog,
+        Topic::Watches,
+        Topic::WatchAlerts,
     ];
 
     /// The key under `[topics]`, e.g. `feedback`.
@@ -91,6 +102,8 @@ impl Topic {
             Topic::Handoffs => "handoffs",
             Topic::Dlq => "dlq",
             Topic::Changelog => "changelog",
+            Topic::Watches => "watches",
+            Topic::WatchAlerts => "watch_alerts",
         }
     }
 
@@ -108,6 +121,8 @@ impl Topic {
             Topic::Handoffs => "topics.handoffs",
             Topic::Dlq => "topics.dlq",
             Topic::Changelog => "topics.changelog",
+            Topic::Watches => "topics.watches",
+            Topic::WatchAlerts => "topics.watch_alerts",
         }
     }
 
@@ -116,13 +131,17 @@ impl Topic {
             Topic::Events | Topic::Feedback => Role::Input,
             Topic::Dlq => Role::DeadLetter,
             Topic::Changelog => Role::Changelog,
+            Topic::Watches => Role::Table,
             _ => Role::Output,
         }
     }
 
     /// Keeps only the latest record per key (`cleanup.policy=compact`).
     pub fn compacted(self) -> bool {
-        matches!(self, Topic::Scores | Topic::Handoffs | Topic::Changelog)
+        matches!(
+            self,
+            Topic::Scores | Topic::Handoffs | Topic::Changelog | Topic::Watches
+        )
     }
 
     /// Must have as many partitions as `events`: lead state for input
@@ -156,6 +175,8 @@ impl Topic {
             Topic::Handoffs => "lead-handoffs".into(),
             Topic::Dlq => "lead-events-dlq".into(),
             Topic::Changelog => format!("{group_id}-lead-state-changelog"),
+            Topic::Watches => "lead-watches".into(),
+            Topic::WatchAlerts => "watch-alerts".into(),
         }
     }
 
@@ -180,6 +201,8 @@ pub struct TopicNames {
     pub lifecycle: String,
     pub handoffs: String,
     pub changelog: String,
+    pub watches: String,
+    pub watch_alerts: String,
 }
 
 impl TopicNames {
@@ -200,6 +223,8 @@ impl TopicNames {
             lifecycle: t.lifecycle.clone(),
             handoffs: t.handoffs.clone(),
             changelog: t.changelog(group_id),
+            watches: t.watches.clone(),
+            watch_alerts: t.watch_alerts.clone(),
         }
     }
 
@@ -217,6 +242,8 @@ impl TopicNames {
             Topic::Handoffs => &self.handoffs,
             Topic::Dlq => &self.dlq,
             Topic::Changelog => &self.changelog,
+            Topic::Watches => &self.watches,
+            Topic::WatchAlerts => &self.watch_alerts,
         }
     }
 
@@ -297,6 +324,11 @@ pub struct TopicSettings {
     /// Internal: compacted per-lead state, co-partitioned with `events`.
     /// Defaults to `<group_id>-lead-state-changelog`.
     pub changelog: Option<String>,
+    /// Table: compacted reps' watches, key = watch id, read whole by every
+    /// instance.
+    pub watches: String,
+    /// Output: activity a rep's watch asked about.
+    pub watch_alerts: String,
     /// Create missing topics at startup.
     pub create_missing: bool,
     /// Partitions for a created `events` topic (outputs follow it).
@@ -320,6 +352,8 @@ impl Default for TopicSettings {
             lifecycle: name(Topic::Lifecycle),
             handoffs: name(Topic::Handoffs),
             changelog: None,
+            watches: name(Topic::Watches),
+            watch_alerts: name(Topic::WatchAlerts),
             create_missing: true,
             partitions: 6,
             replication_factor: -1,
