@@ -5,7 +5,12 @@
 //! - `score/json` and `score/protobuf`: the same, decoding each record first
 //!   (`codec::decode_event`, as the Kafka loop does);
 //! - `publish/json`: decode + score plus what the loop does per changed lead
-//!   at each commit (changelog state and score record encoding).
+//!   at each commit (changelog state and score record encoding);
+//! - `watches/*`: `PartitionState::apply_watched` (the service's step, with
+//!   the sales desk) with no watches, 100,000 watches none of which any
+//!   event's lead, email, domain or account hits, and 100,000 of which
+//!   1,000 watch leads of the stream (a pricing-page glob) and one a
+//!   company of it.
 //!
 //! Events come from the deterministic generator and are scored with
 //! `examples/model.toml`, committed every `BATCH` events like one Kafka
@@ -19,7 +24,10 @@ use std::sync::Arc;
 
 use criterion::{BatchSize, Criterion, Throughput};
 use leadpulse::codec::{self, decode_event, Format};
-use leadpulse::core::{Event, LeadStore, Model, Scorer};
+use leadpulse::core::{
+    Desk, Event, EventCondition, EventConditionSpec, EventType, LeadStore, Model, PartitionState,
+    Scorer, Target, Watch, Watches,
+};
 use leadpulse::tools::generate::{Generator, GeneratorConfig};
 
 /// The service's allocator (see `src/main.rs`).
@@ -94,6 +102,60 @@ fn decoding<'a>(
         .map(move |bytes| decode_event(bytes, content_type).expect("generated events decode"))
 }
 
+/// 100,000 watches; with `some`, 1,000 of them watch leads of the stream
+/// and one a company of it, the rest targets no event has.
+fn watches(some: bool) -> Watches {
+    let pricing = EventCondition::new(EventConditionSpec {
+        events: vec![EventType::PageView],
+        url: Some("*/pricing*".into()),
+        ..Default::default()
+    })
+    .expect("a valid condition");
+    let mut ws = Watches::new();
+    for i in 0..100_000u32 {
+        let target = match (some, i) {
+            (true, 0..1_000) => Target::Lead(format!("L-{:06}", i * 7)),
+            (true, 1_000) => Target::Domain("acme.io".into()),
+            _ => match i % 4 {
+                0 => Target::Lead(format!("nobody-{i}")),
+                1 => Target::Email(format!("nobody{i}@example.org")),
+                2 => Target::Domain(format!("nobody{i}.example")),
+                _ => Target::Account(format!("acct-{i}")),
+            },
+        };
+        ws.upsert(Watch {
+            id: format!("w-{i:06}").into(),
+            rep: "rep-ana".into(),
+            target,
+            condition: pricing.clone(),
+            created_at: 0,
+            expires_at: None,
+            deleted_at: None,
+            cooldown: 0,
+            note: None,
+        });
+    }
+    ws
+}
+
+/// The service's step over `events`, with `watches`, committing every
+/// `BATCH`; returns the watch alerts and the partition.
+fn watched(desk: &Desk, watches: &Watches, events: &[Event]) -> (usize, PartitionState) {
+    let mut part = PartitionState::default();
+    let mut alerts = 0;
+    for (i, e) in events.iter().enumerate() {
+        let step = part
+            .apply_watched(desk, watches, e)
+            .expect("generated events fit the state limits");
+        alerts += step.watch_alerts.len();
+        if (i + 1) % BATCH == 0 {
+            part.store_mut().commit();
+        }
+    }
+    part.store_mut().commit();
+    (alerts, part)
+}
+
 /// The inputs of every case.
 struct Inputs {
     n: usize,
@@ -142,7 +204,11 @@ fn smoke() {
     let json = decoding(&i.json, json_type);
     let (_, store) = score_all(&scorer, LeadStore::default(), json, publish);
     assert_eq!(store.len(), leads);
-    println!("benches/core: smoke run of 4 cases on {} events ok", i.n);
+    let desk = Desk::new(scorer.clone(), None);
+    assert_eq!(watched(&desk, &Watches::new(), &i.decoded).0, 0);
+    assert_eq!(watched(&desk, &watches(false), &i.decoded).0, 0);
+    assert!(watched(&desk, &watches(true), &i.decoded).0 > 0);
+    println!("benches/core: smoke run of 7 cases on {} events ok", i.n);
 }
 
 fn bench(c: &mut Criterion) {
@@ -188,6 +254,24 @@ fn bench(c: &mut Criterion) {
             BatchSize::LargeInput,
         )
     });
+    g.finish();
+
+    let desk = Desk::new(scorer.clone(), None);
+    let mut g = c.benchmark_group("watches");
+    g.throughput(Throughput::Elements(n as u64));
+    for (name, ws) in [
+        ("none", Watches::new()),
+        ("100k_unmatched", watches(false)),
+        ("100k_some_matching", watches(true)),
+    ] {
+        g.bench_function(name, |b| {
+            b.iter_batched(
+                || (),
+                |()| watched(&desk, &ws, &decoded),
+                BatchSize::LargeInput,
+            )
+        });
+    }
     g.finish();
 }
 

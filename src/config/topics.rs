@@ -35,6 +35,11 @@ pub enum Topic {
     /// `topics.notifications_dlq`: notifications `leadpulse notify` could
     /// not deliver, with the reason in headers.
     NotificationsDlq,
+    /// `topics.watches`: the reps' watches, a compacted table every
+    /// instance reads whole.
+    Watches,
+    /// `topics.watch_alerts`: activity a rep's watch asked about.
+    WatchAlerts,
 }
 
 /// What leadpulse does with a topic.
@@ -49,6 +54,10 @@ pub enum Role {
     /// Records that could not be scored or delivered, with the reason in
     /// headers.
     DeadLetter,
+    /// A compacted table every instance reads whole, outside the group
+    /// (like a Kafka Streams global table); written by the admin edge and
+    /// the CLI.
+    Table,
 }
 
 /// `cleanup.policy=compact`.
@@ -67,7 +76,7 @@ const CHANGELOG: &[(&str, &str)] = &[
 
 impl Topic {
     /// Every topic, inputs first.
-    pub const ALL: [Topic; 12] = [
+    pub const ALL: [Topic; 14] = [
         Topic::Events,
         Topic::Feedback,
         Topic::Scores,
@@ -80,6 +89,8 @@ impl Topic {
         Topic::Dlq,
         Topic::Changelog,
         Topic::NotificationsDlq,
+        Topic::Watches,
+        Topic::WatchAlerts,
     ];
 
     /// The key under `[topics]`, e.g. `feedback`.
@@ -97,6 +108,8 @@ impl Topic {
             Topic::Dlq => "dlq",
             Topic::Changelog => "changelog",
             Topic::NotificationsDlq => "notifications_dlq",
+            Topic::Watches => "watches",
+            Topic::WatchAlerts => "watch_alerts",
         }
     }
 
@@ -115,6 +128,8 @@ impl Topic {
             Topic::Dlq => "topics.dlq",
             Topic::Changelog => "topics.changelog",
             Topic::NotificationsDlq => "topics.notifications_dlq",
+            Topic::Watches => "topics.watches",
+            Topic::WatchAlerts => "topics.watch_alerts",
         }
     }
 
@@ -123,13 +138,17 @@ impl Topic {
             Topic::Events | Topic::Feedback => Role::Input,
             Topic::Dlq | Topic::NotificationsDlq => Role::DeadLetter,
             Topic::Changelog => Role::Changelog,
+            Topic::Watches => Role::Table,
             _ => Role::Output,
         }
     }
 
     /// Keeps only the latest record per key (`cleanup.policy=compact`).
     pub fn compacted(self) -> bool {
-        matches!(self, Topic::Scores | Topic::Handoffs | Topic::Changelog)
+        matches!(
+            self,
+            Topic::Scores | Topic::Handoffs | Topic::Changelog | Topic::Watches
+        )
     }
 
     /// Must have as many partitions as `events`: lead state for input
@@ -164,6 +183,8 @@ impl Topic {
             Topic::Dlq => "lead-events-dlq".into(),
             Topic::Changelog => format!("{group_id}-lead-state-changelog"),
             Topic::NotificationsDlq => "notifications-dlq".into(),
+            Topic::Watches => "lead-watches".into(),
+            Topic::WatchAlerts => "watch-alerts".into(),
         }
     }
 
@@ -189,6 +210,8 @@ pub struct TopicNames {
     pub handoffs: String,
     pub changelog: String,
     pub notifications_dlq: String,
+    pub watches: String,
+    pub watch_alerts: String,
 }
 
 impl TopicNames {
@@ -210,6 +233,8 @@ impl TopicNames {
             handoffs: t.handoffs.clone(),
             changelog: t.changelog(group_id),
             notifications_dlq: t.notifications_dlq.clone(),
+            watches: t.watches.clone(),
+            watch_alerts: t.watch_alerts.clone(),
         }
     }
 
@@ -228,6 +253,8 @@ impl TopicNames {
             Topic::Dlq => &self.dlq,
             Topic::Changelog => &self.changelog,
             Topic::NotificationsDlq => &self.notifications_dlq,
+            Topic::Watches => &self.watches,
+            Topic::WatchAlerts => &self.watch_alerts,
         }
     }
 
@@ -311,6 +338,11 @@ pub struct TopicSettings {
     /// `leadpulse notify`'s dead letters: notifications refused for good or
     /// out of retries, with the reason in headers.
     pub notifications_dlq: String,
+    /// Table: compacted reps' watches, key = watch id, read whole by every
+    /// instance.
+    pub watches: String,
+    /// Output: activity a rep's watch asked about.
+    pub watch_alerts: String,
     /// Create missing topics at startup.
     pub create_missing: bool,
     /// Partitions for a created `events` topic (outputs follow it).
@@ -335,6 +367,8 @@ impl Default for TopicSettings {
             handoffs: name(Topic::Handoffs),
             changelog: None,
             notifications_dlq: name(Topic::NotificationsDlq),
+            watches: name(Topic::Watches),
+            watch_alerts: name(Topic::WatchAlerts),
             create_missing: true,
             partitions: 6,
             replication_factor: -1,

@@ -83,6 +83,9 @@ pub(super) struct Engine {
     /// Consumer errors since the last one logged, and when that was.
     pub(super) consumer_errors: u64,
     pub(super) last_consumer_warning: Option<Instant>,
+    /// The reps' watches: the whole `lead-watches` table, read before the
+    /// first event and kept up to date between polls.
+    pub(super) watches: super::watches::WatchTable,
 }
 
 type Consumed<'a> = BorrowedMessage<'a>;
@@ -138,11 +141,12 @@ impl Engine {
             txn,
             topics,
             format,
+            watches,
             ..
         } = self;
         let part = partitions.get_mut(&partition).expect("checked by process");
         let before = part.stream_time();
-        let step = part.apply(desk, event)?;
+        let step = part.apply_watched(desk, watches.watches(), event)?;
         batch.stream_time.entry(partition).or_insert(before);
         batch
             .sales
@@ -153,7 +157,18 @@ impl Engine {
                 batch.alert_event_times.push(t);
             }
         }
-        Ok(Outputs::new(txn, topics, *format, desk).emit(&step.outcome, &mut batch.counts))
+        let outputs = Outputs::new(txn, topics, *format, desk);
+        Ok(outputs
+            .emit(&step.outcome, &mut batch.counts)
+            .and_then(|()| outputs.emit_watch_alerts(&step.watch_alerts)))
+    }
+
+    /// Reads what arrived on the watches topic, and shows it to the admin
+    /// edge when it changed.
+    pub(super) fn poll_watches(&mut self) {
+        if self.watches.poll() {
+            self.status.set_watches(self.watches.watches().clone());
+        }
     }
 
     fn decode(&self, m: &Consumed<'_>) -> Result<crate::core::Event, Rejection> {

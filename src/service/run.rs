@@ -61,6 +61,11 @@ pub fn run_with_status(
         transactional_id = %settings.kafka.transactional_id(),
         "starting"
     );
+    // Every watch written before the start applies from its first event.
+    let mut watches = super::watches::WatchTable::open(settings)?;
+    let read = watches.bootstrap(Duration::from_secs(120))?;
+    tracing::info!(watches = read, topic = %topics.watches, "watch table read");
+    status.set_watches(watches.watches().clone());
     let txn = Transactions::init(settings)?;
     let stable = StableOffsets::default();
     let feedback: BaseConsumer<FeedbackReader> = super::reader_config(settings)
@@ -90,6 +95,7 @@ pub fn run_with_status(
         stable: stable.clone(),
         consumer_errors: 0,
         last_consumer_warning: None,
+        watches,
     }));
     let consumer: BaseConsumer<RebalanceHandler> = super::consumer_config(settings)
         .create_with_context(RebalanceHandler {
@@ -123,6 +129,7 @@ pub fn run_with_status(
             Some(Err(err)) => e.consumer_error(err)?,
             None => {}
         }
+        e.poll_watches();
         e.poll_feedback(&consumer)?;
         e.fire_timers(&consumer)?;
         if e.txn.open_since().is_some_and(|t| t.elapsed() >= interval) {

@@ -25,3 +25,4 @@ mod routing_properties;
 mod sales_e2e;
 mod scoring_properties;
 mod security;
+mod watches;

@@ -21,6 +21,7 @@ mod sales;
 mod state_reader;
 mod state_writer;
 mod time;
+mod watch;
 
 use leadpulse_core::{
     Alert, EnrichmentHold, Event, EventKind, EventType, LeadScore, LeadState, Rejection,
@@ -31,6 +32,9 @@ pub use self::sales::{
     encode_overdue, encode_stage,
 };
 pub use self::time::{format_rfc3339, parse_rfc3339};
+pub use self::watch::{
+    decode_watch, encode_watch, encode_watch_alert, TargetJson, WatchJson, MAX_WATCH_TEXT,
+};
 
 /// The wire format of a record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize)]

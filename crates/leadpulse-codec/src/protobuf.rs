@@ -394,6 +394,15 @@ pub(super) fn state_message(lead_id: &str, s: &LeadState) -> pb::LeadState {
             won_amount: h.won_amount,
             lost_reason: h.lost_reason.clone(),
         }),
+        watch_cooldowns: s
+            .watch_cooldowns
+            .iter()
+            .map(|c| pb::WatchCooldown {
+                watch_id: c.watch_id.to_string(),
+                fired_at_ms: c.fired_at,
+                quiet_until_ms: c.quiet_until,
+            })
+            .collect(),
     }
 }
 
@@ -466,6 +475,15 @@ pub(super) fn decode_state(bytes: &[u8]) -> Result<LeadState, Rejection> {
         held: s.held,
         stage: Stage::parse(&s.stage),
         handoff: s.handoff.map(|h| Box::new(handoff_from(h))),
+        watch_cooldowns: s
+            .watch_cooldowns
+            .into_iter()
+            .map(|c| leadpulse_core::WatchCooldown {
+                watch_id: Arc::from(c.watch_id),
+                fired_at: c.fired_at_ms,
+                quiet_until: c.quiet_until_ms,
+            })
+            .collect(),
     })
 }
 

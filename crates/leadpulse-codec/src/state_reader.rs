@@ -14,7 +14,7 @@ use prost::encoding::{decode_key, decode_varint, skip_field, DecodeContext, Wire
 use prost::Message;
 use smallvec::SmallVec;
 
-use leadpulse_core::{Contribution, Disqualification, LeadState, Rejection, Stage};
+use leadpulse_core::{Contribution, Disqualification, LeadState, Rejection, Stage, WatchCooldown};
 
 /// Strings many leads share, kept once per restore.
 #[derive(Default)]
@@ -170,6 +170,25 @@ impl StateReader {
                     let body = bytes(buf)?;
                     let h = crate::proto::Handoff::decode(body).map_err(|e| e.to_string())?;
                     s.handoff = Some(Box::new(super::protobuf::handoff_from(h)));
+                }
+                16 => {
+                    expect("watch_cooldowns", wire, Len)?;
+                    let mut body = bytes(buf)?;
+                    let mut c = WatchCooldown {
+                        watch_id: Arc::from(""),
+                        fired_at: 0,
+                        quiet_until: 0,
+                    };
+                    while body.has_remaining() {
+                        let (tag, wire) = decode_key(&mut body).map_err(|e| e.to_string())?;
+                        match (tag, wire) {
+                            (1, Len) => c.watch_id = Arc::from(text(&mut body, "watch_id")?),
+                            (2, Int) => c.fired_at = varint(&mut body)? as i64,
+                            (3, Int) => c.quiet_until = varint(&mut body)? as i64,
+                            _ => skip(wire, tag, &mut body)?,
+                        }
+                    }
+                    s.watch_cooldowns.push(c);
                 }
                 _ => skip(wire, tag, buf)?,
             }

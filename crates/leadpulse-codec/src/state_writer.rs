@@ -150,6 +150,13 @@ pub(super) fn encode_state(lead_id: &str, s: &LeadState) -> Vec<u8> {
     if let Some(h) = &s.handoff {
         w.message(15, |w| handoff(w, h));
     }
+    for c in &s.watch_cooldowns {
+        w.message(16, |w| {
+            w.str(1, &c.watch_id);
+            w.i64(2, c.fired_at);
+            w.i64(3, c.quiet_until);
+        });
+    }
     w.buf
 }
 

@@ -185,6 +185,18 @@ fn the_direct_state_writer_matches_the_protobuf_message() {
         won_amount: Some(0.0),
         lost_reason: Some(String::new()),
     }));
+    full.watch_cooldowns = vec![
+        leadpulse_core::WatchCooldown {
+            watch_id: "w-acme".into(),
+            fired_at: -3,
+            quiet_until: 7_200_000,
+        },
+        leadpulse_core::WatchCooldown {
+            watch_id: "w".repeat(150).into(),
+            fired_at: 0,
+            quiet_until: 1,
+        },
+    ];
     states.push(("L-full".into(), full));
     states.push(("".into(), leadpulse_core::LeadState::default()));
     assert!(states

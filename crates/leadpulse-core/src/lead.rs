@@ -38,6 +38,18 @@ pub struct LeadState {
     pub stage: Option<Stage>,
     /// The latest handoff to sales, with its follow-up timers.
     pub handoff: Option<Box<Handoff>>,
+    /// Watches quiet for this lead after an alert (`core::watch`), so a
+    /// cooldown holds exactly once across restarts and rebalances.
+    pub watch_cooldowns: Vec<WatchCooldown>,
+}
+
+/// A watch that alerted for a lead and is quiet for it until `quiet_until`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WatchCooldown {
+    pub watch_id: Arc<str>,
+    /// Event time of the alert.
+    pub fired_at: Millis,
+    pub quiet_until: Millis,
 }
 
 /// Lifecycle stages, from first touch to customer.

@@ -18,13 +18,18 @@ pub mod routing;
 pub mod scorer;
 pub mod store;
 pub mod tally;
+pub mod watch;
 
 pub use admit::{admit, Rejection};
 pub use attributes::Attributes;
 pub use desk::Desk;
 pub use event::{BounceType, Event, EventKind, EventType, Feedback, Millis, HOUR_MS};
-pub use lead::{Contribution, Disqualification, Handoff, LeadState, SlaStatus, Stage};
-pub use model::{Cap, Decay, Grade, Model, ModelError, Rule, DAY_MS};
+pub use lead::{
+    Contribution, Disqualification, Handoff, LeadState, SlaStatus, Stage, WatchCooldown,
+};
+pub use model::{
+    Cap, Decay, EventCondition, EventConditionSpec, Grade, Model, ModelError, Rule, DAY_MS,
+};
 pub use outcome::{
     Alert, DisqualifiedBy, EnrichmentHold, FeedbackOverdue, HandoffRecord, LeadScore, Outcome,
     Reason, ReasonKind, Scored, SlaBreach, StageCause, StageChange,
@@ -33,6 +38,7 @@ pub use partition::{PartitionState, Step};
 pub use routing::{Owner, Rep, Roster, RoutingState, Team, DEFAULT_REJECTION_REASONS};
 pub use scorer::Scorer;
 pub use store::{LeadId, LeadStore, Staged, ROUTING_KEY};
+pub use watch::{Target, Watch, WatchAlert, Watches};
 
 #[cfg(test)]
 mod desk_tests;

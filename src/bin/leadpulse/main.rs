@@ -7,7 +7,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use commands::{config, demo, generate, model, notify, replay, report, run, simulate_sales};
+use commands::{
+    config, demo, generate, model, notify, replay, report, run, simulate_sales, watch,
+};
 
 /// mimalloc: millions of small, long-lived lead states fragment glibc's
 /// allocator; with mimalloc resident memory per lead is about a fifth lower
@@ -60,6 +62,11 @@ enum Command {
         #[command(subcommand)]
         command: config::Command,
     },
+    /// The reps' watches on the `lead-watches` topic.
+    Watch {
+        #[command(subcommand)]
+        command: watch::Command,
+    },
 }
 
 fn main() -> ExitCode {
@@ -82,6 +89,7 @@ fn main() -> ExitCode {
         Command::ProtoDescriptors => commands::proto_descriptors(),
         Command::Model { command } => model::run(command),
         Command::Config { command } => config::run(command),
+        Command::Watch { command } => watch::run(command),
     };
     result.unwrap_or_else(|e| {
         eprintln!("leadpulse: {e:#}");

@@ -25,6 +25,7 @@ mod condition;
 mod disqualify;
 mod engagement;
 mod error;
+mod event_condition;
 mod file;
 mod fit;
 mod load;
@@ -36,6 +37,7 @@ mod url;
 pub use condition::AttrCondition;
 use condition::EventMatcher;
 pub use error::{ModelError, ModelWarning};
+pub use event_condition::{EventCondition, EventConditionSpec};
 
 /// One day of event time.
 pub const DAY_MS: Millis = 24 * HOUR_MS;

@@ -9,6 +9,7 @@ pub mod replay;
 pub mod report;
 pub mod run;
 pub mod simulate_sales;
+pub mod watch;
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
