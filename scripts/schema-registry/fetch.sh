@@ -17,12 +17,11 @@ fi
 command -v mvn >/dev/null || { echo "fetch.sh: mvn is required (apt-get install maven)" >&2; exit 1; }
 rm -rf "$cache"
 mkdir -p "$cache"
-dl="$(mktemp -d -t leadpulse-apicurio.XXXXXX)"
-trap 'rm -rf "$dl"' EXIT
-mvn -q -B org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy \
-  -Dartifact="io.apicurio:apicurio-registry-app:$version:tar.gz:all" \
-  -DoutputDirectory="$dl" >&2
-tar -xzf "$dl/apicurio-registry-app-$version-all.tar.gz" -C "$cache"
+# The tarball alone: it needs none of the app's dependencies.
+repo="${LEADPULSE_M2_REPO:-$HOME/.m2/repository}"
+mvn -q -B -Dmaven.repo.local="$repo" org.apache.maven.plugins:maven-dependency-plugin:3.8.1:get \
+  -Dartifact="io.apicurio:apicurio-registry-app:$version:tar.gz:all" -Dtransitive=false >&2
+tar -xzf "$repo/io/apicurio/apicurio-registry-app/$version/apicurio-registry-app-$version-all.tar.gz" -C "$cache"
 [ -f "$cache/quarkus-run.jar" ] || { echo "fetch.sh: no quarkus-run.jar in the $version distribution" >&2; exit 1; }
 touch "$cache/.complete"
 echo "$cache"

@@ -23,11 +23,28 @@
 # default is none): an incompatible new version of a subject is refused
 # with 409. SCHEMA_REGISTRY_COMPATIBILITY sets another level (e.g. NONE).
 #
+# Protobuf with Apicurio 3.3: schemas the Confluent clients register (a
+# base64 FileDescriptorProto) are stored and returned as sent, compatibility
+# rules apply to them, but `GET /schemas/ids/{id}?format=serialized` answers
+# 500 for them (and raw bytes, not base64, for .proto text). Python's
+# ProtobufDeserializer asks exactly that when given a registry client, so
+# give it none (it then reads the framing and message indexes alone);
+# JSONDeserializer with a client works. tests/contract/registry_smoke.py
+# checks all of this with the stock confluent-kafka client:
+#   PY="$(scripts/python-venv.sh)"
+#   "$PY" tests/contract/registry_smoke.py "$SCHEMA_REGISTRY_URL"
+#
 # Needs Java 21 or newer (the registry is built for 21): SCHEMA_REGISTRY_JAVA,
-# else $JAVA_HOME, `java` or any JDK under /usr/lib/jvm that is 21+.
-# The port is picked free unless SCHEMA_REGISTRY_PORT is set (the management
+# else $JAVA_HOME, `java` or the newest JDK under /usr/lib/jvm that is 21+.
+# With Java 25 the first start also makes an AOT cache (see below). The port
+# is picked free unless SCHEMA_REGISTRY_PORT is set (the management
 # interface, health and metrics, gets a free one too). Log:
 # DATA_DIR/registry.log.
+#
+# Figures on a 2-core machine at load ~30: the first start ~5 min (download
+# 158 MB, unpack, AOT training, start); then a start or restart ~20-25 s
+# (~40 s without the AOT cache); RSS ~200 MB; cache ~265 MB (+158 MB in
+# ~/.m2).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 cache="$("$here/fetch.sh")"
@@ -81,23 +98,59 @@ if answers "$port"; then
   exit 1
 fi
 
-mkdir -p "$data/h2" "$data/tmp"
 # Startup: C1 only and the serial collector start fastest on a small, busy
 # machine; a test registry serves few requests. A small pool: one client.
-jvm=(-Xms64m -Xmx512m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Djava.io.tmpdir="$data/tmp")
-props=(
-  -Dquarkus.http.host=127.0.0.1 -Dquarkus.http.port="$port"
-  -Dquarkus.management.host=127.0.0.1 -Dquarkus.management.port="$mport"
-  -Dapicurio.storage.kind=sql -Dapicurio.storage.sql.kind=h2
-  -Dapicurio.datasource.url="jdbc:h2:file:$data/h2/registry"
-  -Dapicurio.datasource.jdbc.initial-size=2 -Dapicurio.datasource.jdbc.min-size=2
-  -Dapicurio.datasource.jdbc.max-size=20
-  -Dapicurio.rules.global.compatibility="${SCHEMA_REGISTRY_COMPATIBILITY:-BACKWARD}"
-  -Dapicurio.storage.snapshot.location="$data/tmp" -Dapicurio.import.work-dir="$data/tmp"
-)
+jvm=(-Xms64m -Xmx512m -XX:+UseSerialGC -XX:TieredStopAtLevel=1)
+props() { # PORT MANAGEMENT_PORT DIR: sets P, the registry's settings, its files in DIR
+  P=(-Djava.io.tmpdir="$3/tmp"
+    -Dquarkus.http.host=127.0.0.1 -Dquarkus.http.port="$1"
+    -Dquarkus.management.host=127.0.0.1 -Dquarkus.management.port="$2"
+    -Dapicurio.storage.kind=sql -Dapicurio.storage.sql.kind=h2
+    -Dapicurio.datasource.url="jdbc:h2:file:$3/h2/registry"
+    -Dapicurio.datasource.jdbc.initial-size=2 -Dapicurio.datasource.jdbc.min-size=2
+    -Dapicurio.datasource.jdbc.max-size=20
+    -Dapicurio.rules.global.compatibility="${SCHEMA_REGISTRY_COMPATIBILITY:-BACKWARD}"
+    -Dapicurio.storage.snapshot.location="$3/tmp" -Dapicurio.import.work-dir="$3/tmp")
+}
 
+# Java 25's AOT cache (JEP 483/514) of the registry's loaded and linked
+# classes halves its startup here. It is made once per JVM build, by a
+# training run on a scratch dir (about 1-2 min, once), and kept in the cache
+# folder; without it (Java 21-24, SCHEMA_REGISTRY_AOT=0, a failed training)
+# the registry starts all the same, only slower.
+aot=()
+if [ "$major" -ge 25 ] && [ "${SCHEMA_REGISTRY_AOT:-1}" != 0 ]; then
+  jvm_id="$( { readlink -f "$java_bin"; "$java_bin" -version 2>&1; printf '%s\n' "${jvm[@]}"; } | md5sum | cut -c1-12)"
+  aot_file="$cache/aot/$jvm_id.aot"
+  if [ ! -f "$aot_file" ]; then
+    echo "start.sh: making the JVM's AOT cache for faster starts (once per JVM)" >&2
+    t="$(mktemp -d -t leadpulse-schema-registry-aot.XXXXXX)"
+    mkdir -p "$t/h2" "$t/tmp"
+    tport="$(free_port)"
+    props "$tport" "$(free_port)" "$t"
+    "$java_bin" "${jvm[@]}" -XX:AOTCacheOutput="$t/app.aot" "${P[@]}" -jar "$cache/quarkus-run.jar" > "$t/train.log" 2>&1 &
+    tpid=$!
+    for _ in $(seq 1 480); do answers "$tport" && break; kill -0 "$tpid" 2>/dev/null || break; sleep 0.5; done
+    kill "$tpid" 2>/dev/null || true
+    wait "$tpid" || true
+    # The JVM hands the cache to a child process that writes it after the exit.
+    for _ in $(seq 1 480); do grep -q "AOTCache creation is complete" "$t/train.log" && break; sleep 0.5; done
+    if grep -q "AOTCache creation is complete" "$t/train.log"; then
+      mkdir -p "$cache/aot"
+      mv "$t/app.aot" "$aot_file.$$" && mv -f "$aot_file.$$" "$aot_file"
+    else
+      echo "start.sh: no AOT cache was made (see the tail below); starting without" >&2
+      tail -n 5 "$t/train.log" >&2 || true
+    fi
+    rm -rf "$t"
+  fi
+  if [ -f "$aot_file" ]; then aot=(-XX:AOTCache="$aot_file"); fi
+fi
+
+mkdir -p "$data/h2" "$data/tmp"
 [ -f "$data/registry.log" ] && mv "$data/registry.log" "$data/registry.log.previous"
-nohup "$java_bin" "${jvm[@]}" "${props[@]}" -jar "$cache/quarkus-run.jar" > "$data/registry.log" 2>&1 &
+props "$port" "$mport" "$data"
+nohup "$java_bin" "${jvm[@]}" "${aot[@]}" "${P[@]}" -jar "$cache/quarkus-run.jar" > "$data/registry.log" 2>&1 &
 echo $! > "$data/registry.pid"
 
 for _ in $(seq 1 240); do
