@@ -23,7 +23,9 @@ pub use admit::{admit, Rejection};
 pub use attributes::Attributes;
 pub use desk::Desk;
 pub use event::{BounceType, Event, EventKind, EventType, Feedback, Millis, HOUR_MS};
-pub use lead::{Contribution, Disqualification, Handoff, LeadState, SlaStatus, Stage};
+pub use lead::{
+    Contribution, Disqualification, Handoff, LeadState, SlaStatus, Stage, MAX_WINDOW_MATCHES,
+};
 pub use model::{Cap, Decay, Grade, Model, ModelError, Rule, DAY_MS};
 pub use outcome::{
     Alert, DisqualifiedBy, EnrichmentHold, FeedbackOverdue, HandoffRecord, LeadScore, Outcome,
@@ -34,6 +36,8 @@ pub use routing::{Owner, Rep, Roster, RoutingState, Team};
 pub use scorer::Scorer;
 pub use store::{LeadId, LeadStore, Staged, ROUTING_KEY};
 
+#[cfg(test)]
+mod contract_tests;
 #[cfg(test)]
 mod desk_tests;
 #[cfg(test)]
