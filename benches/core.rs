@@ -68,9 +68,16 @@ fn score_all<E: std::borrow::Borrow<Event>>(
     for (i, event) in events.enumerate() {
         let event = event.borrow();
         let staged = store.stage(&event.lead_id);
-        let outcome = scorer.apply(&mut staged.state, event);
-        staged.score_changed |= outcome.score_changed;
-        alerts += usize::from(outcome.alert.is_some());
+        // What `Desk::apply` does first: remember the id (`[dedup]`).
+        let d = scorer.model().dedup;
+        if staged
+            .state
+            .first_time(&event.event_id, event.occurred_at, d.window, d.max_ids)
+        {
+            let outcome = scorer.apply(&mut staged.state, event);
+            staged.score_changed |= outcome.score_changed;
+            alerts += usize::from(outcome.alert.is_some());
+        }
         if (i + 1) % BATCH == 0 {
             on_commit(scorer, &store);
             store.commit();

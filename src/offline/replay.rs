@@ -182,7 +182,11 @@ pub fn replay(
             .handoff_changed
             .then(|| HandoffRecord::of(&event.lead_id, step.lead))
             .flatten();
-        out.counts.scored += 1;
+        if step.outcome.duplicate {
+            out.counts.duplicates += 1;
+        } else {
+            out.counts.scored += 1;
+        }
         out.absorb(record, step.outcome, &mut on_alert);
         // Every event is its own transaction here.
         part.store_mut().commit();

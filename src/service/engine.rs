@@ -151,7 +151,11 @@ impl Engine {
         batch
             .sales
             .observe(step.contact_before, step.lead, &step.outcome);
-        batch.counts.scored += 1;
+        if step.outcome.duplicate {
+            batch.counts.duplicates += 1;
+        } else {
+            batch.counts.scored += 1;
+        }
         if step.outcome.alert.is_some() {
             if let Some(t) = m.timestamp().to_millis() {
                 batch.alert_event_times.push(t);

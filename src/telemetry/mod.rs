@@ -68,6 +68,7 @@ impl Drop for RedactedLine {
 pub const METRICS: &[(&str, &str)] = &[
     (EVENTS_CONSUMED, "counter"),
     (EVENTS_SCORED, "counter"),
+    (EVENTS_DUPLICATE, "counter"),
     (EVENTS_DEAD_LETTERED, "counter"),
     (ALERTS, "counter"),
     (SCORE_UPDATES, "counter"),
@@ -104,6 +105,7 @@ pub const METRICS: &[(&str, &str)] = &[
 
 const EVENTS_CONSUMED: &str = "leadpulse_events_consumed_total";
 const EVENTS_SCORED: &str = "leadpulse_events_scored_total";
+const EVENTS_DUPLICATE: &str = "leadpulse_events_duplicate_total";
 const EVENTS_DEAD_LETTERED: &str = "leadpulse_events_dead_lettered_total";
 const ALERTS: &str = "leadpulse_alerts_total";
 const SCORE_UPDATES: &str = "leadpulse_score_updates_total";
@@ -171,6 +173,10 @@ pub fn install_prometheus() -> Result<PrometheusHandle, String> {
         "Records read from the events topic (committed)."
     );
     describe_counter!(EVENTS_SCORED, "Events that were scored (committed).");
+    describe_counter!(
+        EVENTS_DUPLICATE,
+        "Re-sent events (an event_id the lead already had) counted once and not scored again (committed)."
+    );
     describe_counter!(
         EVENTS_DEAD_LETTERED,
         "Records sent to the dead-letter topic, by reason."
@@ -326,6 +332,7 @@ pub fn sales_committed(s: &SalesCounts, roster: Option<&crate::core::Roster>) {
 pub fn transaction_committed(counts: &BatchCounts, commit_seconds: f64) {
     counter!(EVENTS_CONSUMED).increment(counts.consumed);
     counter!(EVENTS_SCORED).increment(counts.scored);
+    counter!(EVENTS_DUPLICATE).increment(counts.duplicates);
     counter!(ALERTS).increment(counts.alerts);
     counter!(SCORE_UPDATES).increment(counts.score_updates);
     counter!(ENRICHMENT_HOLDS).increment(counts.holds);

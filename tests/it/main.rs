@@ -9,6 +9,7 @@ mod admin_http;
 mod architecture;
 mod config_check;
 mod contracts;
+mod dedup;
 mod docs_examples;
 mod e2e;
 mod faults;

@@ -80,6 +80,13 @@ fn flat_map(
 }
 
 pub(super) fn decode_event(bytes: &[u8]) -> Result<Event, Rejection> {
+    // serde would read an array as the struct's fields by position.
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(Rejection::Malformed {
+            format: "json",
+            detail: "an event must be a JSON object".into(),
+        });
+    }
     // Decoding again to learn the failing field's path costs only on
     // failure; tracking the path costs on every event.
     let raw: RawEvent = match serde_json::from_slice(bytes) {
@@ -136,8 +143,7 @@ pub(super) fn decode_event(bytes: &[u8]) -> Result<Event, Rejection> {
         account_id: raw.account_id,
         kind,
     };
-    super::validate(&event)?;
-    Ok(event)
+    super::validate(event)
 }
 
 /// Why `bytes` is not an event, naming the field when one is at fault.

@@ -237,8 +237,53 @@ fn feedback_fields(kind: &EventKind) -> Option<FeedbackFields<'_>> {
     ))
 }
 
-/// Checks the fields every event needs, whatever its wire format.
-fn validate(event: &Event) -> Result<(), Rejection> {
+/// An empty (or blank) optional string says nothing, in JSON and protobuf
+/// alike: it is dropped, so it never erases what a lead is known to be.
+fn drop_empty(event: &mut Event) {
+    fn blank(s: &Option<String>) -> bool {
+        s.as_deref().is_some_and(|s| s.trim().is_empty())
+    }
+    fn clear(s: &mut Option<String>) {
+        if blank(s) {
+            *s = None;
+        }
+    }
+    clear(&mut event.company_domain);
+    clear(&mut event.account_id);
+    match &mut event.kind {
+        EventKind::PageView { referrer, .. } => clear(referrer),
+        EventKind::FormSubmit { fields: map, .. }
+        | EventKind::ProfileUpdate { attributes: map } => {
+            map.retain(|_, v| !v.trim().is_empty());
+        }
+        EventKind::Feedback { feedback, rep_id } => {
+            clear(rep_id);
+            use leadpulse_core::Feedback as F;
+            match feedback {
+                F::Recycled { reason } => clear(reason),
+                F::OpportunityCreated { opportunity_id } => clear(opportunity_id),
+                _ => {}
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Normalises and checks a decoded event, whatever its wire format.
+fn validate(mut event: Event) -> Result<Event, Rejection> {
+    drop_empty(&mut event);
+    check(&event)?;
+    Ok(event)
+}
+
+/// Checks the fields every event needs.
+fn check(event: &Event) -> Result<(), Rejection> {
+    if event.occurred_at < 0 {
+        return Err(Rejection::InvalidField {
+            field: "occurred_at".into(),
+            detail: "is before 1970-01-01T00:00:00Z; event times start at the Unix epoch".into(),
+        });
+    }
     use leadpulse_core::attributes::{MAX_NAME_LEN, MAX_VALUE_LEN};
     use leadpulse_core::EventKind::*;
     let required: &[(&str, &str)] = match &event.kind {

@@ -48,14 +48,28 @@ impl Desk {
         }
     }
 
-    /// Applies an engagement or feedback event. Timers of this lead that
-    /// are due by the event's time fire first.
+    /// Applies an engagement or feedback event. A re-sent one (`[dedup]`)
+    /// does nothing. Timers of this lead that are due by the event's time
+    /// fire first.
     pub fn apply(
         &self,
         routing: &mut RoutingState,
         lead: &mut LeadState,
         event: &Event,
     ) -> Outcome {
+        let dedup = self.scorer.model().dedup;
+        if !lead.first_time(
+            &event.event_id,
+            event.occurred_at,
+            dedup.window,
+            dedup.max_ids,
+        ) {
+            // Already applied: its timers have fired and it has counted.
+            return Outcome {
+                duplicate: true,
+                ..Outcome::default()
+            };
+        }
         let mut out = self.fire(routing, &event.lead_id, lead, event.occurred_at);
         let at = event.occurred_at;
         if lead.stage.is_none() {

@@ -351,7 +351,8 @@ fn the_same_verdict_twice_changes_nothing_the_second_time() {
     // Engagement earned after the rejection survives a repeated rejection.
     d.apply(&mut routing, &mut lead, &event(20, "L-1", 2 * MIN, demo()));
     let before = lead.clone();
-    let again = d.apply(&mut routing, &mut lead, &event(9, "L-1", 3 * MIN, reject()));
+    // Another id: the same id again is a re-sent event, caught before this.
+    let again = d.apply(&mut routing, &mut lead, &event(21, "L-1", 3 * MIN, reject()));
     assert_eq!(again, Outcome::default(), "a repeat has no effect");
     assert_eq!(lead.contributions, before.contributions);
 
@@ -370,7 +371,7 @@ fn the_same_verdict_twice_changes_nothing_the_second_time() {
     let again = d.apply(
         &mut routing,
         &mut lead,
-        &event(9, "L-2", 3 * MIN, fb(Feedback::Accepted)),
+        &event(11, "L-2", 3 * MIN, fb(Feedback::Accepted)),
     );
     assert_eq!(again, Outcome::default());
     assert_eq!(lead.stage, Some(Stage::Sql));

@@ -26,6 +26,7 @@ pub use desk::Desk;
 pub use event::{BounceType, Event, EventKind, EventType, Feedback, Millis, HOUR_MS};
 pub use lead::{
     Contribution, Disqualification, Handoff, LeadState, SlaStatus, Stage, WatchCooldown,
+    MAX_WINDOW_MATCHES,
 };
 pub use model::{
     Cap, Decay, EventCondition, EventConditionSpec, Grade, Model, ModelError, Rule, DAY_MS,
@@ -40,6 +41,8 @@ pub use scorer::Scorer;
 pub use store::{LeadId, LeadStore, Staged, ROUTING_KEY};
 pub use watch::{Target, Watch, WatchAlert, Watches};
 
+#[cfg(test)]
+mod contract_tests;
 #[cfg(test)]
 mod desk_tests;
 #[cfg(test)]

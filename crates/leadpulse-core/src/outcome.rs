@@ -210,6 +210,9 @@ pub struct Outcome {
     pub stages: Vec<StageChange>,
     /// The handoff (`lead-handoffs`) or the stage it carries changed.
     pub handoff_changed: bool,
+    /// The event was a re-sent one (its `event_id` already applied to the
+    /// lead): nothing else happened.
+    pub duplicate: bool,
 }
 
 impl HandoffRecord {

@@ -85,8 +85,8 @@ pub enum Decay {
     None,
     /// Points halve every this many milliseconds.
     HalfLife(Millis),
-    /// Points count only for matches within this many milliseconds (whole
-    /// days) before the lead's latest event.
+    /// A match counts in full for this many milliseconds of event time
+    /// after it, then not at all.
     Window(Millis),
 }
 
@@ -238,6 +238,29 @@ impl Matrix {
     }
 }
 
+/// Which events count as re-sent: an `event_id` a lead has already had
+/// counts once, if the first one is among the lead's latest `max_ids` ids
+/// and less than `window` of event time older than its latest event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Dedup {
+    pub window: Millis,
+    pub max_ids: usize,
+}
+
+impl Dedup {
+    /// 7 days and 256 ids: at-least-once collectors re-send within
+    /// minutes to hours, and few leads have 256 events in a week.
+    pub const DEFAULT: Dedup = Dedup {
+        window: 7 * DAY_MS,
+        max_ids: 256,
+    };
+
+    /// True unless `window_hours` or `max_ids` is 0.
+    pub fn is_on(&self) -> bool {
+        self.window > 0 && self.max_ids > 0
+    }
+}
+
 /// A loaded, validated model. Immutable; share it behind an `Arc`.
 #[derive(Debug)]
 pub struct Model {
@@ -260,6 +283,8 @@ pub struct Model {
     pub qualify: Qualify,
     /// Attributes that must be known before a lead goes to sales.
     pub require: Vec<String>,
+    /// Which events count as re-sent and are not scored again.
+    pub dedup: Dedup,
     by_type: [Vec<usize>; EventType::ALL.len()],
     dq_by_type: [Vec<usize>; EventType::ALL.len()],
     warnings: Vec<ModelWarning>,

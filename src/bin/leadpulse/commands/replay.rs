@@ -142,10 +142,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     let c = &outcome.counts;
     eprintln!(
-        "replay: {} events, {} scored, {} leads, {} alerts, {} dead-lettered; \
+        "replay: {} events, {} scored, {} re-sent, {} leads, {} alerts, {} dead-lettered; \
          {} SLA breaches, {} overdue feedback, {} stage changes, {} watch alerts",
         c.consumed,
         c.scored,
+        c.duplicates,
         outcome.leads.len(),
         c.alerts,
         c.dead_lettered_total(),
