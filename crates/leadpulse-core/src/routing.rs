@@ -411,9 +411,10 @@ id = "lars"
 id = "chloe"
 "#;
 
-    /// Found by the `roster` fuzz target: an SLA of 1e300 minutes became
-    /// i64::MAX ms, and `respond_by` overflowed on the first handoff; a
-    /// feedback window of u32::MAX business days took minutes to count.
+    /// Found writing the `roster` fuzz target's deadline property: an SLA
+    /// of 1e300 minutes became i64::MAX ms, and `respond_by` overflowed on
+    /// the first handoff; a feedback window of u32::MAX business days took
+    /// minutes to count.
     #[test]
     fn deadlines_too_far_out_to_count_are_refused_with_their_position() {
         for (text, want) in [
