@@ -435,12 +435,12 @@ id = "chloe"
                 "routing.toml:5:15: team `emea`: `sla_minutes` must be above 0 and at most 43200",
             ),
         ] {
-            let got = Roster::from_toml("routing.toml", &text).unwrap_err().to_string();
+            let got = Roster::from_toml("routing.toml", &text)
+                .unwrap_err()
+                .to_string();
             assert!(got.starts_with(want), "{text}\n  got: {got}\n want: {want}");
         }
-        let longest = format!(
-            "default_sla_minutes = 43200\nfeedback_business_days = 260\n{TEAM}"
-        );
+        let longest = format!("default_sla_minutes = 43200\nfeedback_business_days = 260\n{TEAM}");
         let roster = Roster::from_toml("routing.toml", &longest).unwrap();
         assert_eq!(roster.teams[0].sla, 30 * 86_400_000);
         let friday = 1_795_687_200_000; // 2026-11-20T10:00:00Z
