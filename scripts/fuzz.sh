@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Fuzzes leadpulse's parsers with cargo-fuzz (libFuzzer, nightly Rust):
 #
-#   scripts/fuzz.sh [--time SECONDS] [--sanitizer address|none] [--build-only] [target...]
+#   scripts/fuzz.sh [--time SECONDS] [--sanitizer address|none] [--debug-assertions]
+#                   [--build-only] [target...]
 #
 # Runs each target (all of them by default, one after the other) for
 # SECONDS (default 600), nice'd, and prints a summary per target: runs,
@@ -9,13 +10,20 @@
 # but never written; what a run discovers goes to fuzz/work/corpus/<target>/
 # and is kept between runs. A crash is saved under fuzz/artifacts/<target>/
 # and makes the script exit 1 after the summary. --build-only builds the
-# targets and runs nothing (CI). Targets and properties: RELIABILITY.md.
+# targets and runs nothing. --debug-assertions turns on overflow checks and
+# debug assertions (cargo-fuzz leaves them off in its optimised builds).
+# Builds other than the default (address sanitizer, no debug assertions)
+# get their own directory under fuzz/target/, so switching does not
+# rebuild. CI (scripts/test.sh) builds with --sanitizer none
+# --debug-assertions and runs each target for seconds. Targets and
+# properties: RELIABILITY.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 time_s=600
 sanitizer=address
 build_only=false
+debug_assertions=false
 targets=()
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -24,7 +32,8 @@ while [ $# -gt 0 ]; do
     --sanitizer) sanitizer="$2"; shift 2 ;;
     --sanitizer=*) sanitizer="${1#*=}"; shift ;;
     --build-only) build_only=true; shift ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    --debug-assertions) debug_assertions=true; shift ;;
+    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
     -*) echo "scripts/fuzz.sh: unknown option $1" >&2; exit 2 ;;
     *) targets+=("$1"); shift ;;
   esac
@@ -47,7 +56,12 @@ for t in "${targets[@]}"; do
 done
 
 nice_n="${FUZZ_NICE:-19}"
-build() { nice -n "$nice_n" cargo +nightly fuzz build --sanitizer "$sanitizer" "$@"; }
+flags=(--sanitizer "$sanitizer")
+$debug_assertions && flags+=(--debug-assertions)
+if [ "$sanitizer" != address ] || $debug_assertions; then
+  flags+=(--target-dir "fuzz/target/$sanitizer$($debug_assertions && echo -da)")
+fi
+build() { nice -n "$nice_n" cargo +nightly fuzz build "${flags[@]}" "$@"; }
 if $build_only; then
   build
   exit 0
@@ -65,7 +79,7 @@ for t in "${targets[@]}"; do
   [ -f "fuzz/dict/$t.dict" ] && dict=(-dict="fuzz/dict/$t.dict")
   echo "== fuzzing $t for ${time_s}s (log: $log)" >&2
   rc=0
-  nice -n "$nice_n" cargo +nightly fuzz run --sanitizer "$sanitizer" "$t" "$work" "fuzz/corpus/$t" -- \
+  nice -n "$nice_n" cargo +nightly fuzz run "${flags[@]}" "$t" "$work" "fuzz/corpus/$t" -- \
     -max_total_time="$time_s" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 "${dict[@]}" \
     >"$log" 2>&1 || rc=$?
   runs=$(sed -n 's/^Done \([0-9]*\) runs in.*/\1/p' "$log" | tail -1)
@@ -86,6 +100,6 @@ for t in "${targets[@]}"; do
 done
 
 echo
-echo "fuzz summary ($(git rev-parse --short HEAD 2>/dev/null || echo '?'), sanitizer $sanitizer)"
+echo "fuzz summary ($(git rev-parse --short HEAD 2>/dev/null || echo '?'), ${flags[*]})"
 printf '%s\n' "${summary[@]}"
 exit "$failed"

@@ -88,6 +88,13 @@ export LEADPULSE_PYTHON="$(scripts/python-venv.sh)"
 # --- Tests ----------------------------------------------------------------
 log "cargo test (unit, property, end-to-end; benches as smoke runs)"
 cargo test --locked --workspace --all-targets -- --test-threads="${LEADPULSE_TEST_THREADS:-3}"
+# The fuzz targets (fuzz/, nightly Rust, cargo-fuzz from crates.io): built
+# and run for a few seconds each, with overflow checks, as a smoke test;
+# the long runs are scripts/fuzz.sh's (RELIABILITY.md). Without the address
+# sanitizer: the fuzzed code has no unsafe of its own, and the build is
+# lighter (4 min of CPU on a clean machine; RELIABILITY.md).
+log "fuzz targets: build and ${LEADPULSE_FUZZ_SECS:-10} s each (scripts/fuzz.sh)"
+scripts/fuzz.sh --sanitizer none --debug-assertions --time "${LEADPULSE_FUZZ_SECS:-10}"
 
 # --- The oldest supported broker (docs/config.md) ------------------------
 oldest="${LEADPULSE_OLDEST_KAFKA:-3.9.1}"

@@ -12,7 +12,9 @@ use leadpulse_core::{
 };
 
 fn write(target: &str, bytes: &[u8]) {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus").join(target);
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("corpus")
+        .join(target);
     std::fs::create_dir_all(&dir).expect("corpus directory");
     // FNV-1a: stable across runs and platforms, enough to name a seed.
     let hash = bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
@@ -33,7 +35,9 @@ fn main() {
     for line in &lines {
         match decode_event(line.as_bytes(), Some(b"application/json")) {
             Ok(e) => {
-                let n = per_type.entry(e.kind.event_type().as_str().into()).or_default();
+                let n = per_type
+                    .entry(e.kind.event_type().as_str().into())
+                    .or_default();
                 *n += 1;
                 if *n <= 2 {
                     write("decode_event_json", line.as_bytes());
@@ -54,8 +58,10 @@ fn main() {
     for e in &events {
         scorer.apply(&mut store.stage(&e.lead_id).state, e);
     }
-    let mut states: Vec<(String, LeadState)> =
-        store.iter().map(|(id, s)| (id.to_string(), s.clone())).collect();
+    let mut states: Vec<(String, LeadState)> = store
+        .iter()
+        .map(|(id, s)| (id.to_string(), s.clone()))
+        .collect();
     states.sort_by_key(|(id, s)| (std::cmp::Reverse(s.contributions.len()), id.clone()));
     let mut full = states[0].1.clone();
     full.disqualified = Some(Box::new(Disqualification {

@@ -54,7 +54,13 @@ fuzz_target!(|data: &[u8]| {
             team.sla
         );
         // A breach moves the lead on, with a fresh deadline from the breach.
-        let again = roster.route(&mut state, attributes, grade, Some(&owner.rep), Some(&team.id));
+        let again = roster.route(
+            &mut state,
+            attributes,
+            grade,
+            Some(&owner.rep),
+            Some(&team.id),
+        );
         assert_eq!(again.team, owner.team);
     }
     let feedback_by = roster.feedback_by(HANDED_AT);

@@ -50,7 +50,10 @@ pub fn check_file_error(e: &ModelError, origin: &str, text: &str) {
                 message,
             } => {
                 assert_eq!(o, origin);
-                assert!((1..=lines).contains(line), "line {line} of {lines}: {one:?}");
+                assert!(
+                    (1..=lines).contains(line),
+                    "line {line} of {lines}: {one:?}"
+                );
                 let width = text.split('\n').nth(line - 1).map_or(0, str::len);
                 assert!(
                     (1..=width + 1).contains(column),

@@ -99,6 +99,43 @@ fn trailing_bytes_after_an_event_are_refused_with_their_position() {
     );
 }
 
+/// Found by the `decode_event_protobuf` fuzz target: a protobuf event in
+/// the year 954,000 was accepted, and could not be written as JSON.
+#[test]
+fn event_times_outside_the_years_1_to_9999_are_refused() {
+    let event = example_events().next().unwrap();
+    let year_10000 = 253_402_300_800_000;
+    for (at, ok) in [
+        (year_10000, false),
+        (year_10000 - 1, true),
+        (30_053_559_172_403_000, false),
+        (-62_135_596_800_000, true),
+        (-62_135_596_800_001, false),
+    ] {
+        let e = leadpulse_core::Event {
+            occurred_at: at,
+            ..event.clone()
+        };
+        let bytes = encode_event(&e, Format::Protobuf);
+        let got = decode_event(&bytes, None);
+        if ok {
+            assert_eq!(got, Ok(e.clone()), "{at}");
+            let json = encode_event(&e, Format::Json);
+            assert_eq!(decode_event(&json, None), Ok(e), "{at}");
+        } else {
+            assert!(
+                matches!(&got, Err(Rejection::InvalidField { field, .. }) if field == "occurred_at"),
+                "{at}: {got:?}"
+            );
+        }
+    }
+    let year_0 = br#"{"event_id":"e","lead_id":"L","type":"unsubscribe","occurred_at":"0000-12-31T00:00:00Z"}"#;
+    assert!(decode_event(year_0, None)
+        .unwrap_err()
+        .to_string()
+        .starts_with("invalid field `occurred_at`: "));
+}
+
 #[test]
 fn numbers_in_attributes_become_strings() {
     let e = decode_event(

@@ -583,9 +583,10 @@ id = "lars"
 id = "chloe"
 "#;
 
-    /// Found by the `roster` fuzz target: an SLA of 1e300 minutes became
-    /// i64::MAX ms, and `respond_by` overflowed on the first handoff; a
-    /// feedback window of u32::MAX business days took minutes to count.
+    /// Found writing the `roster` fuzz target's deadline property: an SLA
+    /// of 1e300 minutes became i64::MAX ms, and `respond_by` overflowed on
+    /// the first handoff; a feedback window of u32::MAX business days took
+    /// minutes to count.
     #[test]
     fn deadlines_too_far_out_to_count_are_refused_with_their_position() {
         for (text, want) in [
@@ -606,12 +607,12 @@ id = "chloe"
                 "routing.toml:5:15: team `emea`: `sla_minutes` must be above 0 and at most 43200",
             ),
         ] {
-            let got = Roster::from_toml("routing.toml", &text).unwrap_err().to_string();
+            let got = Roster::from_toml("routing.toml", &text)
+                .unwrap_err()
+                .to_string();
             assert!(got.starts_with(want), "{text}\n  got: {got}\n want: {want}");
         }
-        let longest = format!(
-            "default_sla_minutes = 43200\nfeedback_business_days = 260\n{TEAM}"
-        );
+        let longest = format!("default_sla_minutes = 43200\nfeedback_business_days = 260\n{TEAM}");
         let roster = Roster::from_toml("routing.toml", &longest).unwrap();
         assert_eq!(roster.teams[0].sla, 30 * 86_400_000);
         let friday = 1_795_687_200_000; // 2026-11-20T10:00:00Z
