@@ -37,4 +37,6 @@ pub use store::{LeadId, LeadStore, Staged, ROUTING_KEY};
 #[cfg(test)]
 mod desk_tests;
 #[cfg(test)]
+mod routing_tests;
+#[cfg(test)]
 pub(crate) mod tests;
