@@ -474,15 +474,13 @@ impl NotifySettings {
             &f.slack_signing_secret_file,
             "notify.feedback.slack_signing_secret_file",
         )?;
-        if f.enabled {
-            if f.link_key.is_none() && f.slack_signing_secret.is_none() {
-                return bad(
-                    "notify.feedback.link_key".into(),
-                    "the endpoint needs a `link_key` (email links), a `slack_signing_secret` \
+        if f.enabled && f.link_key.is_none() && f.slack_signing_secret.is_none() {
+            return bad(
+                "notify.feedback.link_key".into(),
+                "the endpoint needs a `link_key` (email links), a `slack_signing_secret` \
                      (Slack buttons), or both"
-                        .into(),
-                );
-            }
+                    .into(),
+            );
         }
         if let Some(k) = &f.link_key {
             if k.expose_secret().len() < 32 {
@@ -549,3 +547,7 @@ fn optional_secret<'de, D: serde::Deserializer<'de>>(
 fn secrets<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<SecretString>, D::Error> {
     Vec::<String>::deserialize(d).map(|v| v.into_iter().map(SecretString::from).collect())
 }
+
+#[cfg(test)]
+#[path = "notify_tests.rs"]
+mod tests;

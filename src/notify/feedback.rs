@@ -219,8 +219,8 @@ async fn post_link(State(app): State<Arc<App>>, body: Bytes) -> Response {
         Ok(c) => c,
         Err((code, why)) => return (code, Html(page(why))).into_response(),
     };
-    if let Err(resp) = check_reason(&app, &click.action) {
-        return resp;
+    if let Err(refused) = check_reason(&app, &click.action) {
+        return refused.into_response();
     }
     match record(&app, &click, "email").await {
         Ok(()) => Html(page(&format!(
@@ -229,12 +229,12 @@ async fn post_link(State(app): State<Arc<App>>, body: Bytes) -> Response {
             click.action.past_tense()
         )))
         .into_response(),
-        Err(resp) => resp,
+        Err(refused) => refused.into_response(),
     }
 }
 
 /// A rejection's reason must be one of the roster's.
-fn check_reason(app: &App, action: &Action) -> Result<(), Response> {
+fn check_reason(app: &App, action: &Action) -> Result<(), (StatusCode, &'static str)> {
     if let Action::Reject(r) = action {
         let known = app
             .roster
@@ -242,7 +242,7 @@ fn check_reason(app: &App, action: &Action) -> Result<(), Response> {
             .is_some_and(|ro| ro.rejection_reasons.iter().any(|x| x == r));
         if !known {
             telemetry::feedback_refused("unknown_reason");
-            return Err((StatusCode::BAD_REQUEST, "unknown rejection reason").into_response());
+            return Err((StatusCode::BAD_REQUEST, "unknown rejection reason"));
         }
     }
     Ok(())
@@ -310,11 +310,11 @@ async fn slack(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> 
         .and_then(|r| r.rep_by_slack_user(&user))
         .map_or_else(|| click.rep.clone(), |r| r.id.to_string());
     let click = Click { rep, ..click };
-    if let Err(resp) = check_reason(&app, &click.action) {
-        return resp;
+    if let Err(refused) = check_reason(&app, &click.action) {
+        return refused.into_response();
     }
-    if let Err(resp) = record(&app, &click, "slack").await {
-        return resp;
+    if let Err(refused) = record(&app, &click, "slack").await {
+        return refused.into_response();
     }
     if let Some(url) = payload["response_url"].as_str() {
         update_message(&app, url, &payload["message"], &click, &user).await;
@@ -364,9 +364,13 @@ async fn update_message(app: &App, url: &str, message: &Value, click: &Click, us
 }
 
 /// Writes the click as a feedback event and waits for the broker.
-async fn record(app: &App, click: &Click, via: &'static str) -> Result<(), Response> {
+async fn record(
+    app: &App,
+    click: &Click,
+    via: &'static str,
+) -> Result<(), (StatusCode, &'static str)> {
     let Some(producer) = &app.producer else {
-        return Err((StatusCode::NOT_FOUND, "feedback is off").into_response());
+        return Err((StatusCode::NOT_FOUND, "feedback is off"));
     };
     let event_id = feedback_event_id(&click.alert_id, &click.action, &click.rep);
     let reason_label = match &click.action {
@@ -425,7 +429,7 @@ async fn record(app: &App, click: &Click, via: &'static str) -> Result<(), Respo
         }
         Err((e, _)) => {
             tracing::warn!(error = %e, "notify: cannot write feedback");
-            Err((StatusCode::SERVICE_UNAVAILABLE, "try again in a moment").into_response())
+            Err((StatusCode::SERVICE_UNAVAILABLE, "try again in a moment"))
         }
     }
 }

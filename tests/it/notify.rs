@@ -148,8 +148,9 @@ replication_factor = 1
             let committed = consumer.committed_offsets(tpl, Duration::from_secs(10));
             let done = committed.as_ref().is_ok_and(|c| {
                 ends.iter().all(|(&p, &high)| {
-                    matches!(c.find_partition(&topic, p).map(|e| e.offset()),
-                        Some(Offset::Offset(o)) if o >= high)
+                    high == 0
+                        || matches!(c.find_partition(&topic, p).map(|e| e.offset()),
+                            Some(Offset::Offset(o)) if o >= high)
                 })
             });
             if done {
@@ -521,11 +522,13 @@ from = "leadpulse <alerts@example.com>"
     n.wait_committed(Duration::from_secs(60));
     let log = s.terminate();
     let read = |id: &str, ext: &str| {
-        std::fs::read_to_string(inbox.join(format!("{id}@example.com.{ext}"))).unwrap()
+        std::fs::read_to_string(inbox.join(format!("{id}@example.com.{ext}")))
+            .unwrap()
+            .replace("\r\n", "\n")
     };
     let raw = read(&id_on_time, "eml");
     assert!(
-        raw.starts_with("X-Test-Tls: True\r\nX-Test-Auth: True\r\n"),
+        raw.starts_with("X-Test-Tls: True\nX-Test-Auth: True\n"),
         "{raw}"
     );
     assert!(
@@ -556,6 +559,226 @@ from = "leadpulse <alerts@example.com>"
     );
     assert!(
         !log.contains("s3cret-smtp") && !log.contains("lars@example.com"),
+        "{log}"
+    );
+}
+
+fn form_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// A minimal HTTP/1.1 POST: the status.
+fn http_post(addr: &str, path: &str, headers: &[(&str, String)], body: &str) -> u16 {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let mut head = format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str("\r\n");
+    s.write_all(head.as_bytes()).unwrap();
+    s.write_all(body.as_bytes()).unwrap();
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).unwrap();
+    raw.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+fn slack_signature(secret: &str, ts: &str, body: &str) -> String {
+    use hmac::{Hmac, Mac};
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(format!("v0:{ts}:{body}").as_bytes());
+    let sig: String = mac
+        .finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("v0={sig}")
+}
+
+#[test]
+fn slack_gets_block_kit_and_a_button_press_reaches_lead_feedback_once() {
+    const SIGNING: &str = "8f742231b10e8888abcd99yyyzzz85a5";
+    let n = Notifier::new("notify-slack");
+    let dir = n.d.dir.path();
+    let api_log = dir.join("slack.ndjson");
+    let api = Helper::start("slack_api.py", &["--log", api_log.to_str().unwrap()]);
+    let roster = dir.join("routing.toml");
+    std::fs::write(&roster, ROSTER).unwrap();
+    let a = alert(1, "lead-slack", "lars", now_ms() + 3_600_000);
+    produce_alerts(&n.d.topic("alerts"), std::slice::from_ref(&a));
+    let config = n.config(&format!(
+        r#"[routing]
+path = "{roster}"
+
+{notify}
+crm_url = "https://crm.example/leads/{{lead_id}}"
+
+[notify.feedback]
+enabled = true
+slack_signing_secret = "{SIGNING}"
+
+[[notify.channel]]
+kind = "slack"
+name = "slack"
+token = "xoxb-test-token"
+api_base = "http://127.0.0.1:{port}/api"
+allow_http_localhost = true
+"#,
+        roster = roster.display(),
+        notify = n.notify_section(),
+        port = api.port,
+    ));
+    let mut s = n.spawn(&config, 0);
+    let requests = |path: &str| -> Vec<Value> {
+        std::fs::read_to_string(&api_log)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .filter(|v| v["path"] == path)
+            .collect()
+    };
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while requests("/api/chat.postMessage").len() < 2 {
+        assert!(
+            Instant::now() < deadline,
+            "no Slack post:\n{}",
+            s.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let posts = requests("/api/chat.postMessage");
+    let channels: BTreeSet<&str> = posts
+        .iter()
+        .map(|p| p["body"]["channel"].as_str().unwrap())
+        .collect();
+    assert_eq!(channels, BTreeSet::from(["U024BE7LH", "C0123ABCD"]));
+    for p in &posts {
+        assert_eq!(p["auth"], "Bearer xoxb-test-token");
+        let target = p["body"]["channel"].as_str().unwrap();
+        assert_eq!(
+            p["body"]["metadata"]["event_payload"]["notification_id"],
+            delivery_id(&a.alert_id, "slack", target)
+        );
+    }
+    let blocks = posts[0]["body"]["blocks"].clone();
+    let actions = blocks
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["type"] == "actions")
+        .unwrap();
+    let accept = actions["elements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action_id"] == "accept")
+        .unwrap();
+
+    // Press "Accept" as Slack would, twice.
+    let addr = {
+        s.wait_for_log("notify HTTP listening", Duration::from_secs(30));
+        let log = s.log_text();
+        let line = log
+            .lines()
+            .find(|l| l.contains("notify HTTP listening"))
+            .unwrap();
+        line.split("addr=")
+            .nth(1)
+            .unwrap()
+            .split(' ')
+            .next()
+            .unwrap()
+            .to_owned()
+    };
+    let payload = serde_json::json!({
+        "type": "block_actions",
+        "user": {"id": "U024BE7LH"},
+        "actions": [{"action_id": "accept", "value": accept["value"], "type": "button"}],
+        "response_url": format!("http://127.0.0.1:{}/response/1", api.port),
+        "message": {"blocks": blocks},
+    });
+    let body = format!("payload={}", form_encode(&payload.to_string()));
+    let press = |ts: i64, secret: &str, body: &str| {
+        let ts = ts.to_string();
+        http_post(
+            &addr,
+            "/slack/interactions",
+            &[
+                ("X-Slack-Request-Timestamp", ts.clone()),
+                ("X-Slack-Signature", slack_signature(secret, &ts, body)),
+            ],
+            body,
+        )
+    };
+    let now = now_ms() / 1000;
+    // Forged: a wrong secret, an old timestamp, a changed body.
+    assert_eq!(press(now, "not-the-secret", &body), 401);
+    assert_eq!(press(now - 301, SIGNING, &body), 401);
+    {
+        let ts = now.to_string();
+        let sig = slack_signature(SIGNING, &ts, &body);
+        let changed = body.replace("accept", "contacted");
+        let status = http_post(
+            &addr,
+            "/slack/interactions",
+            &[
+                ("X-Slack-Request-Timestamp", ts),
+                ("X-Slack-Signature", sig),
+            ],
+            &changed,
+        );
+        assert_eq!(status, 401);
+    }
+    assert_eq!(press(now, SIGNING, &body), 200);
+    assert_eq!(press(now, SIGNING, &body), 200);
+
+    let feedback = read_all(&n.d.topic("feedback"));
+    assert_eq!(feedback.len(), 1, "a double click is one feedback event");
+    let event: Value = serde_json::from_slice(feedback[0].payload.as_deref().unwrap()).unwrap();
+    assert_eq!(feedback[0].key.as_deref(), Some(&b"lead-slack"[..]));
+    assert_eq!(event["type"], "lead_accepted");
+    assert_eq!(event["rep_id"], "lars");
+    assert_eq!(event["lead_id"], "lead-slack");
+    assert_eq!(
+        event["event_id"],
+        leadpulse::notify::feedback_event_id(
+            &a.alert_id,
+            &leadpulse::notify::Action::Accept,
+            "lars"
+        )
+    );
+    // The message now says who acted.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while requests("/response/1").is_empty() {
+        assert!(Instant::now() < deadline, "no message update");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let update = &requests("/response/1")[0]["body"];
+    assert_eq!(update["replace_original"], true);
+    assert!(update["text"]
+        .as_str()
+        .unwrap()
+        .contains("Marked *accepted* by <@U024BE7LH>"));
+    assert!(
+        !update.to_string().contains("leadpulse_feedback"),
+        "the buttons are gone"
+    );
+    let log = s.terminate();
+    assert!(
+        !log.contains("xoxb-test-token") && !log.contains(SIGNING),
         "{log}"
     );
 }

@@ -46,4 +46,6 @@ mod contract_tests;
 #[cfg(test)]
 mod desk_tests;
 #[cfg(test)]
+mod routing_tests;
+#[cfg(test)]
 pub(crate) mod tests;
