@@ -145,10 +145,8 @@ impl Topic {
 
     /// Keeps only the latest record per key (`cleanup.policy=compact`).
     pub fn compacted(self) -> bool {
-        matches!(
-            self,
-            Topic::Scores | Topic::Handoffs | Topic::Changelog | Topic::Watches
-        )
+        use Topic::*;
+        matches!(self, Scores | Handoffs | Changelog | Watches)
     }
 
     /// Must have as many partitions as `events`: lead state for input

@@ -83,8 +83,7 @@ pub(super) struct Engine {
     /// Consumer errors since the last one logged, and when that was.
     pub(super) consumer_errors: u64,
     pub(super) last_consumer_warning: Option<Instant>,
-    /// The reps' watches: the whole `lead-watches` table, read before the
-    /// first event and kept up to date between polls.
+    /// The reps' watches: the whole `lead-watches` table (`super::watches`).
     pub(super) watches: super::watches::WatchTable,
 }
 
@@ -165,14 +164,6 @@ impl Engine {
         Ok(outputs
             .emit(&step.outcome, &mut batch.counts)
             .and_then(|()| outputs.emit_watch_alerts(&step.watch_alerts)))
-    }
-
-    /// Reads what arrived on the watches topic, and shows it to the admin
-    /// edge when it changed.
-    pub(super) fn poll_watches(&mut self) {
-        if self.watches.poll() {
-            self.status.set_watches(self.watches.watches().clone());
-        }
     }
 
     fn decode(&self, m: &Consumed<'_>) -> Result<crate::core::Event, Rejection> {

@@ -129,7 +129,10 @@ pub fn run_with_status(
             Some(Err(err)) => e.consumer_error(err)?,
             None => {}
         }
-        e.poll_watches();
+        // New watches; the admin edge shows what the loop matches against.
+        if e.watches.poll() {
+            e.status.set_watches(e.watches.watches().clone());
+        }
         e.poll_feedback(&consumer)?;
         e.fire_timers(&consumer)?;
         if e.txn.open_since().is_some_and(|t| t.elapsed() >= interval) {

@@ -46,23 +46,32 @@ impl WatchTable {
             )
             .create_with_context(Reader)
             .map_err(PipelineError::ClientSetup)?;
-        let md = consumer
-            .fetch_metadata(Some(&topic), METADATA_TIMEOUT)
-            .map_err(|source| PipelineError::Unavailable {
-                during: "reading the watches topic's metadata",
-                source,
-            })?;
-        let partitions: Vec<i32> = md
-            .topics()
-            .iter()
-            .filter(|t| t.name() == topic && t.error().is_none())
-            .flat_map(|t| t.partitions().iter().map(|p| p.id()))
-            .collect();
-        if partitions.is_empty() {
-            return Err(PipelineError::Topics(format!(
-                "watches topic `{topic}` (topics.watches) does not exist"
-            )));
-        }
+        // Just after the topic is created the brokers may not list its
+        // partitions yet: ask again for a while.
+        let started = Instant::now();
+        let partitions: Vec<i32> = loop {
+            let md = consumer
+                .fetch_metadata(Some(&topic), METADATA_TIMEOUT)
+                .map_err(|source| PipelineError::Unavailable {
+                    during: "reading the watches topic's metadata",
+                    source,
+                })?;
+            let partitions: Vec<i32> = md
+                .topics()
+                .iter()
+                .filter(|t| t.name() == topic && t.error().is_none())
+                .flat_map(|t| t.partitions().iter().map(|p| p.id()))
+                .collect();
+            if !partitions.is_empty() {
+                break partitions;
+            }
+            if started.elapsed() > Duration::from_secs(30) {
+                return Err(PipelineError::Topics(format!(
+                    "watches topic `{topic}` (topics.watches) does not exist"
+                )));
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        };
         let mut assignment = TopicPartitionList::new();
         for p in &partitions {
             assignment

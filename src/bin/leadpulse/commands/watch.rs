@@ -16,7 +16,7 @@ use leadpulse::service::{self, watches as table};
 pub enum Command {
     /// Add a watch: tell a rep when a lead, a person (email), a company
     /// (domain) or an account does something.
-    Add(AddArgs),
+    Add(Box<AddArgs>),
     /// List the watches on the topic (JSON lines with `--ndjson`, the
     /// format `replay --watches` reads).
     Ls(LsArgs),
@@ -113,7 +113,7 @@ const READ_TIMEOUT: Duration = Duration::from_secs(60);
 
 pub fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
-        Command::Add(args) => add(args),
+        Command::Add(args) => add(*args),
         Command::Ls(args) => ls(args),
         Command::Rm(args) => rm(args),
     }
