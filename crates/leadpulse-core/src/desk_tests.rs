@@ -352,7 +352,11 @@ fn the_same_verdict_twice_changes_nothing_the_second_time() {
     d.apply(&mut routing, &mut lead, &event(20, "L-1", 2 * MIN, demo()));
     let before = lead.clone();
     // Another id: the same id again is a re-sent event, caught before this.
-    let again = d.apply(&mut routing, &mut lead, &event(21, "L-1", 3 * MIN, reject()));
+    let again = d.apply(
+        &mut routing,
+        &mut lead,
+        &event(21, "L-1", 3 * MIN, reject()),
+    );
     assert_eq!(again, Outcome::default(), "a repeat has no effect");
     assert_eq!(lead.contributions, before.contributions);
 
