@@ -1,4 +1,5 @@
-//! Unit tests of the roster's notification fields and rejection reasons.
+//! Unit tests of the roster: notification fields, rejection reasons,
+//! limits and warnings.
 
 use super::Roster;
 
@@ -50,4 +51,74 @@ fn bad_values_name_the_field_and_line() {
         err.contains("rejection_reasons") && err.starts_with("r.toml:1:"),
         "{err}"
     );
+}
+
+const TEAM: &str = r#"
+[[team]]
+id = "emea"
+lead = "lars"
+
+[[team.rep]]
+id = "lars"
+
+[[team.rep]]
+id = "chloe"
+"#;
+
+/// Found writing the `roster` fuzz target's deadline property: an SLA
+/// of 1e300 minutes became i64::MAX ms, and `respond_by` overflowed on
+/// the first handoff; a feedback window of u32::MAX business days took
+/// minutes to count.
+#[test]
+fn deadlines_too_far_out_to_count_are_refused_with_their_position() {
+    for (text, want) in [
+        (
+            format!("default_sla_minutes = 1e300\n{TEAM}"),
+            "routing.toml:1:23: `default_sla_minutes` must be above 0 and at most 43200",
+        ),
+        (
+            format!("default_sla_minutes = 0\n{TEAM}"),
+            "routing.toml:1:23: `default_sla_minutes` must be above 0",
+        ),
+        (
+            format!("feedback_business_days = 4294967295\n{TEAM}"),
+            "routing.toml:1:26: `feedback_business_days` must be at most 260",
+        ),
+        (
+            TEAM.replace("lead = \"lars\"", "lead = \"lars\"\nsla_minutes = 43200.5"),
+            "routing.toml:5:15: team `emea`: `sla_minutes` must be above 0 and at most 43200",
+        ),
+    ] {
+        let got = Roster::from_toml("routing.toml", &text)
+            .unwrap_err()
+            .to_string();
+        assert!(got.starts_with(want), "{text}\n  got: {got}\n want: {want}");
+    }
+    let longest = format!("default_sla_minutes = 43200\nfeedback_business_days = 260\n{TEAM}");
+    let roster = Roster::from_toml("routing.toml", &longest).unwrap();
+    assert_eq!(roster.teams[0].sla, 30 * 86_400_000);
+    let friday = 1_795_687_200_000; // 2026-11-20T10:00:00Z
+    assert_eq!(roster.feedback_by(friday), friday + 364 * 86_400_000);
+}
+
+#[test]
+fn a_team_lead_who_takes_new_leads_is_warned_about() {
+    let roster = Roster::from_toml("r.toml", TEAM).unwrap();
+    let warnings = roster.warnings();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0].starts_with("team `emea`: its lead `lars` is also an available rep"),
+        "{warnings:?}"
+    );
+}
+
+#[test]
+fn a_team_lead_who_takes_only_escalations_is_not() {
+    let unavailable = TEAM.replace("id = \"lars\"\n", "id = \"lars\"\navailable = false\n");
+    assert!(unavailable.contains("available = false"));
+    let roster = Roster::from_toml("r.toml", &unavailable).unwrap();
+    assert_eq!(roster.warnings(), Vec::<String>::new());
+    let outside = TEAM.replace("lead = \"lars\"", "lead = \"erik\"");
+    let roster = Roster::from_toml("r.toml", &outside).unwrap();
+    assert_eq!(roster.warnings(), Vec::<String>::new());
 }
