@@ -79,13 +79,31 @@ fn flat_map(
     Ok(out)
 }
 
+/// Says what stood where the object should begin, at a position counted
+/// the way serde_json counts, so every JSON refusal has a line and column.
+fn not_an_object(bytes: &[u8], start: Option<usize>) -> Rejection {
+    let at = start.unwrap_or(bytes.len());
+    let before = &bytes[..at];
+    let line = 1 + before.iter().filter(|&&b| b == b'\n').count();
+    let column = 1 + before.iter().rev().take_while(|&&b| b != b'\n').count();
+    let found = match start.map(|i| bytes[i]) {
+        None => "nothing".to_owned(),
+        Some(b) if b.is_ascii_graphic() => format!("`{}`", b as char),
+        Some(b) => format!("byte 0x{b:02x}"),
+    };
+    Rejection::Malformed {
+        format: "json",
+        detail: format!(
+            "an event must be a JSON object, found {found} at line {line} column {column}"
+        ),
+    }
+}
+
 pub(super) fn decode_event(bytes: &[u8]) -> Result<Event, Rejection> {
     // serde would read an array as the struct's fields by position.
-    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
-        return Err(Rejection::Malformed {
-            format: "json",
-            detail: "an event must be a JSON object".into(),
-        });
+    let start = bytes.iter().position(|b| !b.is_ascii_whitespace());
+    if start.map(|i| bytes[i]) != Some(b'{') {
+        return Err(not_an_object(bytes, start));
     }
     // Decoding again to learn the failing field's path costs only on
     // failure; tracking the path costs on every event.

@@ -402,6 +402,15 @@ fn an_event_must_be_a_json_object() {
         let r = decode_event(text.as_bytes(), Some(b"application/json")).unwrap_err();
         assert_eq!(r.code(), "malformed", "{text}: {r}");
     }
+    // Every JSON refusal says where, an empty record included.
+    for (text, want) in [
+        ("", "found nothing at line 1 column 1"),
+        (" \n  [1]", "found `[` at line 2 column 3"),
+        ("\u{7f}", "found byte 0x7f at line 1 column 1"),
+    ] {
+        let r = decode_event(text.as_bytes(), Some(b"application/json")).unwrap_err();
+        assert!(r.to_string().contains(want), "{text:?}: {r}");
+    }
     let padded = format!(" \n{CANONICAL}");
     assert!(decode_event(padded.as_bytes(), None).is_ok());
 }
