@@ -161,7 +161,7 @@ impl Desk {
             let team = roster
                 .team(&owner.team)
                 .expect("route returns a roster team");
-            alert.respond_by = alert.crossed_at + team.sla;
+            alert.respond_by = team.deadline(alert.crossed_at, team.sla);
             alert.owner_team = Some(owner.team.to_string());
             alert.owner_rep = Some(owner.rep.to_string());
             alert.routed_via = Some(owner.via.to_owned());
@@ -170,7 +170,7 @@ impl Desk {
             handoff.via = owner.via.to_owned();
             handoff.respond_by = alert.respond_by;
             handoff.contact_due = Some(alert.respond_by);
-            handoff.feedback_by = roster.feedback_by(alert.crossed_at);
+            handoff.feedback_by = roster.feedback_by(team, alert.crossed_at);
         }
         lead.handoff = Some(Box::new(handoff));
     }
@@ -230,7 +230,7 @@ impl Desk {
                 if *owner.rep != *h.rep && owner.via != "team_lead" {
                     h.rep = owner.rep.to_string();
                     h.reassignments += 1;
-                    h.contact_due = Some(due + team.sla);
+                    h.contact_due = Some(team.deadline(due, team.sla));
                     breach.reassigned_to = Some(h.rep.clone());
                     breach.new_respond_by = h.contact_due;
                 }

@@ -9,6 +9,7 @@ pub mod admit;
 pub mod attributes;
 pub mod desk;
 pub mod event;
+pub mod hours;
 pub mod lead;
 pub mod model;
 pub mod outcome;
@@ -23,6 +24,7 @@ pub use admit::{admit, Rejection};
 pub use attributes::Attributes;
 pub use desk::Desk;
 pub use event::{BounceType, Event, EventKind, EventType, Feedback, Millis, HOUR_MS};
+pub use hours::BusinessHours;
 pub use lead::{Contribution, Disqualification, Handoff, LeadState, SlaStatus, Stage};
 pub use model::{Cap, Decay, Grade, Model, ModelError, Rule, DAY_MS};
 pub use outcome::{
@@ -36,5 +38,7 @@ pub use store::{LeadId, LeadStore, Staged, ROUTING_KEY};
 
 #[cfg(test)]
 mod desk_tests;
+#[cfg(test)]
+mod hours_tests;
 #[cfg(test)]
 pub(crate) mod tests;

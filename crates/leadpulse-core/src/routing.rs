@@ -15,6 +15,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::event::Millis;
+use super::hours::{self, BusinessHours, MAX_WORKING_DAYS};
 use super::model::{Grade, ModelError};
 
 /// One sales rep.
@@ -41,9 +42,20 @@ pub struct Team {
     /// Attribute → accepted values (lower case). Empty: covers every lead.
     pub territory: BTreeMap<String, BTreeSet<String>>,
     pub reps: Vec<Rep>,
+    /// When the SLA and feedback clocks run; `None`: around the clock.
+    pub hours: Option<BusinessHours>,
 }
 
 impl Team {
+    /// The instant `span` of this team's working time after `from`: plain
+    /// addition for a team that works around the clock.
+    pub fn deadline(&self, from: Millis, span: Millis) -> Millis {
+        match &self.hours {
+            Some(h) => h.add(from, span),
+            None => from.saturating_add(span),
+        }
+    }
+
     fn covers(&self, attributes: &Attributes) -> bool {
         self.territory.iter().all(|(attr, values)| {
             attributes
@@ -57,8 +69,9 @@ impl Team {
 #[derive(Debug, Clone)]
 pub struct Roster {
     pub teams: Vec<Team>,
-    /// Business days (Mon–Fri, UTC) after handoff by which the rep must
-    /// accept or reject the lead.
+    /// Business days after handoff by which the rep must accept or reject
+    /// the lead: the team's working days with business hours, else Mon–Fri
+    /// in UTC.
     pub feedback_business_days: u32,
     /// How often one handoff may be reassigned after breaches.
     pub max_reassignments: u32,
@@ -187,9 +200,14 @@ impl Roster {
             .collect()
     }
 
-    /// The feedback deadline for a handoff at `at`: that many business days
-    /// (Mon–Fri, UTC) later, same time of day.
-    pub fn feedback_by(&self, at: Millis) -> Millis {
+    /// The feedback deadline for a handoff to `team` at `at`. With business
+    /// hours, that many full working days of the team's business time
+    /// later (see [`BusinessHours::add_working_days`]); around the clock,
+    /// that many weekdays (Mon–Fri, UTC) later, same time of day.
+    pub fn feedback_by(&self, team: &Team, at: Millis) -> Millis {
+        if let Some(h) = &team.hours {
+            return h.add_working_days(at, self.feedback_business_days);
+        }
         const DAY: Millis = 86_400_000;
         let mut t = at;
         let mut left = self.feedback_business_days;
@@ -216,6 +234,8 @@ struct RosterFile {
     feedback_business_days: u32,
     #[serde(default = "default_reassignments")]
     max_reassignments: u32,
+    /// Business hours of every team that has none of its own.
+    hours: Option<HoursFile>,
     #[serde(default, rename = "team")]
     teams: Vec<TeamFile>,
 }
@@ -243,6 +263,20 @@ struct TeamFile {
     territory: BTreeMap<String, Vec<String>>,
     #[serde(default, rename = "rep")]
     reps: Vec<RepFile>,
+    /// Replaces the roster's `[hours]` as a whole.
+    hours: Option<HoursFile>,
+}
+
+/// `[hours]` or `[team.hours]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HoursFile {
+    time_zone: Spanned<String>,
+    days: Option<Spanned<String>>,
+    open: Spanned<String>,
+    close: Spanned<String>,
+    #[serde(default)]
+    holidays: Vec<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -294,6 +328,57 @@ impl Roster {
                 message: "a roster needs at least one [[team]]".into(),
             });
         }
+        let hours = |file: &HoursFile, team: Option<&str>| -> Result<BusinessHours, ModelError> {
+            let whose = team.map_or_else(String::new, |t| format!("team `{t}`: "));
+            let field = |name: &str, span: std::ops::Range<usize>, e: String| {
+                let table = if team.is_some() {
+                    "team.hours"
+                } else {
+                    "hours"
+                };
+                at(span, format!("{whose}`{table}.{name}`: {e}"))
+            };
+            let zone = file.time_zone.get_ref().trim();
+            let tz = hours::parse_time_zone(zone)
+                .map_err(|e| field("time_zone", file.time_zone.span(), e))?;
+            let days = match &file.days {
+                Some(d) => {
+                    hours::parse_days(d.get_ref()).map_err(|e| field("days", d.span(), e))?
+                }
+                None => hours::parse_days("Mon-Fri").expect("a valid default"),
+            };
+            let open = hours::parse_clock(file.open.get_ref(), false)
+                .map_err(|e| field("open", file.open.span(), e))?;
+            let close = hours::parse_clock(file.close.get_ref(), true)
+                .map_err(|e| field("close", file.close.span(), e))?;
+            let mut holidays = BTreeSet::new();
+            for h in &file.holidays {
+                holidays.insert(
+                    hours::parse_date(h.get_ref()).map_err(|e| field("holidays", h.span(), e))?,
+                );
+            }
+            if !days.contains(&true) {
+                let span = file.days.as_ref().map_or(file.open.span(), |d| d.span());
+                return Err(field("days", span, "names no working day".into()));
+            }
+            BusinessHours::new(tz, zone, days, open, close, holidays)
+                .map_err(|e| field("close", file.close.span(), e))
+        };
+        let default_hours = match &file.hours {
+            Some(h) => Some(hours(h, None)?),
+            None => None,
+        };
+        if file.feedback_business_days > MAX_WORKING_DAYS {
+            return Err(ModelError::Invalid {
+                origin: origin.to_owned(),
+                line: 1,
+                column: 1,
+                message: format!(
+                    "`feedback_business_days` must be at most {MAX_WORKING_DAYS}, not {}",
+                    file.feedback_business_days
+                ),
+            });
+        }
         let mut teams: Vec<Team> = Vec::new();
         let mut rep_ids = BTreeSet::new();
         for t in &file.teams {
@@ -339,6 +424,24 @@ impl Roster {
                     format!("team `{id}`: `lead` must name the team lead's rep id"),
                 ));
             }
+            let team_hours = match &t.hours {
+                Some(h) => Some(hours(h, Some(&id))?),
+                None => default_hours.clone(),
+            };
+            if let Some(h) = &team_hours {
+                let longest = Millis::from(MAX_WORKING_DAYS) * h.day_length();
+                if sla > longest {
+                    let span = t.sla_minutes.as_ref().map_or(t.id.span(), |m| m.span());
+                    return Err(at(
+                        span,
+                        format!(
+                            "team `{id}`: with business hours ({h}) the SLA must be at most \
+                             {MAX_WORKING_DAYS} working days ({} minutes)",
+                            longest / 60_000
+                        ),
+                    ));
+                }
+            }
             teams.push(Team {
                 name: t.name.clone().unwrap_or_else(|| id.clone()),
                 id: id.into(),
@@ -356,6 +459,7 @@ impl Roster {
                     })
                     .collect(),
                 reps,
+                hours: team_hours,
             });
         }
         let last = file.teams.last().expect("checked non-empty");
@@ -409,5 +513,110 @@ id = "chloe"
         let outside = TEAM.replace("lead = \"lars\"", "lead = \"erik\"");
         let roster = Roster::from_toml("r.toml", &outside).unwrap();
         assert_eq!(roster.warnings(), Vec::<String>::new());
+    }
+
+    const HOURS: &str =
+        "[team.hours]\ntime_zone = \"Europe/Berlin\"\nopen = \"09:00\"\nclose = \"18:00\"\n";
+
+    fn error(text: &str) -> String {
+        Roster::from_toml("r.toml", text).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn business_hours_are_optional_and_24_7_is_plain_addition() {
+        let roster = Roster::from_toml("r.toml", TEAM).unwrap();
+        let team = roster.team("emea").unwrap();
+        assert!(team.hours.is_none());
+        for (at, span) in [(0, 1), (1_795_193_400_000, 3_600_000), (-5, i64::MAX)] {
+            assert_eq!(team.deadline(at, span), at.saturating_add(span));
+        }
+        let roster = Roster::from_toml("r.toml", &format!("{TEAM}{HOURS}")).unwrap();
+        let hours = roster.team("emea").unwrap().hours.as_ref().unwrap();
+        assert_eq!(hours.to_string(), "Mon–Fri 09:00–18:00 Europe/Berlin");
+    }
+
+    #[test]
+    fn bad_business_hours_are_refused_naming_the_field() {
+        let cases = [
+            (
+                HOURS.replace("Europe/Berlin", "Europe/Berln"),
+                "r.toml:12:13: team `emea`: `team.hours.time_zone`: unknown time zone \
+                 `Europe/Berln`",
+            ),
+            (
+                HOURS.replace("\"18:00\"", "\"6pm\""),
+                "r.toml:14:9: team `emea`: `team.hours.close`: `6pm` is not a time of day",
+            ),
+            (
+                HOURS.replace("\"18:00\"", "\"08:00\""),
+                "team `emea`: `team.hours.close`: `open` (09:00) must be before `close` (08:00)",
+            ),
+            (
+                format!("{HOURS}days = \"Mon-Fry\"\n"),
+                "team `emea`: `team.hours.days`: `Fry` is not a day",
+            ),
+            (
+                format!("{HOURS}holidays = [\"2026-12-25\", \"2026-13-01\"]\n"),
+                "r.toml:15:27: team `emea`: `team.hours.holidays`: `2026-13-01` is not a date",
+            ),
+            (
+                format!("{HOURS}timezone = \"UTC\"\n"),
+                "unknown field `timezone`",
+            ),
+            (
+                HOURS.replace("open = \"09:00\"\n", ""),
+                "missing field `open`",
+            ),
+        ];
+        for (hours, want) in cases {
+            let e = error(&format!("{TEAM}{hours}"));
+            assert!(e.contains(want), "{e}\nwant: {want}");
+        }
+        let e = error(&format!(
+            "[hours]\ntime_zone = \"Mars/Olympus\"\nopen = \"09:00\"\nclose = \"18:00\"\n{TEAM}"
+        ));
+        assert!(
+            e.contains("r.toml:2:13: `hours.time_zone`: unknown time zone `Mars/Olympus`"),
+            "{e}"
+        );
+        // A year of working time at most.
+        let e = error(&format!("sla_minutes = 200000\n{TEAM}{HOURS}").replace(
+            "sla_minutes = 200000\n\n[[team]]\nid = \"emea\"\n",
+            "\n[[team]]\nid = \"emea\"\nsla_minutes = 200000\n",
+        ));
+        assert!(
+            e.contains("team `emea`: with business hours (Mon–Fri 09:00–18:00 Europe/Berlin) the SLA must be at most 366 working days (197640 minutes)"),
+            "{e}"
+        );
+    }
+
+    /// examples/routing.toml shows business hours in comments; uncommented,
+    /// they are a valid roster and mean what the comment says.
+    #[test]
+    fn the_example_business_hours_parse_and_do_what_they_say() {
+        let example = include_str!("../../../examples/routing.toml");
+        let block = "# [team.hours]\n# time_zone";
+        assert!(example.contains(block), "the example shows business hours");
+        let start = example.find(block).unwrap();
+        let end = start + example[start..].find("\n\n").unwrap();
+        let uncommented = example[start..end].replace("# ", "");
+        let text = format!("{}{}{}", &example[..start], uncommented, &example[end..]);
+        let roster = Roster::from_toml("routing.toml", &text).unwrap();
+        let emea = roster.team("emea").unwrap();
+        assert_eq!(
+            emea.hours.as_ref().unwrap().to_string(),
+            "Mon–Fri 09:00–18:00 Europe/Berlin, 4 holidays"
+        );
+        // Friday 2026-11-20 17:50 in Berlin (16:50 UTC), a 90-minute SLA:
+        // Monday 10:20 (09:20 UTC).
+        assert_eq!(
+            emea.deadline(1_795_193_400_000, emea.sla),
+            1_795_425_600_000
+        );
+        assert!(Roster::from_toml("routing.toml", example)
+            .unwrap()
+            .teams
+            .iter()
+            .all(|t| t.hours.is_none()));
     }
 }
