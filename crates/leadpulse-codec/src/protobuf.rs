@@ -394,6 +394,8 @@ pub(super) fn state_message(lead_id: &str, s: &LeadState) -> pb::LeadState {
             won_amount: h.won_amount,
             lost_reason: h.lost_reason.clone(),
         }),
+        next_refresh_at_ms: s.next_refresh_at,
+        refreshed_at_ms: s.refreshed_at,
     }
 }
 
@@ -466,6 +468,8 @@ pub(super) fn decode_state(bytes: &[u8]) -> Result<LeadState, Rejection> {
         held: s.held,
         stage: Stage::parse(&s.stage),
         handoff: s.handoff.map(|h| Box::new(handoff_from(h))),
+        next_refresh_at: s.next_refresh_at_ms,
+        refreshed_at: s.refreshed_at_ms,
     })
 }
 

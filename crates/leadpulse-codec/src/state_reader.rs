@@ -171,6 +171,14 @@ impl StateReader {
                     let h = crate::proto::Handoff::decode(body).map_err(|e| e.to_string())?;
                     s.handoff = Some(Box::new(super::protobuf::handoff_from(h)));
                 }
+                20 => {
+                    expect("next_refresh_at_ms", wire, Int)?;
+                    s.next_refresh_at = Some(varint(buf)? as i64);
+                }
+                21 => {
+                    expect("refreshed_at_ms", wire, Int)?;
+                    s.refreshed_at = Some(varint(buf)? as i64);
+                }
                 _ => skip(wire, tag, buf)?,
             }
         }

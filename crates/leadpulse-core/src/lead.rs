@@ -38,6 +38,21 @@ pub struct LeadState {
     pub stage: Option<Stage>,
     /// The latest handoff to sales, with its follow-up timers.
     pub handoff: Option<Box<Handoff>>,
+    /// When decay may next have moved the published score far enough to
+    /// re-publish it (the model's `[refresh]`); a timer like the SLA's.
+    pub next_refresh_at: Option<Millis>,
+    /// When decay last re-published the score, if after the latest event:
+    /// the published score is evaluated then.
+    pub refreshed_at: Option<Millis>,
+}
+
+impl LeadState {
+    /// The time its published score is evaluated at: the latest event, or
+    /// a later decay refresh.
+    pub fn scored_at(&self) -> Millis {
+        self.refreshed_at
+            .map_or(self.updated_at, |r| r.max(self.updated_at))
+    }
 }
 
 /// Lifecycle stages, from first touch to customer.

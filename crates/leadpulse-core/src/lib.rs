@@ -15,6 +15,7 @@ pub mod model;
 pub mod outcome;
 pub mod partition;
 pub mod partitioner;
+pub mod refresh;
 pub mod routing;
 pub mod scorer;
 pub mod store;
@@ -26,7 +27,7 @@ pub use desk::Desk;
 pub use event::{BounceType, Event, EventKind, EventType, Feedback, Millis, HOUR_MS};
 pub use hours::BusinessHours;
 pub use lead::{Contribution, Disqualification, Handoff, LeadState, SlaStatus, Stage};
-pub use model::{Cap, Decay, Grade, Model, ModelError, Rule, DAY_MS};
+pub use model::{Cap, Decay, Grade, Model, ModelError, Refresh, Rule, DAY_MS};
 pub use outcome::{
     Alert, DisqualifiedBy, EnrichmentHold, FeedbackOverdue, HandoffRecord, LeadScore, Outcome,
     Reason, ReasonKind, Scored, SlaBreach, StageCause, StageChange,
@@ -40,5 +41,7 @@ pub use store::{LeadId, LeadStore, Staged, ROUTING_KEY};
 mod desk_tests;
 #[cfg(test)]
 mod hours_tests;
+#[cfg(test)]
+mod refresh_tests;
 #[cfg(test)]
 pub(crate) mod tests;

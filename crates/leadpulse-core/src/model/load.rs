@@ -9,9 +9,9 @@ use std::collections::BTreeSet;
 use toml::Spanned;
 
 use super::error::Source;
-use super::file::{HandoffFile, ModelFile};
-use super::numbers::{number, Bounds, POINTS, RESPOND_WITHIN_MINUTES};
-use super::{FitRule, Model, ModelError, Rule};
+use super::file::{HandoffFile, ModelFile, RefreshFile};
+use super::numbers::{number, Bounds, POINTS, RESPOND_WITHIN_MINUTES, THRESHOLD};
+use super::{FitRule, Model, ModelError, Refresh, Rule};
 use crate::event::{Millis, HOUR_MS};
 
 /// State shared by the sections while a file loads: where problems point
@@ -44,6 +44,10 @@ impl Model {
         let disqualifiers = l.disqualifiers(&file.disqualify);
         let qualify = l.qualify(&file.qualify);
         let require = l.require(&file.handoff);
+        let refresh = match &file.refresh {
+            None => Some(None),
+            Some(r) => l.refresh(r).map(Some),
+        };
         if let (Some((grades, fit_rules)), Some((rules, _)), Some(qualify)) =
             (&fit, &rules, &qualify)
         {
@@ -58,6 +62,7 @@ impl Model {
             Some((disqualifiers, dq_by_type)),
             Some(qualify),
             Some(require),
+            Some(refresh),
         ) = (
             version,
             respond_within,
@@ -66,6 +71,7 @@ impl Model {
             disqualifiers,
             qualify,
             require,
+            refresh,
         )
         else {
             return Err(ModelError::Syntax {
@@ -84,6 +90,7 @@ impl Model {
             disqualifiers,
             qualify,
             require,
+            refresh,
             by_type,
             dq_by_type,
             warnings,
@@ -120,6 +127,17 @@ impl Loader<'_> {
     /// `[handoff] require`: attribute names, which must be written as they
     /// are kept (an empty or padded name is never known, so it would hold
     /// every lead forever).
+    fn refresh(&self, r: &RefreshFile) -> Option<Refresh> {
+        let step = match &r.step {
+            Some(s) => self.number(THRESHOLD, "step", s)?,
+            None => 1.0,
+        };
+        Some(Refresh {
+            step,
+            mql_to_lead: r.mql_to_lead,
+        })
+    }
+
     fn require(&self, h: &HandoffFile) -> Option<Vec<String>> {
         let errors = self.src.error_count();
         let mut names: Vec<String> = Vec::new();
