@@ -164,10 +164,12 @@ impl Desk {
     /// `mql_to_lead`, takes an MQL that no longer qualifies back to `lead`),
     /// then sets the next refresh.
     fn fire_refresh(&self, lead_id: &str, lead: &mut LeadState, now: Millis, out: &mut Outcome) {
-        let Some(refresh) = &self.scorer.model().refresh else {
+        let Some(at) = lead.next_refresh_at.filter(|&t| t <= now) else {
             return;
         };
-        let Some(at) = lead.next_refresh_at.filter(|&t| t <= now) else {
+        let Some(refresh) = &self.scorer.model().refresh else {
+            // A model without `[refresh]` took over: the timer stops.
+            lead.next_refresh_at = None;
             return;
         };
         if self.scorer.refresh_due(lead, refresh, at) {

@@ -214,3 +214,15 @@ fn a_bad_refresh_step_is_refused_with_its_line() {
         })
     );
 }
+
+#[test]
+fn a_model_without_refresh_stops_the_timers_of_one_with_it() {
+    let t0 = 1_795_000_000_000;
+    let mut p = PartitionState::default();
+    hot_lead(&mut p, &desk("\n[refresh]\n"), t0);
+    p.store_mut().commit();
+    assert_eq!(p.open_timers(), 1);
+    let (scores, _) = fire_all(&mut p, &desk(""), t0 + 60 * DAY);
+    assert!(scores.is_empty());
+    assert_eq!(p.open_timers(), 0);
+}
