@@ -44,4 +44,6 @@ mod hours_tests;
 #[cfg(test)]
 mod refresh_tests;
 #[cfg(test)]
+mod routing_tests;
+#[cfg(test)]
 pub(crate) mod tests;
