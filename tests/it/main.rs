@@ -19,6 +19,7 @@ mod newcomer;
 mod ops;
 mod packaging;
 mod poison;
+mod refresh_e2e;
 mod report;
 mod routing_properties;
 mod sales_e2e;
