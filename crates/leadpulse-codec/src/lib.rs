@@ -237,9 +237,11 @@ fn feedback_fields(kind: &EventKind) -> Option<FeedbackFields<'_>> {
     ))
 }
 
-/// The event times accepted: 0001-01-01T00:00:00Z ..= 9999-12-31T23:59:59.999Z.
+/// The event times accepted: 1970-01-01T00:00:00Z ..= 9999-12-31T23:59:59.999Z.
+/// Event time starts at the Unix epoch, and RFC 3339 text has four digits
+/// for the year.
 pub const EVENT_TIME_RANGE: std::ops::RangeInclusive<leadpulse_core::Millis> =
-    -62_135_596_800_000..=253_402_300_799_999;
+    0..=253_402_300_799_999;
 
 /// An empty (or blank) optional string says nothing, in JSON and protobuf
 /// alike: it is dropped, so it never erases what a lead is known to be.
@@ -301,13 +303,13 @@ fn check(event: &Event) -> Result<(), Rejection> {
         WebinarAttended { webinar_id } => &[("webinar_id", webinar_id)],
         ProfileUpdate { .. } | Unsubscribe => &[],
     };
-    // Both wire formats can carry the event time: RFC 3339 text has four
-    // digits for the year, a protobuf Timestamp is defined for 0001..=9999.
+    // Both wire formats must carry the event time back out: RFC 3339 text
+    // has four digits for the year.
     if !EVENT_TIME_RANGE.contains(&event.occurred_at) {
         return Err(Rejection::InvalidField {
             field: "occurred_at".into(),
             detail: format!(
-                "{} ms since the epoch is outside 0001-01-01T00:00:00Z..=9999-12-31T23:59:59.999Z",
+                "{} ms since the epoch is outside 1970-01-01T00:00:00Z..=9999-12-31T23:59:59.999Z",
                 event.occurred_at
             ),
         });

@@ -102,15 +102,16 @@ fn trailing_bytes_after_an_event_are_refused_with_their_position() {
 /// Found by the `decode_event_protobuf` fuzz target: a protobuf event in
 /// the year 954,000 was accepted, and could not be written as JSON.
 #[test]
-fn event_times_outside_the_years_1_to_9999_are_refused() {
+fn event_times_outside_1970_to_9999_are_refused() {
     let event = example_events().next().unwrap();
     let year_10000 = 253_402_300_800_000;
     for (at, ok) in [
         (year_10000, false),
         (year_10000 - 1, true),
         (30_053_559_172_403_000, false),
-        (-62_135_596_800_000, true),
-        (-62_135_596_800_001, false),
+        (0, true),
+        (-1, false),
+        (-62_135_596_800_000, false),
     ] {
         let e = leadpulse_core::Event {
             occurred_at: at,

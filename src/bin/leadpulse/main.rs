@@ -7,9 +7,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use commands::{
-    config, demo, generate, model, notify, replay, report, run, simulate_sales, watch,
-};
+use commands::{config, demo, generate, model, notify, replay, report, run, simulate_sales, watch};
 
 /// mimalloc: millions of small, long-lived lead states fragment glibc's
 /// allocator; with mimalloc resident memory per lead is about a fifth lower
