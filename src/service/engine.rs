@@ -208,7 +208,7 @@ impl Engine {
             partition = m.partition(),
             offset = m.offset(),
             reason = code,
-            field = rejection_field(rejection),
+            field = rejection.field(),
             "event sent to the dead-letter topic"
         );
         super::outputs::dead_letter(&self.txn, &self.topics.dlq, self.max_record, m, rejection)
@@ -594,12 +594,4 @@ fn wall_clock_ms() -> Millis {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as Millis)
-}
-
-fn rejection_field(r: &Rejection) -> &str {
-    match r {
-        Rejection::MissingField(f) => f,
-        Rejection::InvalidField { field, .. } => field,
-        _ => "",
-    }
 }

@@ -71,6 +71,15 @@ pub enum Rejection {
 }
 
 impl Rejection {
+    /// The field a missing or invalid field rejection names; empty otherwise.
+    pub fn field(&self) -> &str {
+        match self {
+            Rejection::MissingField(f) => f,
+            Rejection::InvalidField { field, .. } => field,
+            _ => "",
+        }
+    }
+
     /// A short, stable code for metrics and the `leadpulse-dlq-reason` header.
     pub fn code(&self) -> &'static str {
         match self {

@@ -65,6 +65,45 @@ id = "lars"
 id = "chloe"
 "#;
 
+/// Found writing the `roster` fuzz target's deadline property: an SLA
+/// of 1e300 minutes became i64::MAX ms, and `respond_by` overflowed on
+/// the first handoff; a feedback window of u32::MAX business days took
+/// minutes to count.
+#[test]
+fn deadlines_too_far_out_to_count_are_refused_with_their_position() {
+    for (text, want) in [
+        (
+            format!("default_sla_minutes = 1e300\n{TEAM}"),
+            "routing.toml:1:23: `default_sla_minutes` must be above 0 and at most 43200",
+        ),
+        (
+            format!("default_sla_minutes = 0\n{TEAM}"),
+            "routing.toml:1:23: `default_sla_minutes` must be above 0",
+        ),
+        (
+            format!("feedback_business_days = 4294967295\n{TEAM}"),
+            "routing.toml:1:26: `feedback_business_days` must be at most 260",
+        ),
+        (
+            TEAM.replace("lead = \"lars\"", "lead = \"lars\"\nsla_minutes = 43200.5"),
+            "routing.toml:5:15: team `emea`: `sla_minutes` must be above 0 and at most 43200",
+        ),
+    ] {
+        let got = Roster::from_toml("routing.toml", &text)
+            .unwrap_err()
+            .to_string();
+        assert!(got.starts_with(want), "{text}\n  got: {got}\n want: {want}");
+    }
+    let longest = format!("default_sla_minutes = 43200\nfeedback_business_days = 260\n{TEAM}");
+    let roster = Roster::from_toml("routing.toml", &longest).unwrap();
+    assert_eq!(roster.teams[0].sla, 30 * 86_400_000);
+    let friday = 1_795_687_200_000; // 2026-11-20T10:00:00Z
+    assert_eq!(
+        roster.feedback_by(&roster.teams[0], friday),
+        friday + 364 * 86_400_000
+    );
+}
+
 #[test]
 fn a_team_lead_who_takes_new_leads_is_warned_about() {
     let roster = Roster::from_toml("r.toml", TEAM).unwrap();
