@@ -46,6 +46,34 @@ fn model() -> Arc<Model> {
     Arc::new(Model::from_toml("examples/model.toml", text).expect("the example model loads"))
 }
 
+/// The example model with the decay refresh on (`[refresh]`, step 1).
+fn model_with_refresh() -> Arc<Model> {
+    let text = format!("{}\n[refresh]\n", include_str!("../examples/model.toml"));
+    Arc::new(Model::from_toml("examples/model.toml", &text).expect("the model loads"))
+}
+
+/// Events through one partition as the service applies them: the desk,
+/// the timer index (due timers fired on stream time after each batch, as
+/// during a backlog) and a commit per batch. Returns timers fired, and the
+/// partition so that criterion drops it outside the timed part.
+fn through_partition(desk: &Desk, events: &[Event]) -> (usize, PartitionState) {
+    let mut p = PartitionState::default();
+    let mut fired = 0;
+    for batch in events.chunks(BATCH) {
+        for event in batch {
+            let step = p.apply(desk, event).expect("generated events fit");
+            black_box(step.outcome.score_changed);
+        }
+        let now = p.stream_time();
+        while let Some((_, step)) = p.fire_next(desk, now) {
+            black_box(step.outcome.score_changed);
+            fired += 1;
+        }
+        p.store_mut().commit();
+    }
+    (fired, p)
+}
+
 fn events(n: usize, leads: u32) -> Vec<Event> {
     Generator::new(GeneratorConfig {
         leads,
@@ -215,7 +243,12 @@ fn smoke() {
     assert_eq!(watched(&desk, &Watches::new(), &i.decoded).0, 0);
     assert_eq!(watched(&desk, &watches(false), &i.decoded).0, 0);
     assert!(watched(&desk, &watches(true), &i.decoded).0 > 0);
-    println!("benches/core: smoke run of 7 cases on {} events ok", i.n);
+    for m in [model(), model_with_refresh()] {
+        let desk = Desk::new(Scorer::new(m), None);
+        let (_, p) = through_partition(&desk, &i.decoded);
+        assert_eq!(p.store().len(), leads);
+    }
+    println!("benches/core: smoke run of 8 cases on {} events ok", i.n);
 }
 
 fn bench(c: &mut Criterion) {
@@ -277,6 +310,27 @@ fn bench(c: &mut Criterion) {
                 |()| watched(&desk, &ws, &decoded),
                 BatchSize::LargeInput,
             )
+        });
+    }
+    g.finish();
+
+    // The decay refresh at 1M leads: the same events through the desk and
+    // the timer index, without and with `[refresh]`, in one run.
+    let leads = 1_000_000;
+    let many = events(2_000_000, leads);
+    let mut g = c.benchmark_group("refresh_1m_leads");
+    g.throughput(Throughput::Elements(many.len() as u64));
+    for (name, m) in [("off", model()), ("on", model_with_refresh())] {
+        let desk = Desk::new(Scorer::new(m), None);
+        let (fired, p) = through_partition(&desk, &many);
+        println!(
+            "refresh {name}: {} leads, {fired} timers fired, {} open at the end",
+            p.store().len(),
+            p.open_timers()
+        );
+        drop(p);
+        g.bench_function(name, |b| {
+            b.iter_with_large_drop(|| through_partition(&desk, &many))
         });
     }
     g.finish();

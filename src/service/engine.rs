@@ -294,7 +294,8 @@ impl Engine {
         &mut self,
         consumer: &BaseConsumer<RebalanceHandler>,
     ) -> Result<(), PipelineError> {
-        if self.desk.roster().is_none() {
+        // Timers are the sales loop's (with a roster) and the decay refresh's.
+        if self.desk.roster().is_none() && self.desk.scorer().model().refresh.is_none() {
             return Ok(());
         }
         let wall = wall_clock_ms();

@@ -21,6 +21,7 @@ mod notify;
 mod ops;
 mod packaging;
 mod poison;
+mod refresh_e2e;
 mod report;
 mod routing_properties;
 mod sales_e2e;

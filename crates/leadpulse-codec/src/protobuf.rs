@@ -405,6 +405,8 @@ pub(super) fn state_message(lead_id: &str, s: &LeadState) -> pb::LeadState {
                 quiet_until_ms: c.quiet_until,
             })
             .collect(),
+        next_refresh_at_ms: s.next_refresh_at,
+        refreshed_at_ms: s.refreshed_at,
     }
 }
 
@@ -498,6 +500,8 @@ pub(super) fn decode_state(bytes: &[u8]) -> Result<LeadState, Rejection> {
                 quiet_until: c.quiet_until_ms,
             })
             .collect(),
+        next_refresh_at: s.next_refresh_at_ms,
+        refreshed_at: s.refreshed_at_ms,
     })
 }
 

@@ -236,6 +236,14 @@ impl StateReader {
                         seen_ages.push((z >> 1) as i64 ^ -((z & 1) as i64));
                     }
                 }
+                20 => {
+                    expect("next_refresh_at_ms", wire, Int)?;
+                    s.next_refresh_at = Some(varint(buf)? as i64);
+                }
+                21 => {
+                    expect("refreshed_at_ms", wire, Int)?;
+                    s.refreshed_at = Some(varint(buf)? as i64);
+                }
                 _ => skip(wire, tag, buf)?,
             }
         }

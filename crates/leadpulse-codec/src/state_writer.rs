@@ -173,6 +173,8 @@ pub(super) fn encode_state(lead_id: &str, s: &LeadState) -> Vec<u8> {
             }
         });
     }
+    w.opt_i64(20, s.next_refresh_at);
+    w.opt_i64(21, s.refreshed_at);
     w.buf
 }
 

@@ -45,6 +45,21 @@ pub struct LeadState {
     /// each `event_id` with its event time, oldest first, bounded by the
     /// model's `[dedup]`.
     pub seen: Vec<(u64, Millis)>,
+    /// When decay may next have moved the published score far enough to
+    /// re-publish it (the model's `[refresh]`); a timer like the SLA's.
+    pub next_refresh_at: Option<Millis>,
+    /// When decay last re-published the score, if after the latest event:
+    /// the published score is evaluated then.
+    pub refreshed_at: Option<Millis>,
+}
+
+impl LeadState {
+    /// The time its published score is evaluated at: the latest event, or
+    /// a later decay refresh.
+    pub fn scored_at(&self) -> Millis {
+        self.refreshed_at
+            .map_or(self.updated_at, |r| r.max(self.updated_at))
+    }
 }
 
 /// A watch that alerted for a lead and is quiet for it until `quiet_until`.

@@ -339,7 +339,7 @@ impl Scorer {
     }
 
     /// Negative points never decay, so waiting never raises a score.
-    fn effective_decay(&self, rule: &Rule) -> Decay {
+    pub(crate) fn effective_decay(&self, rule: &Rule) -> Decay {
         if rule.points < 0.0 {
             Decay::None
         } else {
@@ -350,7 +350,7 @@ impl Scorer {
     /// The rule of a contribution: by its cached index when that still
     /// points at the same rule, else by id (state restored or made under
     /// another model and not yet adopted).
-    fn rule_of(&self, c: &Contribution) -> Option<&Rule> {
+    pub(crate) fn rule_of(&self, c: &Contribution) -> Option<&Rule> {
         let rules = &self.model.rules;
         match rules.get(c.rule as usize) {
             Some(r) if Arc::ptr_eq(&r.id, &c.rule_id) || r.id == c.rule_id => Some(r),
@@ -358,7 +358,7 @@ impl Scorer {
         }
     }
 
-    fn points_at(&self, rule: &Rule, c: &Contribution, t: Millis) -> f64 {
+    pub(crate) fn points_at(&self, rule: &Rule, c: &Contribution, t: Millis) -> f64 {
         let weight = match self.effective_decay(rule) {
             Decay::None => c.weight,
             Decay::HalfLife(h) => c.weight * halving(t - c.as_of, h),
@@ -429,8 +429,12 @@ impl Scorer {
     /// Every rule's share of the lead's score at its latest event, largest
     /// first. They add up to the score, within rounding.
     pub fn reasons(&self, lead: &LeadState) -> Vec<Reason> {
+        self.reasons_at(lead, lead.updated_at)
+    }
+
+    /// Every rule's share of the lead's score at `t`.
+    fn reasons_at(&self, lead: &LeadState, t: Millis) -> Vec<Reason> {
         let m = &*self.model;
-        let t = lead.updated_at;
         let mut reasons: Vec<Reason> = m
             .fit_rules
             .iter()
@@ -469,10 +473,12 @@ impl Scorer {
         reasons
     }
 
-    /// The lead's current score record.
+    /// The lead's current score record, evaluated at its latest event or
+    /// the decay refresh since ([`LeadState::scored_at`]).
     pub fn score_of(&self, lead_id: &str, lead: &LeadState) -> LeadScore {
         let m = &*self.model;
-        let engagement = self.engagement_at(lead, lead.updated_at);
+        let t = lead.scored_at();
+        let engagement = self.engagement_at(lead, t);
         let score = lead.fit + engagement;
         let grade = m.grades.grade(lead.fit);
         LeadScore {
@@ -494,9 +500,9 @@ impl Scorer {
                 at: d.at,
             }),
             missing: lead.held.clone(),
-            updated_at: lead.updated_at,
+            updated_at: t,
             model_version: lead.model_version.clone(),
-            reasons: self.reasons(lead),
+            reasons: self.reasons_at(lead, t),
         }
     }
 }

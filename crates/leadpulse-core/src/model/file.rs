@@ -26,6 +26,16 @@ pub(super) struct ModelFile {
     pub(super) handoff: HandoffFile,
     #[serde(default)]
     pub(super) dedup: DedupFile,
+    pub(super) refresh: Option<RefreshFile>,
+}
+
+/// `[refresh]`: re-publish scores that decay has moved.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RefreshFile {
+    pub(super) step: Option<Spanned<f64>>,
+    #[serde(default)]
+    pub(super) mql_to_lead: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -9,11 +9,11 @@ use std::collections::BTreeSet;
 use toml::Spanned;
 
 use super::error::Source;
-use super::file::{DedupFile, HandoffFile, ModelFile};
+use super::file::{DedupFile, HandoffFile, ModelFile, RefreshFile};
 use super::numbers::{
-    number, Bounds, DEDUP_MAX_IDS, DEDUP_WINDOW_HOURS, POINTS, RESPOND_WITHIN_MINUTES,
+    number, Bounds, DEDUP_MAX_IDS, DEDUP_WINDOW_HOURS, POINTS, RESPOND_WITHIN_MINUTES, THRESHOLD,
 };
-use super::{Dedup, FitRule, Model, ModelError, Rule};
+use super::{Dedup, FitRule, Model, ModelError, Refresh, Rule};
 use crate::event::{Millis, HOUR_MS};
 
 /// State shared by the sections while a file loads: where problems point
@@ -47,6 +47,10 @@ impl Model {
         let qualify = l.qualify(&file.qualify);
         let require = l.require(&file.handoff);
         let dedup = l.dedup(&file.dedup);
+        let refresh = match &file.refresh {
+            None => Some(None),
+            Some(r) => l.refresh(r).map(Some),
+        };
         if let (Some((grades, fit_rules)), Some((rules, _)), Some(qualify)) =
             (&fit, &rules, &qualify)
         {
@@ -62,6 +66,7 @@ impl Model {
             Some(qualify),
             Some(require),
             Some(dedup),
+            Some(refresh),
         ) = (
             version,
             respond_within,
@@ -71,6 +76,7 @@ impl Model {
             qualify,
             require,
             dedup,
+            refresh,
         )
         else {
             return Err(ModelError::Syntax {
@@ -90,6 +96,7 @@ impl Model {
             qualify,
             require,
             dedup,
+            refresh,
             by_type,
             dq_by_type,
             warnings,
@@ -126,6 +133,17 @@ impl Loader<'_> {
     /// `[handoff] require`: attribute names, which must be written as they
     /// are kept (an empty or padded name is never known, so it would hold
     /// every lead forever).
+    fn refresh(&self, r: &RefreshFile) -> Option<Refresh> {
+        let step = match &r.step {
+            Some(s) => self.number(THRESHOLD, "step", s)?,
+            None => 1.0,
+        };
+        Some(Refresh {
+            step,
+            mql_to_lead: r.mql_to_lead,
+        })
+    }
+
     fn require(&self, h: &HandoffFile) -> Option<Vec<String>> {
         let errors = self.src.error_count();
         let mut names: Vec<String> = Vec::new();

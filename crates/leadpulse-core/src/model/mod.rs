@@ -218,6 +218,19 @@ pub struct Qualify {
     pub cooldown: Option<Millis>,
 }
 
+/// `[refresh]`: a lead's score is re-published when decay alone has moved
+/// it by `step` points since it was last published, or taken it below a
+/// level the model decides on (`score_at_least`, `engagement_at_least`,
+/// an engagement level, `rearm_below`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Refresh {
+    /// Points of decay that re-publish a score (default 1).
+    pub step: f64,
+    /// An `mql` whose decayed score no longer qualifies goes back to
+    /// `lead` (default off).
+    pub mql_to_lead: bool,
+}
+
 /// The grade × engagement-level matrix.
 #[derive(Debug, Clone)]
 pub struct Matrix {
@@ -285,6 +298,9 @@ pub struct Model {
     pub require: Vec<String>,
     /// Which events count as re-sent and are not scored again.
     pub dedup: Dedup,
+    /// Re-publishing of scores that decay has moved; `None`: scores are
+    /// published on events only.
+    pub refresh: Option<Refresh>,
     by_type: [Vec<usize>; EventType::ALL.len()],
     dq_by_type: [Vec<usize>; EventType::ALL.len()],
     warnings: Vec<ModelWarning>,

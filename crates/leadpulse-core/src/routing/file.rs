@@ -1,257 +1,15 @@
-//! Routing: who gets a hot lead. The lead's existing owner wins; otherwise
-//! territory rules pick a team, and within the team the lead goes to the
-//! available rep with the fewest leads of its grade (then the fewest
-//! leads), so reps get a fair share by count **and** by quality.
-//!
-//! The roster is a TOML file (see `docs/sales-loop.md`). Routing is pure and
-//! deterministic: the same leads in the same order give the same owners.
+//! The roster file as written: its TOML shape, defaults and limits, and
+//! the checks that turn it into a [`Roster`] with errors at line and column.
 
 use std::collections::{BTreeMap, BTreeSet};
-
-use super::attributes::Attributes;
-use std::sync::Arc;
 
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::event::Millis;
-use super::model::{Grade, ModelError};
-
-/// One sales rep.
-#[derive(Debug, Clone)]
-pub struct Rep {
-    pub id: Arc<str>,
-    pub name: String,
-    /// Unavailable reps (on leave, at capacity) get no new leads.
-    pub available: bool,
-    /// Where email notifications go.
-    pub email: Option<String>,
-    /// Slack user id (`U…`/`W…`) for direct messages and button clicks.
-    pub slack_user: Option<String>,
-    /// IANA time zone, for showing deadlines in the rep's local time.
-    pub time_zone: Option<jiff::tz::TimeZone>,
-}
-
-/// A sales team and the leads it covers.
-#[derive(Debug, Clone)]
-pub struct Team {
-    pub id: Arc<str>,
-    pub name: String,
-    /// Rep id of the team lead: breaches escalate to them, and they own
-    /// leads when no rep of the team is available.
-    pub lead: Arc<str>,
-    /// Time to first contact; the roster's default when unset.
-    pub sla: Millis,
-    /// On a breach, hand the lead to the next rep with a fresh deadline.
-    pub reassign_on_breach: bool,
-    /// Attribute → accepted values (lower case). Empty: covers every lead.
-    pub territory: BTreeMap<String, BTreeSet<String>>,
-    pub reps: Vec<Rep>,
-    /// Slack channel (`C…` id or `#name`) that team notifications go to.
-    pub slack_channel: Option<String>,
-}
-
-impl Team {
-    fn covers(&self, attributes: &Attributes) -> bool {
-        self.territory.iter().all(|(attr, values)| {
-            attributes
-                .get(attr)
-                .is_some_and(|v| values.contains(&v.to_ascii_lowercase()))
-        })
-    }
-}
-
-/// The sales organisation leads are routed to.
-#[derive(Debug, Clone)]
-pub struct Roster {
-    pub teams: Vec<Team>,
-    /// Business days (Mon–Fri, UTC) after handoff by which the rep must
-    /// accept or reject the lead.
-    pub feedback_business_days: u32,
-    /// How often one handoff may be reassigned after breaches.
-    pub max_reassignments: u32,
-    /// The reasons a rep may give for rejecting a lead: the choices of the
-    /// one-click buttons, and the only values of the rejections metric's
-    /// `reason` label (anything else counts as `other`).
-    pub rejection_reasons: Vec<String>,
-}
-
-/// Who owns a lead, and why.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Owner {
-    pub team: Arc<str>,
-    pub rep: Arc<str>,
-    /// `owner` (the lead's existing owner attribute), `territory`, or
-    /// `team_lead` (no rep of the team was available).
-    pub via: &'static str,
-}
-
-/// Leads assigned per rep and grade, for one partition. Kept with the lead
-/// state (in the changelog), so balance survives restarts and rebalances.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct RoutingState {
-    /// Rep id → leads assigned, per grade A–D.
-    pub assigned: BTreeMap<String, [u32; 4]>,
-}
-
-impl RoutingState {
-    fn counts(&self, rep: &str) -> [u32; 4] {
-        self.assigned.get(rep).copied().unwrap_or_default()
-    }
-}
-
-fn grade_index(g: Grade) -> usize {
-    match g {
-        Grade::A => 0,
-        Grade::B => 1,
-        Grade::C => 2,
-        Grade::D => 3,
-    }
-}
-
-impl Roster {
-    /// The team with this id.
-    pub fn team(&self, id: &str) -> Option<&Team> {
-        self.teams.iter().find(|t| &*t.id == id)
-    }
-
-    /// The rep with this id, in any team.
-    pub fn rep(&self, id: &str) -> Option<&Rep> {
-        self.teams
-            .iter()
-            .flat_map(|t| &t.reps)
-            .find(|r| &*r.id == id)
-    }
-
-    /// The rep whose Slack user id this is.
-    pub fn rep_by_slack_user(&self, user: &str) -> Option<&Rep> {
-        self.teams
-            .iter()
-            .flat_map(|t| &t.reps)
-            .find(|r| r.slack_user.as_deref() == Some(user))
-    }
-
-    /// `reason` when it is one of [`Roster::rejection_reasons`] (case,
-    /// spaces and dashes aside: `No budget` is `no_budget`), else `other`:
-    /// a bounded label for metrics.
-    pub fn reason_label<'a>(&'a self, reason: &str) -> &'a str {
-        let r: String = reason
-            .trim()
-            .chars()
-            .map(|c| match c {
-                ' ' | '-' => '_',
-                c => c.to_ascii_lowercase(),
-            })
-            .collect();
-        self.rejection_reasons
-            .iter()
-            .find(|v| **v == r)
-            .map_or("other", String::as_str)
-    }
-
-    /// The team a rep belongs to.
-    pub fn team_of_rep(&self, rep: &str) -> Option<&Team> {
-        self.teams
-            .iter()
-            .find(|t| t.reps.iter().any(|r| &*r.id == rep))
-    }
-
-    /// Picks the owner of a lead that is being handed to sales, and counts
-    /// it. `exclude` skips a rep (the one who just breached).
-    pub fn route(
-        &self,
-        state: &mut RoutingState,
-        attributes: &Attributes,
-        grade: Grade,
-        exclude: Option<&str>,
-        team_hint: Option<&str>,
-    ) -> Owner {
-        if exclude.is_none() {
-            if let Some(owner) = attributes.get("owner") {
-                if let Some(team) = self.team_of_rep(owner) {
-                    let rep = team
-                        .reps
-                        .iter()
-                        .find(|r| &*r.id == owner)
-                        .expect("found above");
-                    return Owner {
-                        team: team.id.clone(),
-                        rep: rep.id.clone(),
-                        via: "owner",
-                    };
-                }
-            }
-        }
-        let team = team_hint
-            .and_then(|t| self.team(t))
-            .or_else(|| self.teams.iter().find(|t| t.covers(attributes)))
-            .unwrap_or_else(|| self.teams.last().expect("a roster has a team"));
-        let g = grade_index(grade);
-        let best = team
-            .reps
-            .iter()
-            .enumerate()
-            .filter(|(_, r)| r.available && exclude != Some(&*r.id))
-            .min_by_key(|(i, r)| {
-                let c = state.counts(&r.id);
-                (c[g], c.iter().sum::<u32>(), *i)
-            })
-            .map(|(_, r)| r);
-        match best {
-            Some(rep) => {
-                state.assigned.entry(rep.id.to_string()).or_default()[g] += 1;
-                Owner {
-                    team: team.id.clone(),
-                    rep: rep.id.clone(),
-                    via: "territory",
-                }
-            }
-            None => Owner {
-                team: team.id.clone(),
-                rep: team.lead.clone(),
-                via: "team_lead",
-            },
-        }
-    }
-
-    /// What is valid but probably not meant, in words, for the commands
-    /// that load a roster to show: a team lead who is also an available rep
-    /// of the team gets new leads, and a breach on one of them escalates to
-    /// that same person.
-    pub fn warnings(&self) -> Vec<String> {
-        self.teams
-            .iter()
-            .filter(|t| t.reps.iter().any(|r| r.id == t.lead && r.available))
-            .map(|t| {
-                format!(
-                    "team `{}`: its lead `{}` is also an available rep of the team, so a breach \
-                     on a lead `{}` owns escalates to `{}` themselves; name another lead, or mark \
-                     `{}` `available = false` (a lead who takes escalations, not new leads)",
-                    t.id, t.lead, t.lead, t.lead, t.lead
-                )
-            })
-            .collect()
-    }
-
-    /// The feedback deadline for a handoff at `at`: that many business days
-    /// (Mon–Fri, UTC) later, same time of day.
-    pub fn feedback_by(&self, at: Millis) -> Millis {
-        const DAY: Millis = 86_400_000;
-        let mut t = at;
-        let mut left = self.feedback_business_days;
-        while left > 0 {
-            t += DAY;
-            // 1970-01-01 was a Thursday: day 0 → Thu, so weekday = (d + 3) % 7 with Mon = 0.
-            let weekday = (t.div_euclid(DAY) + 3).rem_euclid(7);
-            if weekday < 5 {
-                left -= 1;
-            }
-        }
-        t
-    }
-}
-
-// ---- the file format --------------------------------------------------------
+use super::super::event::Millis;
+use super::super::hours::{self, BusinessHours, MAX_WORKING_DAYS};
+use super::super::model::ModelError;
+use super::{Rep, Roster, Team};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -264,6 +22,8 @@ struct RosterFile {
     max_reassignments: u32,
     #[serde(default = "default_reasons")]
     rejection_reasons: Spanned<Vec<String>>,
+    /// Business hours of every team that has none of its own.
+    hours: Option<HoursFile>,
     #[serde(default, rename = "team")]
     teams: Vec<TeamFile>,
 }
@@ -319,6 +79,20 @@ struct TeamFile {
     #[serde(default, rename = "rep")]
     reps: Vec<RepFile>,
     slack_channel: Option<Spanned<String>>,
+    /// Replaces the roster's `[hours]` as a whole.
+    hours: Option<HoursFile>,
+}
+
+/// `[hours]` or `[team.hours]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HoursFile {
+    time_zone: Spanned<String>,
+    days: Option<Spanned<String>>,
+    open: Spanned<String>,
+    close: Spanned<String>,
+    #[serde(default)]
+    holidays: Vec<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -405,6 +179,46 @@ impl Roster {
                 message: "a roster needs at least one [[team]]".into(),
             });
         }
+        let hours = |file: &HoursFile, team: Option<&str>| -> Result<BusinessHours, ModelError> {
+            let whose = team.map_or_else(String::new, |t| format!("team `{t}`: "));
+            let field = |name: &str, span: std::ops::Range<usize>, e: String| {
+                let table = if team.is_some() {
+                    "team.hours"
+                } else {
+                    "hours"
+                };
+                at(span, format!("{whose}`{table}.{name}`: {e}"))
+            };
+            let zone = file.time_zone.get_ref().trim();
+            let tz = hours::parse_time_zone(zone)
+                .map_err(|e| field("time_zone", file.time_zone.span(), e))?;
+            let days = match &file.days {
+                Some(d) => {
+                    hours::parse_days(d.get_ref()).map_err(|e| field("days", d.span(), e))?
+                }
+                None => hours::parse_days("Mon-Fri").expect("a valid default"),
+            };
+            let open = hours::parse_clock(file.open.get_ref(), false)
+                .map_err(|e| field("open", file.open.span(), e))?;
+            let close = hours::parse_clock(file.close.get_ref(), true)
+                .map_err(|e| field("close", file.close.span(), e))?;
+            let mut holidays = BTreeSet::new();
+            for h in &file.holidays {
+                holidays.insert(
+                    hours::parse_date(h.get_ref()).map_err(|e| field("holidays", h.span(), e))?,
+                );
+            }
+            if !days.contains(&true) {
+                let span = file.days.as_ref().map_or(file.open.span(), |d| d.span());
+                return Err(field("days", span, "names no working day".into()));
+            }
+            BusinessHours::new(tz, zone, days, open, close, holidays)
+                .map_err(|e| field("close", file.close.span(), e))
+        };
+        let default_hours = match &file.hours {
+            Some(h) => Some(hours(h, None)?),
+            None => None,
+        };
         let mut teams: Vec<Team> = Vec::new();
         let mut rep_ids = BTreeSet::new();
         for t in &file.teams {
@@ -508,6 +322,24 @@ impl Roster {
                     ));
                 }
             }
+            let team_hours = match &t.hours {
+                Some(h) => Some(hours(h, Some(&id))?),
+                None => default_hours.clone(),
+            };
+            if let Some(h) = &team_hours {
+                let longest = Millis::from(MAX_WORKING_DAYS) * h.day_length();
+                if sla > longest {
+                    let span = t.sla_minutes.as_ref().map_or(t.id.span(), |m| m.span());
+                    return Err(at(
+                        span,
+                        format!(
+                            "team `{id}`: with business hours ({h}) the SLA must be at most \
+                             {MAX_WORKING_DAYS} working days ({} minutes)",
+                            longest / 60_000
+                        ),
+                    ));
+                }
+            }
             teams.push(Team {
                 slack_channel: t.slack_channel.as_ref().map(|c| c.get_ref().clone()),
                 name: t.name.clone().unwrap_or_else(|| id.clone()),
@@ -526,6 +358,7 @@ impl Roster {
                     })
                     .collect(),
                 reps,
+                hours: team_hours,
             });
         }
         let last = file.teams.last().expect("checked non-empty");
