@@ -17,6 +17,7 @@ pub mod proto {
 
 mod json;
 mod protobuf;
+pub mod registry;
 mod sales;
 mod state_reader;
 mod state_writer;
