@@ -116,6 +116,20 @@ pub fn frame(schema_id: u32, message_index: Option<i32>, payload: &[u8]) -> Vec<
     out
 }
 
+/// The payload of one of leadpulse's own outputs, framed or not: JSON
+/// follows the schema id directly, protobuf after its message indexes.
+/// Plain records come back as they are.
+pub fn unframed(bytes: &[u8]) -> &[u8] {
+    if schema_id(bytes).is_none() {
+        return bytes;
+    }
+    let rest = &bytes[5..];
+    if rest.first() == Some(&b'{') {
+        return rest;
+    }
+    message_indexes(rest).map_or(rest, |(_, payload)| payload)
+}
+
 fn zigzag(n: i64, out: &mut Vec<u8>) {
     let mut v = ((n << 1) ^ (n >> 63)) as u64;
     while v >= 0x80 {

@@ -157,3 +157,10 @@ fn output_schemas_are_at_hand() {
         assert_eq!(s["title"], format!("leadpulse.v1.{name}"));
     }
 }
+
+#[test]
+fn leadpulse_reads_its_own_framed_outputs() {
+    assert_eq!(unframed(b"{\"a\":1}"), b"{\"a\":1}");
+    assert_eq!(unframed(&frame(5, None, b"{\"a\":1}")), b"{\"a\":1}");
+    assert_eq!(unframed(&frame(5, Some(3), b"\x0a\x01x")), b"\x0a\x01x");
+}
