@@ -93,7 +93,11 @@ impl SchemaRegistrySettings {
             }
             self.password = Some(read_secret(f)?);
         }
-        if self.username.as_deref().is_some_and(|u| u.trim().is_empty()) {
+        if self
+            .username
+            .as_deref()
+            .is_some_and(|u| u.trim().is_empty())
+        {
             return bad("schema_registry.username", "must not be empty");
         }
         if self.username.is_some() != self.password.is_some() {
@@ -111,7 +115,10 @@ impl SchemaRegistrySettings {
             ("schema_registry.key_location", &self.key_location),
         ];
         if !tls && files.iter().any(|(_, p)| p.is_some()) {
-            return bad("schema_registry.url", "must be https:// when TLS files are set");
+            return bad(
+                "schema_registry.url",
+                "must be https:// when TLS files are set",
+            );
         }
         if self.certificate_location.is_some() != self.key_location.is_some() {
             return bad(
@@ -127,7 +134,10 @@ impl SchemaRegistrySettings {
             }
         }
         if !(100..=60_000).contains(&self.timeout_ms) {
-            return bad("schema_registry.timeout_ms", "must be between 100 and 60000");
+            return bad(
+                "schema_registry.timeout_ms",
+                "must be between 100 and 60000",
+            );
         }
         Ok(())
     }

@@ -31,9 +31,7 @@ use crate::codec::{self, Format};
 use crate::config::Settings;
 use crate::config::Topic;
 use crate::core::tally::{BatchCounts, SalesCounts};
-use crate::core::{
-    Desk, HandoffRecord, LeadStore, Millis, PartitionState, Rejection, ROUTING_KEY,
-};
+use crate::core::{Desk, HandoffRecord, LeadStore, Millis, PartitionState, Rejection, ROUTING_KEY};
 use crate::telemetry;
 
 /// What the open transaction has read and produced. Its inputs are the
@@ -330,8 +328,8 @@ impl Engine {
                     break;
                 };
                 batch.sales.observe(None, step.lead, &step.outcome);
-                let sent =
-                    Outputs::new(txn, topics, *format, desk, framing).emit(&step.outcome, &mut batch.counts);
+                let sent = Outputs::new(txn, topics, *format, desk, framing)
+                    .emit(&step.outcome, &mut batch.counts);
                 if sent.is_err() {
                     return self.settle(consumer, sent);
                 }

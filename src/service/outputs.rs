@@ -77,10 +77,11 @@ impl<'a> Outputs<'a> {
             self.txn.send(
                 BaseRecord::to(&self.topics.watch_alerts)
                     .key(a.rep.as_bytes())
-                    .payload(&*self.framing.frame(
-                        &self.topics.watch_alerts,
-                        &codec::encode_watch_alert(a),
-                    ))
+                    .payload(
+                        &*self
+                            .framing
+                            .frame(&self.topics.watch_alerts, &codec::encode_watch_alert(a)),
+                    )
                     .headers(headers),
             )?;
         }

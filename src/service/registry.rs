@@ -66,10 +66,7 @@ impl Registry {
         let http = http
             .build()
             .map_err(|e| format!("schema registry client: {e}"))?;
-        let auth = settings
-            .username
-            .clone()
-            .zip(settings.password.clone());
+        let auth = settings.username.clone().zip(settings.password.clone());
         Ok(Registry {
             http,
             base: settings.url.trim().trim_end_matches('/').to_owned(),
@@ -99,7 +96,10 @@ impl Registry {
             s => return Lookup::Unavailable(refusal(s, &answer.body)),
         }
         let kind = schema_type(&answer.body);
-        let text = answer.body["schema"].as_str().unwrap_or_default().to_owned();
+        let text = answer.body["schema"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
         let mut references = Vec::new();
         if let Err(e) = self.references(&answer.body, &mut references, 0) {
             return Lookup::Unavailable(e);
@@ -189,10 +189,7 @@ impl Registry {
 
     /// The registry's reasons for an incompatibility, when it gives them.
     fn incompatibility(&self, versions_path: &str, body: &serde_json::Value) -> Option<String> {
-        let path = format!(
-            "/compatibility{}/latest?verbose=true",
-            versions_path
-        );
+        let path = format!("/compatibility{}/latest?verbose=true", versions_path);
         let answer = self.post(&path, body).ok()?;
         let messages = answer.body["messages"].as_array()?;
         let text: Vec<&str> = messages.iter().filter_map(|m| m.as_str()).collect();
@@ -217,7 +214,10 @@ impl Registry {
             req = req.basic_auth(user, Some(password.expose_secret()));
         }
         let response = req
-            .header("accept", "application/vnd.schemaregistry.v1+json, application/json")
+            .header(
+                "accept",
+                "application/vnd.schemaregistry.v1+json, application/json",
+            )
             .send()
             .map_err(|e| transport(&e))?;
         let status = response.status().as_u16();
@@ -320,7 +320,8 @@ pub fn register_outputs(
     for (topic, message) in OUTPUTS {
         let name = names.name(topic).to_owned();
         let subject = format!("{name}-value");
-        let proto = settings.pipeline.output_format == Format::Protobuf && topic != Topic::WatchAlerts;
+        let proto =
+            settings.pipeline.output_format == Format::Protobuf && topic != Topic::WatchAlerts;
         let (kind, schema, index) = if proto {
             let index = wire::output_message_index(&format!("leadpulse.v1.{message}"))
                 .ok_or_else(|| format!("outputs.proto has no {message}"))?;

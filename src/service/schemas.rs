@@ -19,8 +19,8 @@ use super::engine::{Consumed, Engine};
 use super::rebalance::RebalanceHandler;
 use super::registry::Lookup;
 use super::PipelineError;
-use crate::codec::registry::{self as wire, Verdict};
 use crate::codec;
+use crate::codec::registry::{self as wire, Verdict};
 use crate::config::Topic;
 use crate::core::{admit, Event, Rejection};
 

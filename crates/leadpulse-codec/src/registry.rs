@@ -394,7 +394,10 @@ fn json_fits(schema: &str) -> Result<(), String> {
                 "the schema does not require `{name}`, which every event needs"
             ));
         }
-        if let Some(t) = properties.and_then(|p| p.get(*name)).and_then(|p| p.get("type")) {
+        if let Some(t) = properties
+            .and_then(|p| p.get(*name))
+            .and_then(|p| p.get("type"))
+        {
             if !json_type_allows(t, json_type) {
                 return Err(format!(
                     "property `{name}` has type {t} in the schema, {json_type} in the contract"

@@ -64,7 +64,11 @@ fn the_contracts_own_proto_text_fits_and_decodes() {
 fn a_base64_descriptor_as_confluent_clients_register_it_is_read() {
     use prost::Message as _;
     let set = prost_types::FileDescriptorSet::decode(crate::proto::FILE_DESCRIPTOR_SET).unwrap();
-    let file = set.file.iter().find(|f| f.name().ends_with("events.proto")).unwrap();
+    let file = set
+        .file
+        .iter()
+        .find(|f| f.name().ends_with("events.proto"))
+        .unwrap();
     let b64 = base64::engine::general_purpose::STANDARD.encode(file.encode_to_vec());
     let verdict = judge(Some(SchemaType::Protobuf), &b64, &[]);
     let bytes = frame(3, Some(0), &encode_event(&event(), Format::Protobuf));
@@ -105,7 +109,13 @@ fn nested_messages_are_compared_too() {
     let Verdict::Protobuf(m) = judge(Some(SchemaType::Protobuf), schema, &[]) else {
         panic!()
     };
-    let why = m.iter().find(|(p, _)| *p == [0]).unwrap().1.as_ref().unwrap_err();
+    let why = m
+        .iter()
+        .find(|(p, _)| *p == [0])
+        .unwrap()
+        .1
+        .as_ref()
+        .unwrap_err();
     assert!(why.contains("`page_view.url`"), "{why}");
 }
 

@@ -1,0 +1,192 @@
+//! The Schema Registry wire format against a real registry (Apicurio
+//! Registry, Confluent API): events framed by confluent-kafka's stock
+//! serializers, mixed with plain ones, score as `replay` says; records of an
+//! unknown schema id are dead-lettered; a registry outage loses nothing;
+//! the outputs, framed, are read by the stock deserializers.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use leadpulse::codec;
+use leadpulse::codec::registry::frame;
+
+use crate::support::*;
+
+/// An id no test registry hands out: its records are `unknown_schema`.
+const UNKNOWN_ID: u32 = 2_000_000_001;
+
+/// A quarter of the records plain JSON, a quarter plain protobuf (half of
+/// those with a content-type header), a quarter each framed by
+/// JSONSerializer and ProtobufSerializer (the two without the header);
+/// every 100th an unknown schema id in place of the generator's malformed
+/// record. Returns the records and the framing the Python script did.
+fn mixed(url: &str, d: &Deployment, events: usize, json2_from: usize) -> Vec<InputRecord> {
+    let mut records = dataset(events, 300, 41).to_vec();
+    let mut which = Vec::new();
+    for (i, r) in records.iter_mut().enumerate() {
+        if r.malformed {
+            r.payload = frame(UNKNOWN_ID, None, br#"{"event_id":"x","lead_id":"x"}"#);
+            continue;
+        }
+        match i % 4 {
+            2 if i >= json2_from => which.push((i, Framing::Json2)),
+            2 => which.push((i, Framing::Json)),
+            3 => which.push((i, Framing::Proto)),
+            _ => {}
+        }
+    }
+    let ids = frame_with_python(url, d.dir.path(), &d.topic("events"), &mut records, &which);
+    assert!(ids["proto"].is_u64() && ids["json"].is_u64(), "{ids}");
+    records
+}
+
+fn registry_toml(url: &str, format: &str) -> String {
+    format!(
+        "[pipeline]\noutput_format = \"{format}\"\n\n[schema_registry]\nurl = \"{url}\"\noutputs = true\n"
+    )
+}
+
+/// The last score per lead in the Python reader's `records`.
+fn python_scores(seen: &serde_json::Value) -> BTreeMap<String, f64> {
+    let mut last = BTreeMap::new();
+    for r in seen["records"].as_array().unwrap() {
+        last.insert(
+            r["lead_id"].as_str().unwrap().to_owned(),
+            r["score"].as_f64().unwrap_or(0.0),
+        );
+    }
+    last
+}
+
+fn dlq_reasons(d: &Deployment) -> BTreeMap<String, usize> {
+    let mut reasons = BTreeMap::new();
+    for r in read_all(&d.topic("dlq")) {
+        *reasons
+            .entry(r.headers["leadpulse-dlq-reason"].clone())
+            .or_default() += 1;
+    }
+    reasons
+}
+
+/// The output topics framed, with the record each holds.
+fn outputs(d: &Deployment) -> Vec<(String, &'static str)> {
+    [
+        ("scores", "LeadScore"),
+        ("alerts", "HotLeadAlert"),
+        ("enrichment", "EnrichmentHold"),
+        ("breaches", "SlaBreach"),
+        ("overdue", "FeedbackOverdue"),
+        ("lifecycle", "StageChange"),
+        ("handoffs", "HandoffRecord"),
+        ("watch-alerts", "WatchAlert"),
+    ]
+    .into_iter()
+    .map(|(t, m)| (d.topic(t), m))
+    .collect()
+}
+
+/// Checks what the stock deserializers read against what leadpulse's own
+/// reader and `replay` say.
+fn assert_python_reads(url: &str, d: &Deployment, oracle: &Oracle, schema_type: &str) {
+    let seen = read_with_python(url, d.dir.path(), &outputs(d));
+    for (topic, _) in outputs(d) {
+        let t = &seen[&topic];
+        let want = if topic.ends_with("watch-alerts") {
+            "JSON"
+        } else {
+            schema_type
+        };
+        assert_eq!(t["schema_type"], want, "{topic}");
+        assert_eq!(
+            t["count"].as_u64().unwrap() as usize,
+            read_all(&topic).len(),
+            "{topic}: the stock deserializer read another number of records"
+        );
+    }
+    let alerts = &seen[&d.topic("alerts")];
+    assert_eq!(
+        alerts["count"].as_u64().unwrap() as usize,
+        oracle.alerts.len()
+    );
+    let scores = python_scores(&seen[&d.topic("scores")]);
+    assert_eq!(scores.len(), oracle.scores.len());
+    for (lead, want) in &oracle.scores {
+        assert!(
+            (scores[lead] - want.score).abs() < 1e-9,
+            "lead {lead}: {} read by Python, {} in replay",
+            scores[lead],
+            want.score
+        );
+    }
+}
+
+#[test]
+fn framed_events_score_as_replay_says_and_unknown_ids_are_dead_lettered() {
+    let url = registry_url();
+    let d = Deployment::new("registry", 3);
+    d.create_events_topic();
+    let records = mixed(&url, &d, 10_000, usize::MAX);
+    let unknown = records.iter().filter(|r| r.malformed).count();
+    assert_eq!(unknown, 100);
+    produce(&d.topic("events"), &records, 0, Duration::ZERO);
+    let config = d.config("a", &registry_toml(&url, "protobuf"));
+    let mut s = d.spawn_with_config("a", 1, &config);
+    s.wait_for_log("output schema registered", Duration::from_secs(60));
+    d.wait_caught_up(Duration::from_secs(180));
+    s.terminate();
+
+    let oracle = oracle(&records, d.dir.path());
+    // Alerts, final scores, and the DLQ holding exactly the unknown-id records.
+    assert_matches_oracle(&d, &records, &oracle);
+    assert_eq!(
+        dlq_reasons(&d),
+        BTreeMap::from([("unknown_schema".to_owned(), unknown)])
+    );
+    // leadpulse's own outputs are framed too, with the subjects' ids.
+    for r in read_all(&d.topic("scores")) {
+        let payload = r.payload.unwrap();
+        assert!(codec::registry::schema_id(&payload).is_some());
+    }
+    assert_python_reads(&url, &d, &oracle, "PROTOBUF");
+}
+
+#[test]
+fn a_registry_outage_loses_and_dead_letters_nothing() {
+    let registry = OwnRegistry::start();
+    let d = Deployment::new("registry-outage", 3);
+    d.create_events_topic();
+    // The second half's JSON records carry a schema version the service
+    // has not seen when the registry goes away.
+    let records = mixed(&registry.url, &d, 4_000, 2_000);
+    let records: Vec<InputRecord> = records.into_iter().filter(|r| !r.malformed).collect();
+    let (first, second) = records.split_at(records.len() / 2);
+    produce(&d.topic("events"), first, 0, Duration::ZERO);
+    let config = d.config("a", &registry_toml(&registry.url, "json"));
+    let mut s = d.spawn_with_config("a", 1, &config);
+    d.wait_caught_up(Duration::from_secs(120));
+
+    registry.stop();
+    let stopped = Instant::now();
+    produce(&d.topic("events"), second, 0, Duration::ZERO);
+    s.wait_for_log("its partition waits", Duration::from_secs(60));
+    while stopped.elapsed() < Duration::from_secs(30) {
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    assert!(
+        read_all(&d.topic("dlq")).is_empty(),
+        "dead letters while the registry was away"
+    );
+    registry.restart();
+    s.wait_for_log("the partition goes on", Duration::from_secs(60));
+    d.wait_caught_up(Duration::from_secs(120));
+    let log = s.terminate();
+    assert!(
+        !log.contains("aborting"),
+        "a transaction was aborted:\n{log}"
+    );
+
+    let oracle = oracle(&records, d.dir.path());
+    assert_matches_oracle(&d, &records, &oracle);
+    assert!(dlq_reasons(&d).is_empty());
+    assert_python_reads(&registry.url, &d, &oracle, "JSON");
+}
