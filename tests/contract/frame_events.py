@@ -7,9 +7,11 @@ bytes (protobuf `LeadEvent` for mode "proto", JSON for "json" and "json2").
   from the DESCRIPTORS file at run time, no protoc) and framed by
   ProtobufSerializer, which registers events.proto (base64 descriptor) under
   `<topic>-value`;
-- "json": framed by JSONSerializer with EVENT_SCHEMA (registered under the
-  topic's `<topic>-value`), "json2" with EVENT_SCHEMA_V2, a compatible new
-  version (one more optional property), so its records carry a new id.
+- "json": framed by JSONSerializer with EVENT_SCHEMA, "json2" with
+  EVENT_SCHEMA_V2, a compatible new version (one more optional property), so
+  its records carry a new id. One subject holds one schema type, so on a
+  topic that mixes the two the JSON schemas go under
+  TopicRecordNameStrategy's `<topic>-LeadEvent` (the schema's title).
 Writes one line per input to OUT, the framed bytes in hex, and prints the
 schema ids used as JSON: {"proto": id, "json": id, "json2": id}.
 
@@ -25,7 +27,7 @@ import authlib.deprecate  # noqa: F401 (on import it sets its warnings to "alway
 
 warnings.filterwarnings("ignore", message="The httpx module is deprecated")
 
-from confluent_kafka.schema_registry import SchemaRegistryClient  # noqa: E402
+from confluent_kafka.schema_registry import SchemaRegistryClient, topic_record_subject_name_strategy  # noqa: E402
 from confluent_kafka.schema_registry.json_schema import JSONSerializer  # noqa: E402
 from confluent_kafka.schema_registry.protobuf import ProtobufSerializer  # noqa: E402
 from confluent_kafka.serialization import MessageField, SerializationContext  # noqa: E402
@@ -71,9 +73,10 @@ def main():
     client = SchemaRegistryClient({"url": url})
     LeadEvent = lead_event_class(descriptors)
     proto = ProtobufSerializer(LeadEvent, client)
+    by_record = {"subject.name.strategy": topic_record_subject_name_strategy}
     serializers = {
-        "json": JSONSerializer(json.dumps(EVENT_SCHEMA), client),
-        "json2": JSONSerializer(json.dumps(EVENT_SCHEMA_V2), client),
+        "json": JSONSerializer(json.dumps(EVENT_SCHEMA), client, conf=by_record),
+        "json2": JSONSerializer(json.dumps(EVENT_SCHEMA_V2), client, conf=by_record),
     }
     ids = {}
     with open(src) as inp, open(dst, "w") as out:
