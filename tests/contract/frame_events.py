@@ -8,7 +8,7 @@ bytes (protobuf `LeadEvent` for mode "proto", JSON for "json" and "json2").
   ProtobufSerializer, which registers events.proto (base64 descriptor) under
   `<topic>-value`;
 - "json": framed by JSONSerializer with EVENT_SCHEMA, "json2" with
-  EVENT_SCHEMA_V2, a compatible new version (one more optional property), so
+  EVENT_SCHEMA_V2, a compatible new version (`event_id` without its maxLength), so
   its records carry a new id. One subject holds one schema type, so on a
   topic that mixes the two the JSON schemas go under
   TopicRecordNameStrategy's `<topic>-LeadEvent` (the schema's title).
@@ -40,7 +40,7 @@ EVENT_SCHEMA = {
     "type": "object",
     "required": ["event_id", "lead_id", "type", "occurred_at"],
     "properties": {
-        "event_id": S, "lead_id": S, "type": S, "occurred_at": S,
+        "event_id": {"type": "string", "maxLength": 256}, "lead_id": S, "type": S, "occurred_at": S,
         "company_domain": S, "account_id": S, "url": S, "referrer": S,
         "duration_ms": {"type": "integer"}, "form_id": S, "fields": {"type": "object"},
         "campaign_id": S, "asset_id": S, "webinar_id": S,
@@ -48,7 +48,9 @@ EVENT_SCHEMA = {
     },
 }
 EVENT_SCHEMA_V2 = copy.deepcopy(EVENT_SCHEMA)
-EVENT_SCHEMA_V2["properties"]["source_system"] = S
+# Compatible under BACKWARD: a wider event_id (a property added to this open
+# content model would not be).
+EVENT_SCHEMA_V2["properties"]["event_id"] = S
 
 
 def lead_event_class(path):

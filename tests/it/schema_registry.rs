@@ -190,3 +190,80 @@ fn a_registry_outage_loses_and_dead_letters_nothing() {
     assert!(dlq_reasons(&d).is_empty());
     assert_python_reads(&registry.url, &d, &oracle, "JSON");
 }
+
+/// Registers `schema` of `kind` under `subject` with a plain HTTP client;
+/// returns its id.
+fn register(url: &str, subject: &str, kind: &str, schema: &str) -> u32 {
+    let response = reqwest::blocking::Client::new()
+        .post(format!("{url}/subjects/{subject}/versions"))
+        .header("content-type", "application/vnd.schemaregistry.v1+json")
+        .body(serde_json::json!({"schema": schema, "schemaType": kind}).to_string())
+        .send()
+        .unwrap();
+    assert!(response.status().is_success(), "{:?}", response.text());
+    let body: serde_json::Value = serde_json::from_slice(&response.bytes().unwrap()).unwrap();
+    body["id"].as_u64().unwrap() as u32
+}
+
+#[test]
+fn an_incompatible_output_schema_refuses_to_start_saying_why() {
+    let url = registry_url();
+    let d = Deployment::new("registry-refused", 1);
+    d.create_events_topic();
+    let old =
+        r#"{"type":"object","properties":{"lead_id":{"type":"integer"}},"required":["lead_id"]}"#;
+    register(&url, &format!("{}-value", d.topic("scores")), "JSON", old);
+    let config = d.config("a", &registry_toml(&url, "json"));
+    let mut s = d.spawn_with_config("a", 1, &config);
+    let status = s.wait_exit(Duration::from_secs(60));
+    let log = s.log_text();
+    assert_eq!(status.code(), Some(2), "{log}");
+    assert!(
+        log.contains(&format!("`{}-value`", d.topic("scores")))
+            && log.contains("incompatible with the subject's latest version"),
+        "{log}"
+    );
+}
+
+#[test]
+fn an_event_schema_that_does_not_fit_the_contract_is_dead_lettered() {
+    let url = registry_url();
+    let d = Deployment::new("registry-misfit", 1);
+    d.create_events_topic();
+    let misfit = r#"syntax = "proto3";
+message Ev {
+  string event_id = 1;
+  int64 lead_id = 2;
+  string occurred_at = 3;
+}
+"#;
+    let id = register(
+        &url,
+        &format!("{}-value", d.topic("events")),
+        "PROTOBUF",
+        misfit,
+    );
+    let mut records = hot_lead("L-fit", now_ms() - 60_000);
+    let mut bad = records[0].clone();
+    bad.payload = frame(id, Some(0), b"\x0a\x01e\x10\x07");
+    bad.content_type = None;
+    records.insert(1, bad);
+    produce(&d.topic("events"), &records, 0, Duration::ZERO);
+    let config = d.config("a", &format!("[schema_registry]\nurl = \"{url}\"\n"));
+    let s = d.spawn_with_config("a", 1, &config);
+    d.wait_caught_up(Duration::from_secs(60));
+    s.terminate();
+    let dlq = read_all(&d.topic("dlq"));
+    assert_eq!(dlq.len(), 1);
+    assert_eq!(
+        dlq[0].headers["leadpulse-dlq-reason"],
+        "incompatible_schema"
+    );
+    let detail = &dlq[0].headers["leadpulse-dlq-detail"];
+    assert!(
+        detail.contains(&format!("schema id {id}")) && detail.contains("`lead_id`) is int64"),
+        "{detail}"
+    );
+    // The rest of the partition went on: the lead's alert is there.
+    assert_eq!(read_all(&d.topic("alerts")).len(), 1);
+}
