@@ -267,3 +267,78 @@ message Ev {
     // The rest of the partition went on: the lead's alert is there.
     assert_eq!(read_all(&d.topic("alerts")).len(), 1);
 }
+
+#[test]
+fn the_sales_loop_outputs_framed_are_read_by_the_stock_deserializers() {
+    let url = registry_url();
+    let d = Deployment::new("registry-sales", 2);
+    d.create_events_topic();
+    let routing = d.dir.path().join("routing.toml");
+    std::fs::write(&routing, crate::sales_e2e::roster(0.05)).unwrap();
+    let extra = format!(
+        "{}\n[routing]\npath = \"{}\"\n",
+        registry_toml(&url, "json"),
+        routing.display()
+    );
+    let config = d.config("a", &extra);
+    let mut s = d.spawn_with_config("a", 1, &config);
+    s.wait_for_log("restored lead state", Duration::from_secs(60));
+    let leads: Vec<String> = (0..4).map(|i| format!("L-sales-{i}")).collect();
+    let now = now_ms();
+    let events: Vec<InputRecord> = leads.iter().flat_map(|l| hot_lead(l, now)).collect();
+    produce(&d.topic("events"), &events, 0, Duration::ZERO);
+    let mut owner = BTreeMap::new();
+    for r in wait_records(&d.topic("alerts"), leads.len(), Duration::from_secs(60)) {
+        let a = codec::decode_alert(r.payload.as_deref().unwrap()).unwrap();
+        owner.insert(a.lead_id.clone(), a.owner_rep.unwrap());
+    }
+    // One lead's contact comes as framed feedback (JSONSerializer).
+    let mut feedback = vec![crate::sales_e2e::contact(
+        &leads[0],
+        &owner[&leads[0]],
+        now_ms(),
+    )];
+    frame_with_python(
+        &url,
+        d.dir.path(),
+        &d.topic("feedback"),
+        &mut feedback,
+        &[(0, Framing::Json)],
+    );
+    produce(&d.topic("feedback"), &feedback, 0, Duration::ZERO);
+    // The others miss their 3 s SLA.
+    wait_records(
+        &d.topic("breaches"),
+        leads.len() - 1,
+        Duration::from_secs(60),
+    );
+    let handoffs = wait_records(
+        &d.topic("handoffs"),
+        leads.len() + 1,
+        Duration::from_secs(60),
+    );
+    s.terminate();
+    assert!(read_all(&d.topic("dlq")).is_empty());
+    let contacted = handoffs
+        .iter()
+        .map(|r| codec::decode_handoff(r.payload.as_deref().unwrap()).unwrap())
+        .any(|h| h.lead_id == leads[0] && h.handoff.first_contact_at.is_some());
+    assert!(contacted, "the framed contact was not applied");
+
+    let seen = read_with_python(&url, d.dir.path(), &outputs(&d));
+    for (topic, _) in outputs(&d) {
+        let t = &seen[&topic];
+        assert_eq!(t["schema_type"], "JSON", "{topic}");
+        assert_eq!(
+            t["count"].as_u64().unwrap() as usize,
+            read_all(&topic).len(),
+            "{topic}"
+        );
+    }
+    for topic in ["alerts", "breaches", "lifecycle", "handoffs", "scores"] {
+        assert!(
+            seen[&d.topic(topic)]["count"].as_u64().unwrap() > 0,
+            "{topic} is empty"
+        );
+    }
+}
