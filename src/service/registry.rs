@@ -86,6 +86,16 @@ impl Registry {
         if let Some(v) = self.cached(id) {
             return Lookup::Known(v);
         }
+        let lookup = self.fetch(id);
+        crate::telemetry::schema_registry_lookup(match &lookup {
+            Lookup::Known(_) => "known",
+            Lookup::Unknown => "unknown",
+            Lookup::Unavailable(_) => "unavailable",
+        });
+        lookup
+    }
+
+    fn fetch(&mut self, id: u32) -> Lookup {
         let answer = match self.get(&format!("/schemas/ids/{id}")) {
             Ok(a) => a,
             Err(e) => return Lookup::Unavailable(e),
@@ -145,12 +155,17 @@ impl Registry {
         Ok(())
     }
 
-    /// Whether the registry answers its API at all (`GET /subjects`).
-    pub fn check(&self) -> Result<(), String> {
-        let answer = self.get("/subjects")?;
+    /// Whether the registry answers its API (`GET /subjects`): `Ok(false)`
+    /// when it does not answer (yet), an error when something answers
+    /// that is not its API (a wrong URL, refused credentials).
+    pub fn check(&self) -> Result<bool, String> {
+        let Ok(answer) = self.get("/subjects") else {
+            return Ok(false);
+        };
         match answer.status {
-            200 => Ok(()),
-            s => Err(refusal(s, &answer.body)),
+            200 => Ok(true),
+            s @ 400..=499 => Err(refusal(s, &answer.body)),
+            _ => Ok(false),
         }
     }
 

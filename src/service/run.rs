@@ -34,13 +34,14 @@ fn schema_registry(
     // A registry away at the start delays only the records that need it;
     // one that answers something else than its API is a wrong URL.
     match registry.check() {
-        Ok(()) => tracing::info!("schema registry answers"),
-        Err(e) if e.contains("answered 4") => {
+        Ok(true) => tracing::info!("schema registry answers"),
+        Ok(false) => tracing::warn!("schema registry not answering yet"),
+        Err(e) => {
             return Err(PipelineError::SchemaRegistry(format!(
-                "{e} for GET /subjects: is schema_registry.url the base of its Confluent API?"
+                "{e} for GET /subjects: is schema_registry.url the base of its Confluent API, \
+                 and are its credentials right?"
             )))
         }
-        Err(e) => tracing::warn!(error = %e, "schema registry not answering yet"),
     }
     let framing = if s.outputs {
         let stop = || shutdown.load(Ordering::Relaxed);

@@ -97,6 +97,10 @@ impl Engine {
         &mut self,
         consumer: &BaseConsumer<RebalanceHandler>,
     ) -> Result<(), PipelineError> {
+        if self.registry.is_none() {
+            return Ok(());
+        }
+        crate::telemetry::schema_registry_waiting(self.held.len());
         let now = Instant::now();
         let due: Vec<((Topic, i32), u32)> = self
             .held

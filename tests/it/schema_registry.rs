@@ -169,6 +169,14 @@ fn a_registry_outage_loses_and_dead_letters_nothing() {
     let stopped = Instant::now();
     produce(&d.topic("events"), second, 0, Duration::ZERO);
     s.wait_for_log("its partition waits", Duration::from_secs(60));
+    let (_, metrics) = s.get("/metrics");
+    assert!(
+        metric(
+            &metrics,
+            "leadpulse_schema_registry_lookups_total{result=\"unavailable\"}"
+        ) >= 1.0,
+        "{metrics}"
+    );
     while stopped.elapsed() < Duration::from_secs(30) {
         std::thread::sleep(Duration::from_millis(500));
     }
@@ -341,4 +349,20 @@ fn the_sales_loop_outputs_framed_are_read_by_the_stock_deserializers() {
             "{topic} is empty"
         );
     }
+}
+
+#[test]
+fn a_url_that_is_not_the_registry_api_stops_the_start() {
+    let url = registry_url();
+    let wrong = url.trim_end_matches("/apis/ccompat/v7").to_owned() + "/apis/nothing-here";
+    let d = Deployment::new("registry-wrong-url", 1);
+    let config = d.config("a", &format!("[schema_registry]\nurl = \"{wrong}\"\n"));
+    let mut s = d.spawn_with_config("a", 1, &config);
+    let status = s.wait_exit(Duration::from_secs(60));
+    let log = s.log_text();
+    assert_eq!(status.code(), Some(2), "{log}");
+    assert!(
+        log.contains("is schema_registry.url the base of its Confluent API"),
+        "{log}"
+    );
 }
