@@ -366,3 +366,70 @@ fn a_url_that_is_not_the_registry_api_stops_the_start() {
         "{log}"
     );
 }
+
+#[test]
+fn the_registry_is_reached_over_tls_with_its_ca() {
+    let tls = tempfile::tempdir().unwrap();
+    let (cert, key) = (tls.path().join("cert.pem"), tls.path().join("key.pem"));
+    let made = std::process::Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+        ])
+        .args([
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .unwrap();
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+        .to_string();
+    let (cert_s, key_s) = (cert.display().to_string(), key.display().to_string());
+    // HTTPS on `port` beside the plain port start.sh waits on.
+    let registry = OwnRegistry::start_with(&[
+        ("QUARKUS_HTTP_SSL_PORT", &port),
+        ("QUARKUS_HTTP_SSL_CERTIFICATE_FILES", &cert_s),
+        ("QUARKUS_HTTP_SSL_CERTIFICATE_KEY_FILES", &key_s),
+    ]);
+    let https = format!("https://127.0.0.1:{port}/apis/ccompat/v7");
+
+    let d = Deployment::new("registry-tls", 1);
+    d.create_events_topic();
+    let mut records = hot_lead("L-tls", now_ms() - 60_000);
+    let which: Vec<(usize, Framing)> = (0..records.len()).map(|i| (i, Framing::Json)).collect();
+    frame_with_python(
+        &registry.url,
+        d.dir.path(),
+        &d.topic("events"),
+        &mut records,
+        &which,
+    );
+    produce(&d.topic("events"), &records, 0, Duration::ZERO);
+    let extra = format!(
+        "[schema_registry]\nurl = \"{https}\"\nca_location = \"{cert_s}\"\noutputs = true\n"
+    );
+    let config = d.config("a", &extra);
+    let mut s = d.spawn_with_config("a", 1, &config);
+    s.wait_for_log("restored lead state", Duration::from_secs(60));
+    wait_records(&d.topic("alerts"), 1, Duration::from_secs(60));
+    d.wait_caught_up(Duration::from_secs(60));
+    let log = s.terminate();
+    assert!(log.contains("output schema registered"), "{log}");
+    assert!(read_all(&d.topic("dlq")).is_empty());
+    let alert = &read_all(&d.topic("alerts"))[0];
+    assert!(codec::registry::schema_id(alert.payload.as_deref().unwrap()).is_some());
+}

@@ -33,11 +33,17 @@ pub struct OwnRegistry {
 
 impl OwnRegistry {
     pub fn start() -> OwnRegistry {
+        Self::start_with(&[])
+    }
+
+    /// Started with `env` (e.g. `QUARKUS_HTTP_SSL_…`, which the registry
+    /// reads as its settings).
+    pub fn start_with(env: &[(&str, &str)]) -> OwnRegistry {
         let dir = tempfile::Builder::new()
             .prefix("leadpulse-schema-registry.")
             .tempdir()
             .unwrap();
-        let url = start_on(dir.path());
+        let url = start_on(dir.path(), env);
         OwnRegistry { dir, url }
     }
 
@@ -53,7 +59,11 @@ impl OwnRegistry {
 
     /// Starts it again on its data (and port).
     pub fn restart(&self) {
-        assert_eq!(start_on(self.dir.path()), self.url, "the registry moved");
+        assert_eq!(
+            start_on(self.dir.path(), &[]),
+            self.url,
+            "the registry moved"
+        );
     }
 }
 
@@ -66,9 +76,10 @@ impl Drop for OwnRegistry {
     }
 }
 
-fn start_on(dir: &Path) -> String {
+fn start_on(dir: &Path, env: &[(&str, &str)]) -> String {
     let out = Command::new(root().join("scripts/schema-registry/start.sh"))
         .arg(dir)
+        .envs(env.iter().copied())
         .output()
         .unwrap();
     assert!(
