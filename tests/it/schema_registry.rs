@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use leadpulse::codec;
 use leadpulse::codec::registry::frame;
+use leadpulse::core::partitioner::partition_for_key;
 
 use crate::support::*;
 
@@ -20,7 +21,12 @@ const UNKNOWN_ID: u32 = 2_000_000_001;
 /// JSONSerializer and ProtobufSerializer (the two without the header);
 /// every 100th an unknown schema id in place of the generator's malformed
 /// record. Returns the records and the framing the Python script did.
-fn mixed(url: &str, d: &Deployment, events: usize, json2_from: usize) -> Vec<InputRecord> {
+fn mixed(
+    url: &str,
+    d: &Deployment,
+    events: usize,
+    json2: impl Fn(usize, &InputRecord) -> bool,
+) -> Vec<InputRecord> {
     let mut records = dataset(events, 300, 41).to_vec();
     let mut which = Vec::new();
     for (i, r) in records.iter_mut().enumerate() {
@@ -29,7 +35,7 @@ fn mixed(url: &str, d: &Deployment, events: usize, json2_from: usize) -> Vec<Inp
             continue;
         }
         match i % 4 {
-            2 if i >= json2_from => which.push((i, Framing::Json2)),
+            2 if json2(i, r) => which.push((i, Framing::Json2)),
             2 => which.push((i, Framing::Json)),
             3 => which.push((i, Framing::Proto)),
             _ => {}
@@ -125,7 +131,7 @@ fn framed_events_score_as_replay_says_and_unknown_ids_are_dead_lettered() {
     let url = registry_url();
     let d = Deployment::new("registry", 3);
     d.create_events_topic();
-    let records = mixed(&url, &d, 10_000, usize::MAX);
+    let records = mixed(&url, &d, 10_000, |_, _| false);
     let unknown = records.iter().filter(|r| r.malformed).count();
     assert_eq!(unknown, 100);
     produce(&d.topic("events"), &records, 0, Duration::ZERO);
@@ -155,9 +161,11 @@ fn a_registry_outage_loses_and_dead_letters_nothing() {
     let registry = OwnRegistry::start();
     let d = Deployment::new("registry-outage", 3);
     d.create_events_topic();
-    // The second half's JSON records carry a schema version the service
-    // has not seen when the registry goes away.
-    let records = mixed(&registry.url, &d, 4_000, 2_000);
+    // In the second half, the JSON records of partition 0's leads carry a
+    // schema version the service has not seen when the registry goes away.
+    let records = mixed(&registry.url, &d, 4_000, |i, r| {
+        i >= 2_000 && partition_for_key(r.key.as_bytes(), 3) == 0
+    });
     let records: Vec<InputRecord> = records.into_iter().filter(|r| !r.malformed).collect();
     let (first, second) = records.split_at(records.len() / 2);
     produce(&d.topic("events"), first, 0, Duration::ZERO);
@@ -177,9 +185,26 @@ fn a_registry_outage_loses_and_dead_letters_nothing() {
         ) >= 1.0,
         "{metrics}"
     );
+    // The other partitions go on: they commit up to their end while
+    // partition 0 waits at its first record of the new id.
+    let mut others_done = false;
     while stopped.elapsed() < Duration::from_secs(30) {
+        let progress = d.progress();
+        others_done |= progress
+            .iter()
+            .all(|(&p, &(done, high))| p == 0 || done >= high);
+        let (done, high) = progress[&0];
+        assert!(
+            done < high,
+            "partition 0 went past a record it could not decode"
+        );
         std::thread::sleep(Duration::from_millis(500));
     }
+    assert!(
+        others_done,
+        "partitions 1 and 2 did not go on: {:?}",
+        d.progress()
+    );
     assert!(
         read_all(&d.topic("dlq")).is_empty(),
         "dead letters while the registry was away"
