@@ -458,3 +458,43 @@ fn the_registry_is_reached_over_tls_with_its_ca() {
     let alert = &read_all(&d.topic("alerts"))[0];
     assert!(codec::registry::schema_id(alert.payload.as_deref().unwrap()).is_some());
 }
+
+/// `proto/json/*.json`, the JSON Schemas leadpulse registers for its
+/// outputs, are docs/asyncapi.yaml's with the references written out.
+#[test]
+fn the_registered_json_schemas_are_the_asyncapi_ones() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let doc: serde_json::Value =
+        serde_norway::from_str(&std::fs::read_to_string(root.join("docs/asyncapi.yaml")).unwrap())
+            .unwrap();
+    let schemas = &doc["components"]["schemas"];
+    fn inline(v: &serde_json::Value, schemas: &serde_json::Value) -> serde_json::Value {
+        match v {
+            serde_json::Value::Object(m) if m.len() == 1 && m.contains_key("$ref") => {
+                let name = m["$ref"].as_str().unwrap().rsplit('/').next().unwrap();
+                inline(&schemas[name], schemas)
+            }
+            serde_json::Value::Object(m) => m
+                .iter()
+                .map(|(k, x)| (k.clone(), inline(x, schemas)))
+                .collect(),
+            serde_json::Value::Array(a) => a.iter().map(|x| inline(x, schemas)).collect(),
+            other => other.clone(),
+        }
+    }
+    for (_, name) in outputs(&Deployment::new("unused", 1)) {
+        let mut file: serde_json::Value =
+            serde_json::from_str(codec::registry::output_json_schema(name).unwrap()).unwrap();
+        let file = file.as_object_mut().unwrap();
+        assert_eq!(
+            file.remove("title").unwrap(),
+            format!("leadpulse.v1.{name}")
+        );
+        assert!(file.remove("$schema").is_some());
+        assert_eq!(
+            serde_json::Value::Object(file.clone()),
+            inline(&schemas[name], schemas),
+            "proto/json/{name}.json differs from docs/asyncapi.yaml's {name}"
+        );
+    }
+}
