@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use super::time::{format_rfc3339, parse_rfc3339};
 use leadpulse_core::{
-    Alert, BounceType, DisqualifiedBy, EnrichmentHold, Event, EventKind, EventType, Grade,
+    Alert, DisqualifiedBy, EnrichmentHold, Event, EventKind, EventType, Grade,
     LeadScore, Reason, ReasonKind, Rejection,
 };
 
@@ -20,6 +20,7 @@ use leadpulse_core::{
 struct RawEvent<'a> {
     event_id: Option<String>,
     lead_id: Option<String>,
+    visitor_id: Option<String>,
     /// Borrowed from the input unless it holds escapes.
     #[serde(rename = "type", borrow)]
     kind: Option<Cow<'a, str>>,
@@ -41,14 +42,6 @@ struct RawEvent<'a> {
     reason: Option<String>,
     amount: Option<f64>,
     opportunity_id: Option<String>,
-}
-
-/// `hard` or `soft`.
-pub(super) fn bounce_type(s: &str) -> Result<BounceType, Rejection> {
-    BounceType::parse(s).ok_or_else(|| Rejection::InvalidField {
-        field: "bounce_type".into(),
-        detail: format!("must be \"hard\" or \"soft\", not {s:?}"),
-    })
 }
 
 fn required<T>(value: Option<T>, field: &str) -> Result<T, Rejection> {
@@ -129,15 +122,17 @@ pub(super) fn decode_event(bytes: &[u8]) -> Result<Event, Rejection> {
             attributes: flat_map(raw.attributes, "attributes")?,
         },
         EventType::Unsubscribe => EventKind::Unsubscribe,
+        EventType::Identify => EventKind::Identify,
         EventType::EmailBounce => EventKind::EmailBounce {
             campaign_id: required(raw.campaign_id, "campaign_id")?,
-            bounce_type: bounce_type(&required(raw.bounce_type, "bounce_type")?)?,
+            bounce_type: super::bounce_type(&required(raw.bounce_type, "bounce_type")?)?,
         },
         t => super::feedback(t, raw.rep_id, raw.reason, raw.amount, raw.opportunity_id)?,
     };
     let event = Event {
         event_id: required(raw.event_id, "event_id")?,
-        lead_id: required(raw.lead_id, "lead_id")?,
+        lead_id: raw.lead_id.unwrap_or_default(),
+        visitor_id: raw.visitor_id,
         occurred_at,
         company_domain: raw.company_domain,
         account_id: raw.account_id,
@@ -179,7 +174,10 @@ fn explain(bytes: &[u8]) -> Rejection {
 #[derive(Serialize)]
 struct EventOut<'a> {
     event_id: &'a str,
+    #[serde(skip_serializing_if = "str::is_empty")]
     lead_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    visitor_id: Option<&'a str>,
     #[serde(rename = "type")]
     kind: &'static str,
     occurred_at: String,
@@ -218,7 +216,7 @@ pub(super) fn encode_event(e: &Event) -> Vec<u8> {
         EventKind::ContentDownload { asset_id } => json!({ "asset_id": asset_id }),
         EventKind::WebinarAttended { webinar_id } => json!({ "webinar_id": webinar_id }),
         EventKind::ProfileUpdate { attributes } => json!({ "attributes": attributes }),
-        EventKind::Unsubscribe => json!({}),
+        EventKind::Unsubscribe | EventKind::Identify => json!({}),
         EventKind::EmailBounce {
             campaign_id,
             bounce_type,
@@ -245,6 +243,7 @@ pub(super) fn encode_event(e: &Event) -> Vec<u8> {
     let out = EventOut {
         event_id: &e.event_id,
         lead_id: &e.lead_id,
+        visitor_id: e.visitor_id.as_deref(),
         kind: e.kind.event_type().as_str(),
         occurred_at: format_rfc3339(e.occurred_at),
         company_domain: e.company_domain.as_deref(),

@@ -28,6 +28,10 @@ use super::store::{LeadId, LeadMap};
 /// a NUL byte, and the routing balance's key is `"\0routing"`.
 pub const VISITOR_KEY_PREFIX: &str = "\u{0}visitor\u{0}";
 
+/// The longest `visitor_id` accepted: cookie ids are tens of bytes, and
+/// each is a changelog key.
+pub const MAX_VISITOR_ID_LEN: usize = 256;
+
 /// The changelog key of a visitor.
 pub fn visitor_key(visitor_id: &str) -> String {
     format!("{VISITOR_KEY_PREFIX}{visitor_id}")
