@@ -431,6 +431,7 @@ fn print_alerts(
             let event = crate::core::Event {
                 event_id: format!("demo-contact-{}", c.lead_id),
                 lead_id: c.lead_id.clone(),
+                visitor_id: None,
                 occurred_at: now_ms(),
                 company_domain: None,
                 account_id: None,

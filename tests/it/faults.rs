@@ -261,6 +261,7 @@ fn fences(chunk_no: usize, chunk: &[InputRecord]) -> Vec<(i32, InputRecord)> {
             let event = Event {
                 event_id: format!("{lead_id}-view"),
                 lead_id: lead_id.clone(),
+                visitor_id: None,
                 occurred_at: at,
                 company_domain: None,
                 account_id: None,

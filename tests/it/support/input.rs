@@ -142,6 +142,7 @@ pub fn hot_lead(lead: &str, at: i64) -> Vec<InputRecord> {
     let ev = |n: i64, kind: EventKind| Event {
         event_id: format!("{lead}-{n}"),
         lead_id: lead.into(),
+        visitor_id: None,
         occurred_at: at - 3 + n,
         company_domain: Some("initech.com".into()),
         account_id: None,
