@@ -119,10 +119,12 @@ impl Engine {
             self.partitions.remove(p);
             self.positions.remove(&(Topic::Events, *p));
             self.positions.remove(&(Topic::Feedback, *p));
+            self.positions.remove(&(Topic::Merges, *p));
         }
         let mut feedback = TopicPartitionList::new();
         for &p in partitions {
             feedback.add_partition(&self.topics.feedback, p);
+            feedback.add_partition(&self.topics.merges, p);
         }
         self.feedback
             .incremental_unassign(&feedback)
@@ -161,8 +163,8 @@ impl Engine {
         Ok(())
     }
 
-    /// Starts reading the feedback partitions that match newly assigned
-    /// events partitions, from the group's committed offsets.
+    /// Starts reading the feedback and merges partitions that match newly
+    /// assigned events partitions, from the group's committed offsets.
     fn follow_feedback(
         &mut self,
         consumer: &BaseConsumer<RebalanceHandler>,
@@ -176,6 +178,7 @@ impl Engine {
         for &p in partitions {
             wanted.add_partition(&self.topics.events, p);
             wanted.add_partition(&self.topics.feedback, p);
+            wanted.add_partition(&self.topics.merges, p);
         }
         let committed = consumer
             .committed_offsets(wanted, self.txn.timeout())
@@ -192,9 +195,9 @@ impl Engine {
                 }
                 _ => Offset::Beginning,
             };
-            if source == Topic::Feedback {
+            if source != Topic::Events {
                 feedback
-                    .add_partition_offset(&self.topics.feedback, e.partition(), offset)
+                    .add_partition_offset(e.topic(), e.partition(), offset)
                     .map_err(kafka("follow feedback"))?;
             }
         }

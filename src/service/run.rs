@@ -96,6 +96,7 @@ pub fn run_with_status(
         consumer_errors: 0,
         last_consumer_warning: None,
         watches,
+        partition_count: partitions,
     }));
     let consumer: BaseConsumer<RebalanceHandler> = super::consumer_config(settings)
         .create_with_context(RebalanceHandler {

@@ -135,6 +135,7 @@ pub fn run(
         &t.dlq,
         &t.watches,
         &t.watch_alerts,
+        &t.merges,
         &t.changelog(&settings.kafka.group_id),
     ] {
         cluster.create_topic(topic, options.partitions, 1)?;

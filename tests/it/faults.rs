@@ -100,6 +100,7 @@ fn aborted_transactions_change_no_output() {
         "changelog",
         "watches",
         "watch-alerts",
+        "merges",
     ] {
         cluster.create_topic(&d.topic(what), PARTITIONS, 1).unwrap();
     }
