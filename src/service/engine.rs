@@ -297,7 +297,10 @@ impl Engine {
                     .copied()
                     .unwrap_or(*low);
                 let stable = self.stable.get(self.topic_of(*source), partition);
-                position >= *high || stable.is_some_and(|s| s < *high && position >= s)
+                // Merges are written in transactions: the last offset is a
+                // commit marker, which a consumer never sees.
+                let end = if *source == Topic::Merges { *high - 1 } else { *high };
+                position >= end || stable.is_some_and(|s| s < *high && position >= s)
             }
             None => false,
         })

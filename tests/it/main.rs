@@ -27,4 +27,5 @@ mod routing_properties;
 mod sales_e2e;
 mod scoring_properties;
 mod security;
+mod visitors;
 mod watches;
