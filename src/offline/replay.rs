@@ -175,7 +175,14 @@ pub fn replay(
             out.counts.scored += 1;
             parts[p].visit(&desk, &event)
         } else {
-            apply_event(&desk, options, &mut parts[p], &event, &mut out, &mut on_alert)
+            apply_event(
+                &desk,
+                options,
+                &mut parts[p],
+                &event,
+                &mut out,
+                &mut on_alert,
+            )
         };
         // Every event is its own transaction here.
         parts[p].commit();

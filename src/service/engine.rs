@@ -31,9 +31,7 @@ use crate::codec::{self, Format};
 use crate::config::Settings;
 use crate::config::Topic;
 use crate::core::tally::{BatchCounts, SalesCounts};
-use crate::core::{
-    admit, Desk, HandoffRecord, Millis, PartitionState, Rejection, ROUTING_KEY,
-};
+use crate::core::{admit, Desk, HandoffRecord, Millis, PartitionState, Rejection, ROUTING_KEY};
 use crate::telemetry;
 
 /// What the open transaction has read and produced. Its inputs are the
@@ -249,7 +247,8 @@ impl Engine {
     }
 
     /// Reads what the feedback consumer has buffered (it follows this
-    /// instance's partitions), without waiting.
+    /// instance's partitions of the feedback and merges topics), without
+    /// waiting.
     pub(super) fn poll_feedback(
         &mut self,
         consumer: &BaseConsumer<RebalanceHandler>,
@@ -258,7 +257,11 @@ impl Engine {
         for _ in 0..1_000 {
             match feedback.poll(Duration::ZERO) {
                 None => break,
-                Some(Ok(m)) => self.process(consumer, &m, Topic::Feedback)?,
+                Some(Ok(m)) => {
+                    // The reader follows the feedback and the merges.
+                    let source = self.topics.topic_of(m.topic()).unwrap_or(Topic::Feedback);
+                    self.process(consumer, &m, source)?
+                }
                 Some(Err(err)) => self.consumer_error(err)?,
             }
         }
@@ -270,7 +273,8 @@ impl Engine {
     /// watermark, or the last stable offset when the records between the
     /// two belong to a transaction still open (another producer's, which
     /// may never end). The stable offset comes from statistics at most a
-    /// second old.
+    /// second old. `lead-merges` is left out: it holds no feedback, and its
+    /// transactional writes end in markers the reader never reaches.
     fn caught_up(&self, partition: i32, consumer: &BaseConsumer<RebalanceHandler>) -> bool {
         use super::client::cached_watermarks;
         let ends = [
@@ -281,10 +285,6 @@ impl Engine {
             (
                 Topic::Feedback,
                 cached_watermarks(&*self.feedback, &self.topics.feedback, partition),
-            ),
-            (
-                Topic::Merges,
-                cached_watermarks(&*self.feedback, &self.topics.merges, partition),
             ),
         ];
         ends.iter().all(|(source, marks)| match marks {
@@ -297,10 +297,7 @@ impl Engine {
                     .copied()
                     .unwrap_or(*low);
                 let stable = self.stable.get(self.topic_of(*source), partition);
-                // Merges are written in transactions: the last offset is a
-                // commit marker, which a consumer never sees.
-                let end = if *source == Topic::Merges { *high - 1 } else { *high };
-                position >= end || stable.is_some_and(|s| s < *high && position >= s)
+                position >= *high || stable.is_some_and(|s| s < *high && position >= s)
             }
             None => false,
         })

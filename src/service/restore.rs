@@ -19,8 +19,9 @@ use super::status::Status;
 use super::PipelineError;
 use crate::codec;
 use crate::config::Settings;
-use crate::core::{PartitionState,
-    LeadId, LeadStore, Rejection, VisitorLimits, VisitorStore, ROUTING_KEY, VISITOR_KEY_PREFIX,
+use crate::core::{
+    LeadId, LeadStore, PartitionState, Rejection, VisitorLimits, VisitorStore, ROUTING_KEY,
+    VISITOR_KEY_PREFIX,
 };
 
 /// Records handed from the reader to the decoder, their payloads in one
@@ -134,7 +135,6 @@ impl super::engine::Engine {
         }
         Ok(leads)
     }
-
 }
 
 /// Reads `partitions` of the changelog to their end and sends the records
@@ -266,7 +266,10 @@ fn decode(
                 key,
                 payload,
             } = record;
-            let Restored { leads: store, visitors } = stores
+            let Restored {
+                leads: store,
+                visitors,
+            } = stores
                 .get_mut(&p)
                 .expect("only assigned partitions are read");
             let payload = payload.map(|range| &batch.bytes[range]);

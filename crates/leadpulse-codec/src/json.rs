@@ -10,8 +10,8 @@ use serde_json::Value;
 
 use super::time::{format_rfc3339, parse_rfc3339};
 use leadpulse_core::{
-    Alert, DisqualifiedBy, EnrichmentHold, Event, EventKind, EventType, Grade,
-    LeadScore, Reason, ReasonKind, Rejection,
+    Alert, DisqualifiedBy, EnrichmentHold, Event, EventKind, EventType, Grade, LeadScore, Reason,
+    ReasonKind, Rejection,
 };
 
 /// Every field any event type may carry; which are required depends on `type`.

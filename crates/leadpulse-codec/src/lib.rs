@@ -391,7 +391,11 @@ fn check(event: &Event) -> Result<(), Rejection> {
 fn check_ids(event: &Event) -> Result<(), Rejection> {
     let t = event.kind.event_type();
     use leadpulse_core::visitor::MAX_VISITOR_ID_LEN;
-    if let Some(v) = event.visitor_id.as_ref().filter(|v| v.len() > MAX_VISITOR_ID_LEN) {
+    if let Some(v) = event
+        .visitor_id
+        .as_ref()
+        .filter(|v| v.len() > MAX_VISITOR_ID_LEN)
+    {
         return Err(Rejection::InvalidField {
             field: "visitor_id".into(),
             detail: format!("{} bytes; at most {MAX_VISITOR_ID_LEN}", v.len()),
