@@ -275,7 +275,10 @@ fn decode(
             let payload = payload.map(|range| &batch.bytes[range]);
             if let Some(visitor_id) = key.strip_prefix(VISITOR_KEY_PREFIX) {
                 let decoded = match payload {
-                    None => Ok(visitors.forget(visitor_id)),
+                    None => {
+                        visitors.forget(visitor_id);
+                        Ok(())
+                    }
                     Some(bytes) => codec::decode_visitor(bytes)
                         .map(|(_, state)| visitors.restore(visitor_id, state, limits)),
                 };
