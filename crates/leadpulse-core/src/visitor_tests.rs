@@ -430,3 +430,15 @@ proptest! {
         prop_assert_eq!(w.alerts, alone.alerts);
     }
 }
+
+#[test]
+fn a_kept_event_and_a_visitor_cost_what_docs_events_md_says() {
+    // docs/events.md: about 200 bytes per kept event (plus its strings'
+    // heap), about 150 per visitor (table entry and expiry index).
+    let event = std::mem::size_of::<Event>();
+    let visitor = std::mem::size_of::<(crate::store::LeadId, (i64, VisitorState))>()
+        + std::mem::size_of::<(i64, crate::store::LeadId)>();
+    println!("event {event} B, visitor {visitor} B");
+    assert!(event <= 220, "{event}");
+    assert!(visitor <= 150, "{visitor}");
+}
