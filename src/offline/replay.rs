@@ -298,6 +298,58 @@ fn fire_due(
 mod tests {
     use super::*;
 
+    /// A visitor's views before its form, on any number of partitions,
+    /// count for the lead once, and a re-sent identify merges nothing.
+    #[test]
+    fn a_visitors_views_count_for_its_lead_once_on_any_partitions() {
+        let model = Arc::new(
+            Model::from_toml(
+                "examples/model.toml",
+                include_str!("../../examples/model.toml"),
+            )
+            .expect("example model"),
+        );
+        let view = |id: &str, at: &str, path: &str| {
+            format!(
+                r#"{{"event_id":"{id}","visitor_id":"v-7f3a","type":"page_view","occurred_at":"2026-11-20T{at}Z","url":"https://x.io/{path}"}}"#
+            )
+        };
+        let lines = [
+            view("pv-1", "09:50:00", "pricing"),
+            view("pv-2", "09:51:00", "pricing"),
+            view("pv-3", "09:52:00", "security"),
+            view("pv-4", "09:53:00", "pricing"),
+            view("pv-5", "09:54:00", "security"),
+            r#"{"event_id":"f-1","lead_id":"L-42","visitor_id":"v-7f3a","type":"form_submit","occurred_at":"2026-11-20T10:00:00Z","company_domain":"acme.io","form_id":"contact-sales","fields":{"email":"ann@acme.io","job_title":"Data Engineer","company_size":"51-200","country":"US"}}"#.to_owned(),
+            r#"{"event_id":"id-1","lead_id":"L-42","visitor_id":"v-7f3a","type":"identify","occurred_at":"2026-11-20T11:00:00Z"}"#.to_owned(),
+            view("pv-1", "09:50:00", "pricing"),
+        ];
+        let input = lines.join("\n");
+        let mut results = Vec::new();
+        for partitions in [1, 3, 7] {
+            let mut options = ReplayOptions::new(i64::MAX / 2, 0);
+            options.partitions = partitions;
+            let out = replay(model.clone(), input.as_bytes(), &options, |_| {}, |_, _| {})
+                .expect("replays");
+            let scorer = Scorer::new(model.clone());
+            assert_eq!(out.leads.len(), 1, "the visitor is no lead");
+            let score = scorer.score_of("L-42", &out.leads["L-42"]);
+            let count = |rule: &str| {
+                score
+                    .reasons
+                    .iter()
+                    .find(|r| &*r.rule_id == rule)
+                    .map_or(0, |r| r.count)
+            };
+            assert_eq!((count("pricing-page"), count("security-page")), (3, 2));
+            assert_eq!(out.counts.duplicates, 1, "pv-1 re-sent after the merge");
+            assert_eq!(out.alerts.len(), 1);
+            assert_eq!(out.alerts[0].event_id, "pv-3", "the third view crosses 70");
+            results.push((score, out.alerts));
+        }
+        assert!(results.windows(2).all(|w| w[0] == w[1]), "{results:?}");
+    }
+
     #[test]
     fn more_partitions_than_a_topic_may_have_are_refused_before_any_allocation() {
         let model = Arc::new(
