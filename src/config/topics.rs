@@ -40,6 +40,10 @@ pub enum Topic {
     Watches,
     /// `topics.watch_alerts`: activity a rep's watch asked about.
     WatchAlerts,
+    /// `topics.merges`: anonymous visitors' links and histories between
+    /// the partitions of a visitor and of its lead, co-partitioned with
+    /// `events`.
+    Merges,
 }
 
 /// What leadpulse does with a topic.
@@ -58,6 +62,10 @@ pub enum Role {
     /// (like a Kafka Streams global table); written by the admin edge and
     /// the CLI.
     Table,
+    /// Written in the transaction, keyed for the partition that must read
+    /// it, and read back by the instance that owns that partition (a Kafka
+    /// Streams repartition topic).
+    Repartition,
 }
 
 /// `cleanup.policy=compact`.
@@ -76,7 +84,7 @@ const CHANGELOG: &[(&str, &str)] = &[
 
 impl Topic {
     /// Every topic, inputs first.
-    pub const ALL: [Topic; 14] = [
+    pub const ALL: [Topic; 15] = [
         Topic::Events,
         Topic::Feedback,
         Topic::Scores,
@@ -91,6 +99,7 @@ impl Topic {
         Topic::NotificationsDlq,
         Topic::Watches,
         Topic::WatchAlerts,
+        Topic::Merges,
     ];
 
     /// The key under `[topics]`, e.g. `feedback`.
@@ -110,6 +119,7 @@ impl Topic {
             Topic::NotificationsDlq => "notifications_dlq",
             Topic::Watches => "watches",
             Topic::WatchAlerts => "watch_alerts",
+            Topic::Merges => "merges",
         }
     }
 
@@ -130,6 +140,7 @@ impl Topic {
             Topic::NotificationsDlq => "topics.notifications_dlq",
             Topic::Watches => "topics.watches",
             Topic::WatchAlerts => "topics.watch_alerts",
+            Topic::Merges => "topics.merges",
         }
     }
 
@@ -139,6 +150,7 @@ impl Topic {
             Topic::Dlq | Topic::NotificationsDlq => Role::DeadLetter,
             Topic::Changelog => Role::Changelog,
             Topic::Watches => Role::Table,
+            Topic::Merges => Role::Repartition,
             _ => Role::Output,
         }
     }
@@ -153,7 +165,7 @@ impl Topic {
     /// partition N lives in changelog partition N, and a lead's feedback
     /// must reach the instance that holds its state.
     pub fn co_partitioned(self) -> bool {
-        matches!(self, Topic::Feedback | Topic::Changelog)
+        matches!(self, Topic::Feedback | Topic::Changelog | Topic::Merges)
     }
 
     /// Topic configuration leadpulse sets when it creates the topic.
@@ -183,6 +195,7 @@ impl Topic {
             Topic::NotificationsDlq => "notifications-dlq".into(),
             Topic::Watches => "lead-watches".into(),
             Topic::WatchAlerts => "watch-alerts".into(),
+            Topic::Merges => "lead-merges".into(),
         }
     }
 
@@ -210,6 +223,7 @@ pub struct TopicNames {
     pub notifications_dlq: String,
     pub watches: String,
     pub watch_alerts: String,
+    pub merges: String,
 }
 
 impl TopicNames {
@@ -233,6 +247,7 @@ impl TopicNames {
             notifications_dlq: t.notifications_dlq.clone(),
             watches: t.watches.clone(),
             watch_alerts: t.watch_alerts.clone(),
+            merges: t.merges.clone(),
         }
     }
 
@@ -253,6 +268,7 @@ impl TopicNames {
             Topic::NotificationsDlq => &self.notifications_dlq,
             Topic::Watches => &self.watches,
             Topic::WatchAlerts => &self.watch_alerts,
+            Topic::Merges => &self.merges,
         }
     }
 
@@ -341,6 +357,9 @@ pub struct TopicSettings {
     pub watches: String,
     /// Output: activity a rep's watch asked about.
     pub watch_alerts: String,
+    /// Repartition: anonymous visitors' links and histories, co-partitioned
+    /// with `events`.
+    pub merges: String,
     /// Create missing topics at startup.
     pub create_missing: bool,
     /// Partitions for a created `events` topic (outputs follow it).
@@ -367,6 +386,7 @@ impl Default for TopicSettings {
             notifications_dlq: name(Topic::NotificationsDlq),
             watches: name(Topic::Watches),
             watch_alerts: name(Topic::WatchAlerts),
+            merges: name(Topic::Merges),
             create_missing: true,
             partitions: 6,
             replication_factor: -1,

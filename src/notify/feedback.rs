@@ -393,6 +393,7 @@ async fn record(
     let event = Event {
         event_id: event_id.clone(),
         lead_id: click.lead_id.clone(),
+        visitor_id: None,
         occurred_at: now_ms(),
         company_domain: None,
         account_id: None,

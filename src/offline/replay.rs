@@ -16,9 +16,9 @@ use crate::config::MAX_PARTITIONS;
 use crate::core::partitioner::partition_for_key;
 use crate::core::tally::BatchCounts;
 use crate::core::{
-    admit, Alert, Desk, EnrichmentHold, FeedbackOverdue, HandoffRecord, LeadScore, LeadState,
-    Millis, Model, Outcome, PartitionState, Rejection, Roster, Scorer, SlaBreach, StageChange,
-    WatchAlert, Watches,
+    admit, Alert, Desk, EnrichmentHold, Event, FeedbackOverdue, HandoffRecord, LeadScore,
+    LeadState, Merge, Millis, Model, Outcome, PartitionState, Rejection, Roster, Scorer, SlaBreach,
+    StageChange, WatchAlert, Watches,
 };
 
 /// How replay judges events.
@@ -155,7 +155,7 @@ pub fn replay(
         let decoded = codec::decode_event(&line, Some(b"application/json"))
             .and_then(|e| admit(&e, options.reference_time, options.max_future_skew).map(|()| e));
         let p = decoded.as_ref().map_or(0, |e| {
-            partition_for_key(e.lead_id.as_bytes(), partitions) as usize
+            partition_for_key(e.key().as_bytes(), partitions) as usize
         });
         let checked = decoded.and_then(|e| parts[p].check(&e).map(|()| e));
         let event = match checked {
@@ -171,25 +171,24 @@ pub fn replay(
         stream_time = stream_time.max(t);
         fire_due(&desk, &mut parts, stream_time, &mut out, &mut on_alert);
 
-        let part = &mut parts[p];
-        // Checked above; timers fired since change no attributes.
-        let Ok(step) = part.apply_watched(&desk, &options.watches, &event) else {
-            continue;
-        };
-        out.watch_alerts.extend(step.watch_alerts);
-        let record = step
-            .outcome
-            .handoff_changed
-            .then(|| HandoffRecord::of(&event.lead_id, step.lead))
-            .flatten();
-        if step.outcome.duplicate {
-            out.counts.duplicates += 1;
-        } else {
+        let merge = if event.is_anonymous() {
             out.counts.scored += 1;
-        }
-        out.absorb(record, step.outcome, &mut on_alert);
+            parts[p].visit(&desk, &event)
+        } else {
+            apply_event(
+                &desk,
+                options,
+                &mut parts[p],
+                &event,
+                &mut out,
+                &mut on_alert,
+            )
+        };
         // Every event is its own transaction here.
-        part.store_mut().commit();
+        parts[p].commit();
+        if let Some(merge) = merge {
+            hop(&desk, options, &mut parts, merge, &mut out, &mut on_alert);
+        }
     }
     if let Some(until) = options.until {
         fire_due(&desk, &mut parts, until, &mut out, &mut on_alert);
@@ -200,6 +199,68 @@ pub fn replay(
         }
     }
     Ok(out)
+}
+
+/// Applies an event of a lead to its partition and keeps what it did;
+/// returns the link to its visitor, if it named a new one.
+fn apply_event(
+    desk: &Desk,
+    options: &ReplayOptions,
+    part: &mut PartitionState,
+    event: &Event,
+    out: &mut ReplayOutcome,
+    on_alert: &mut dyn FnMut(&Alert),
+) -> Option<Merge> {
+    // Checked by the caller; timers fired since change no attributes.
+    let step = part.apply_watched(desk, &options.watches, event).ok()?;
+    out.watch_alerts.extend(step.watch_alerts);
+    let record = step
+        .outcome
+        .handoff_changed
+        .then(|| HandoffRecord::of(&event.lead_id, step.lead))
+        .flatten();
+    if step.outcome.duplicate {
+        out.counts.duplicates += 1;
+    } else {
+        out.counts.scored += 1;
+    }
+    out.absorb(record, step.outcome, on_alert);
+    step.merge
+}
+
+/// The merges topic's hop, taken at once: a link is answered by the
+/// visitor's partition, and the history it sends is applied to the lead
+/// right away, event by event, as the lead's own (docs/model.md, "Anonymous
+/// visitors", says why `run` agrees). A merged event the lead's state
+/// limits refuse is left out, in `run` too.
+fn hop(
+    desk: &Desk,
+    options: &ReplayOptions,
+    parts: &mut [PartitionState],
+    merge: Merge,
+    out: &mut ReplayOutcome,
+    on_alert: &mut dyn FnMut(&Alert),
+) {
+    let mut queue = std::collections::VecDeque::from([merge]);
+    while let Some(merge) = queue.pop_front() {
+        let p = partition_for_key(merge.key().as_bytes(), parts.len() as i32) as usize;
+        let part = &mut parts[p];
+        match merge {
+            Merge::Link {
+                visitor_id,
+                lead_id,
+                identified_at,
+            } => queue.extend(part.link(desk, &visitor_id, &lead_id, identified_at)),
+            Merge::History { events, .. } => {
+                for event in &events {
+                    if part.check(event).is_ok() {
+                        queue.extend(apply_event(desk, options, part, event, out, on_alert));
+                    }
+                }
+            }
+        }
+        part.commit();
+    }
 }
 
 /// Fires every timer due at `now`, earliest deadline first (ties by lead
@@ -229,13 +290,65 @@ fn fire_due(
                 .flatten();
             out.absorb(record, step.outcome, on_alert);
         }
-        part.store_mut().commit();
+        part.commit();
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A visitor's views before its form, on any number of partitions,
+    /// count for the lead once, and a re-sent identify merges nothing.
+    #[test]
+    fn a_visitors_views_count_for_its_lead_once_on_any_partitions() {
+        let model = Arc::new(
+            Model::from_toml(
+                "examples/model.toml",
+                include_str!("../../examples/model.toml"),
+            )
+            .expect("example model"),
+        );
+        let view = |id: &str, at: &str, path: &str| {
+            format!(
+                r#"{{"event_id":"{id}","visitor_id":"v-7f3a","type":"page_view","occurred_at":"2026-11-20T{at}Z","url":"https://x.io/{path}"}}"#
+            )
+        };
+        let lines = [
+            view("pv-1", "09:50:00", "pricing"),
+            view("pv-2", "09:51:00", "pricing"),
+            view("pv-3", "09:52:00", "security"),
+            view("pv-4", "09:53:00", "pricing"),
+            view("pv-5", "09:54:00", "security"),
+            r#"{"event_id":"f-1","lead_id":"L-42","visitor_id":"v-7f3a","type":"form_submit","occurred_at":"2026-11-20T10:00:00Z","company_domain":"acme.io","form_id":"contact-sales","fields":{"email":"ann@acme.io","job_title":"Data Engineer","company_size":"51-200","country":"US"}}"#.to_owned(),
+            r#"{"event_id":"id-1","lead_id":"L-42","visitor_id":"v-7f3a","type":"identify","occurred_at":"2026-11-20T11:00:00Z"}"#.to_owned(),
+            view("pv-1", "09:50:00", "pricing"),
+        ];
+        let input = lines.join("\n");
+        let mut results = Vec::new();
+        for partitions in [1, 3, 7] {
+            let mut options = ReplayOptions::new(i64::MAX / 2, 0);
+            options.partitions = partitions;
+            let out = replay(model.clone(), input.as_bytes(), &options, |_| {}, |_, _| {})
+                .expect("replays");
+            let scorer = Scorer::new(model.clone());
+            assert_eq!(out.leads.len(), 1, "the visitor is no lead");
+            let score = scorer.score_of("L-42", &out.leads["L-42"]);
+            let count = |rule: &str| {
+                score
+                    .reasons
+                    .iter()
+                    .find(|r| &*r.rule_id == rule)
+                    .map_or(0, |r| r.count)
+            };
+            assert_eq!((count("pricing-page"), count("security-page")), (3, 2));
+            assert_eq!(out.counts.duplicates, 1, "pv-1 re-sent after the merge");
+            assert_eq!(out.alerts.len(), 1);
+            assert_eq!(out.alerts[0].event_id, "pv-3", "the third view crosses 70");
+            results.push((score, out.alerts));
+        }
+        assert!(results.windows(2).all(|w| w[0] == w[1]), "{results:?}");
+    }
 
     #[test]
     fn more_partitions_than_a_topic_may_have_are_refused_before_any_allocation() {

@@ -48,8 +48,8 @@ pub(super) struct Batch {
     next: BTreeMap<(Topic, i32), i64>,
     /// Per partition, the stream time before the batch's first event: what
     /// an abort puts back.
-    stream_time: BTreeMap<i32, Millis>,
-    counts: BatchCounts,
+    pub(super) stream_time: BTreeMap<i32, Millis>,
+    pub(super) counts: BatchCounts,
     /// Sales-loop figures of the batch, recorded once it commits.
     sales: SalesCounts,
     /// Kafka timestamps of the events that raised this batch's alerts.
@@ -89,6 +89,9 @@ pub(super) struct Engine {
     pub(super) held: super::schemas::Holds,
     /// How the outputs are framed (none without `schema_registry.outputs`).
     pub(super) framing: super::registry::OutputFraming,
+    /// The events topic's partitions: what a merges record's key is
+    /// partitioned over (`super::merges`).
+    pub(super) partition_count: i32,
 }
 
 pub(super) type Consumed<'a> = BorrowedMessage<'a>;
@@ -124,10 +127,18 @@ impl Engine {
         self.positions.insert((source, partition), m.offset() + 1);
         self.batch.counts.consumed += 1;
 
-        let sent = match self
-            .decode(m, schema)
-            .and_then(|event| self.score(m, partition, &event))
-        {
+        let sent = if source == Topic::Merges {
+            self.merge_record(m, partition)
+        } else {
+            self.decode(m, schema).and_then(|event| {
+                if event.is_anonymous() {
+                    Ok(self.visit(partition, &event))
+                } else {
+                    self.score(m, partition, &event)
+                }
+            })
+        };
+        let sent = match sent {
             Err(rejection) => self.dead_letter(m, &rejection),
             Ok(sent) => sent,
         };
@@ -136,7 +147,7 @@ impl Engine {
 
     /// Applies an admitted event to its partition and publishes what it
     /// did; a refusal (its lead's state limit) leaves the state untouched.
-    fn score(
+    pub(super) fn score(
         &mut self,
         m: &Consumed<'_>,
         partition: i32,
@@ -155,7 +166,7 @@ impl Engine {
         } = self;
         let part = partitions.get_mut(&partition).expect("checked by process");
         let before = part.stream_time();
-        let step = part.apply_watched(desk, watches.watches(), event)?;
+        let mut step = part.apply_watched(desk, watches.watches(), event)?;
         batch.stream_time.entry(partition).or_insert(before);
         batch
             .sales
@@ -170,10 +181,12 @@ impl Engine {
                 batch.alert_event_times.push(t);
             }
         }
+        let merge = step.merge.take();
         let outputs = Outputs::new(txn, topics, *format, desk, framing);
-        Ok(outputs
+        let sent = outputs
             .emit(&step.outcome, &mut batch.counts)
-            .and_then(|()| outputs.emit_watch_alerts(&step.watch_alerts)))
+            .and_then(|()| outputs.emit_watch_alerts(&step.watch_alerts));
+        Ok(sent.and_then(|()| merge.map_or(Ok(()), |m| self.send_merge(&m))))
     }
 
     /// Acts on the result of producing in the open transaction: an
@@ -229,7 +242,8 @@ impl Engine {
     }
 
     /// Reads what the feedback consumer has buffered (it follows this
-    /// instance's partitions), without waiting.
+    /// instance's partitions of the feedback and merges topics), without
+    /// waiting.
     pub(super) fn poll_feedback(
         &mut self,
         consumer: &BaseConsumer<RebalanceHandler>,
@@ -238,7 +252,11 @@ impl Engine {
         for _ in 0..1_000 {
             match feedback.poll(Duration::ZERO) {
                 None => break,
-                Some(Ok(m)) => self.process(consumer, &m, Topic::Feedback)?,
+                Some(Ok(m)) => {
+                    // The reader follows the feedback and the merges.
+                    let source = self.topics.topic_of(m.topic()).unwrap_or(Topic::Feedback);
+                    self.process(consumer, &m, source)?
+                }
                 Some(Err(err)) => self.consumer_error(err)?,
             }
         }
@@ -250,7 +268,8 @@ impl Engine {
     /// watermark, or the last stable offset when the records between the
     /// two belong to a transaction still open (another producer's, which
     /// may never end). The stable offset comes from statistics at most a
-    /// second old.
+    /// second old. `lead-merges` is left out: it holds no feedback, and its
+    /// transactional writes end in markers the reader never reaches.
     fn caught_up(&self, partition: i32, consumer: &BaseConsumer<RebalanceHandler>) -> bool {
         use super::client::cached_watermarks;
         let ends = [
@@ -364,7 +383,7 @@ impl Engine {
         match committed {
             Ok(open_for) => {
                 for part in self.partitions.values_mut() {
-                    part.store_mut().commit();
+                    part.commit();
                 }
                 let batch = std::mem::take(&mut self.batch);
                 tracing::debug!(
@@ -436,6 +455,7 @@ impl Engine {
                         .payload(&codec::encode_routing(routing)),
                 )?;
             }
+            super::merges::publish_visitors(&self.txn, &self.topics, partition, part)?;
             for (lead_id, staged) in store.staged() {
                 let state = codec::encode_state(lead_id, &staged.state);
                 self.txn.send(
@@ -484,7 +504,7 @@ impl Engine {
         let dirty: Vec<(i32, Millis)> = self
             .partitions
             .iter()
-            .filter(|(_, part)| part.store().is_dirty())
+            .filter(|(_, part)| part.is_dirty())
             .map(|(&p, part)| (p, part.stream_time()))
             .collect();
         if !dirty.is_empty() {
@@ -521,9 +541,9 @@ impl Engine {
             }
             self.positions.insert((source, p), first);
             let topic = self.topic_of(source).to_owned();
-            // The only inputs are the events (the group consumer) and the
-            // feedback (the assign-only reader).
-            let rewound = if source == Topic::Feedback {
+            // The events are the group consumer's; the feedback and the
+            // merges the assign-only reader's.
+            let rewound = if source != Topic::Events {
                 self.feedback
                     .seek(&topic, p, Offset::Offset(first), timeout)
             } else {
@@ -538,40 +558,6 @@ impl Engine {
         telemetry::transaction_aborted();
         self.summary.aborted += 1;
         Ok(())
-    }
-
-    /// Restores `partitions` from the changelog; returns the number of leads
-    /// restored. The caller reports the end to `status`. While the brokers
-    /// do not answer (or do not know the changelog's partitions yet, just
-    /// after it was created) it tries again, backing off up to 5 s; a
-    /// changelog that does not decode stops the service.
-    pub(super) fn restore_partitions(
-        &mut self,
-        partitions: &[i32],
-    ) -> Result<usize, PipelineError> {
-        self.status.restore_started(partitions);
-        let mut backoff = Duration::from_millis(200);
-        let stores = loop {
-            match super::restore::restore(
-                &self.settings,
-                &self.topics.changelog,
-                partitions,
-                &self.status,
-            ) {
-                Ok(stores) => break stores,
-                Err(PipelineError::Unavailable { during, source }) => {
-                    tracing::warn!(error = %source, during, "cannot restore yet; retrying");
-                    std::thread::sleep(backoff);
-                    backoff = (backoff * 2).min(Duration::from_secs(5));
-                }
-                Err(e) => return Err(e),
-            }
-        };
-        let leads = stores.values().map(LeadStore::len).sum();
-        for (p, store) in stores {
-            self.partitions.insert(p, PartitionState::new(store));
-        }
-        Ok(leads)
     }
 
     /// Publishes the number of committed leads; returns it.

@@ -7,6 +7,7 @@
 pub mod admin;
 mod client;
 mod engine;
+mod merges;
 mod model_watch;
 mod outputs;
 mod preflight;

@@ -121,10 +121,12 @@ impl Engine {
             self.positions.remove(&(Topic::Feedback, *p));
             self.held.remove(&(Topic::Events, *p));
             self.held.remove(&(Topic::Feedback, *p));
+            self.positions.remove(&(Topic::Merges, *p));
         }
         let mut feedback = TopicPartitionList::new();
         for &p in partitions {
             feedback.add_partition(&self.topics.feedback, p);
+            feedback.add_partition(&self.topics.merges, p);
         }
         self.feedback
             .incremental_unassign(&feedback)
@@ -163,8 +165,8 @@ impl Engine {
         Ok(())
     }
 
-    /// Starts reading the feedback partitions that match newly assigned
-    /// events partitions, from the group's committed offsets.
+    /// Starts reading the feedback and merges partitions that match newly
+    /// assigned events partitions, from the group's committed offsets.
     fn follow_feedback(
         &mut self,
         consumer: &BaseConsumer<RebalanceHandler>,
@@ -178,6 +180,7 @@ impl Engine {
         for &p in partitions {
             wanted.add_partition(&self.topics.events, p);
             wanted.add_partition(&self.topics.feedback, p);
+            wanted.add_partition(&self.topics.merges, p);
         }
         let committed = consumer
             .committed_offsets(wanted, self.txn.timeout())
@@ -194,9 +197,9 @@ impl Engine {
                 }
                 _ => Offset::Beginning,
             };
-            if source == Topic::Feedback {
+            if source != Topic::Events {
                 feedback
-                    .add_partition_offset(&self.topics.feedback, e.partition(), offset)
+                    .add_partition_offset(e.topic(), e.partition(), offset)
                     .map_err(kafka("follow feedback"))?;
             }
         }

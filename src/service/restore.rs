@@ -19,7 +19,10 @@ use super::status::Status;
 use super::PipelineError;
 use crate::codec;
 use crate::config::Settings;
-use crate::core::{LeadId, LeadStore, Rejection, ROUTING_KEY};
+use crate::core::{
+    LeadId, LeadStore, PartitionState, Rejection, VisitorLimits, VisitorStore, ROUTING_KEY,
+    VISITOR_KEY_PREFIX,
+};
 
 /// Records handed from the reader to the decoder, their payloads in one
 /// buffer.
@@ -27,6 +30,13 @@ use crate::core::{LeadId, LeadStore, Rejection, ROUTING_KEY};
 struct Batch {
     bytes: Vec<u8>,
     records: Vec<Record>,
+}
+
+/// A partition's leads and anonymous visitors, read back.
+#[derive(Default)]
+pub struct Restored {
+    pub leads: LeadStore,
+    pub visitors: VisitorStore,
 }
 
 struct Record {
@@ -51,10 +61,11 @@ pub fn restore(
     changelog: &str,
     partitions: &[i32],
     status: &Status,
-) -> Result<BTreeMap<i32, LeadStore>, PipelineError> {
-    let mut stores: BTreeMap<i32, LeadStore> = partitions
+    limits: &VisitorLimits,
+) -> Result<BTreeMap<i32, Restored>, PipelineError> {
+    let mut stores: BTreeMap<i32, Restored> = partitions
         .iter()
-        .map(|&p| (p, LeadStore::default()))
+        .map(|&p| (p, Restored::default()))
         .collect();
     if partitions.is_empty() {
         return Ok(stores);
@@ -63,16 +74,18 @@ pub fn restore(
     let _span = tracing::info_span!("restore", ?partitions).entered();
     let (sender, receiver) = std::sync::mpsc::sync_channel::<Batch>(BATCHES_IN_FLIGHT);
     let (read, decoded) = std::thread::scope(|scope| {
-        let decoder = scope.spawn(|| decode(receiver, &mut stores, changelog));
+        let decoder = scope.spawn(|| decode(receiver, &mut stores, changelog, limits));
         let read = read(settings, changelog, partitions, status, sender);
         (read, decoder.join().expect("decoding does not panic"))
     });
     let (records, read_ms) = read?;
     decoded?;
-    let leads: usize = stores.values().map(LeadStore::len).sum();
+    let leads: usize = stores.values().map(|r| r.leads.len()).sum();
+    let visitors: usize = stores.values().map(|r| r.visitors.len()).sum();
     tracing::info!(
         ?partitions,
         leads,
+        visitors,
         records,
         elapsed_ms = started.elapsed().as_millis() as u64,
         read_ms,
@@ -83,6 +96,45 @@ pub fn restore(
         crate::telemetry::restore_remaining(p, 0);
     }
     Ok(stores)
+}
+
+impl super::engine::Engine {
+    /// Restores `partitions` from the changelog; returns the number of leads
+    /// restored. The caller reports the end to `status`. While the brokers
+    /// do not answer (or do not know the changelog's partitions yet, just
+    /// after it was created) it tries again, backing off up to 5 s; a
+    /// changelog that does not decode stops the service.
+    pub(super) fn restore_partitions(
+        &mut self,
+        partitions: &[i32],
+    ) -> Result<usize, PipelineError> {
+        self.status.restore_started(partitions);
+        let mut backoff = Duration::from_millis(200);
+        let stores = loop {
+            match restore(
+                &self.settings,
+                &self.topics.changelog,
+                partitions,
+                &self.status,
+                &self.desk.scorer().model().visitors,
+            ) {
+                Ok(stores) => break stores,
+                Err(PipelineError::Unavailable { during, source }) => {
+                    tracing::warn!(error = %source, during, "cannot restore yet; retrying");
+                    std::thread::sleep(backoff);
+                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                }
+                Err(e) => return Err(e),
+            }
+        };
+        let leads = stores.values().map(|r| r.leads.len()).sum();
+        for (p, restored) in stores {
+            let mut part = PartitionState::new(restored.leads);
+            *part.visitors_mut() = restored.visitors;
+            self.partitions.insert(p, part);
+        }
+        Ok(leads)
+    }
 }
 
 /// Reads `partitions` of the changelog to their end and sends the records
@@ -199,8 +251,9 @@ fn read(
 /// lead replaces it (a compacted changelog would no longer hold it).
 fn decode(
     batches: std::sync::mpsc::Receiver<Batch>,
-    stores: &mut BTreeMap<i32, LeadStore>,
+    stores: &mut BTreeMap<i32, Restored>,
     changelog: &str,
+    limits: &VisitorLimits,
 ) -> Result<(), PipelineError> {
     let mut reader = codec::StateReader::default();
     // Keyed by partition too: every partition has its own routing record.
@@ -213,10 +266,33 @@ fn decode(
                 key,
                 payload,
             } = record;
-            let store = stores
+            let Restored {
+                leads: store,
+                visitors,
+            } = stores
                 .get_mut(&p)
                 .expect("only assigned partitions are read");
             let payload = payload.map(|range| &batch.bytes[range]);
+            if let Some(visitor_id) = key.strip_prefix(VISITOR_KEY_PREFIX) {
+                let decoded = match payload {
+                    None => {
+                        visitors.forget(visitor_id);
+                        Ok(())
+                    }
+                    Some(bytes) => codec::decode_visitor(bytes)
+                        .map(|(_, state)| visitors.restore(visitor_id, state, limits)),
+                };
+                match decoded {
+                    Ok(()) => {
+                        broken.remove(&(p, key));
+                    }
+                    Err(e) => {
+                        visitors.forget(visitor_id);
+                        broken.insert((p, key), (offset, e));
+                    }
+                }
+                continue;
+            }
             let decoded = match (key.as_str() == ROUTING_KEY, payload) {
                 (_, None) => {
                     store.forget(&key);

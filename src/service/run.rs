@@ -133,6 +133,7 @@ pub fn run_with_status(
         registry,
         held: Default::default(),
         framing,
+        partition_count: partitions,
     }));
     let consumer: BaseConsumer<RebalanceHandler> = super::consumer_config(settings)
         .create_with_context(RebalanceHandler {

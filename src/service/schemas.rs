@@ -194,7 +194,7 @@ impl Engine {
             Schema::Known(verdict) => wire::decode_framed(payload, &verdict)?,
             Schema::Unknown(id) => return Err(Rejection::UnknownSchema(id)),
         };
-        if m.key() != Some(event.lead_id.as_bytes()) {
+        if m.key() != Some(event.key().as_bytes()) {
             return Err(Rejection::KeyMismatch);
         }
         if let Some(written) = m.timestamp().to_millis() {

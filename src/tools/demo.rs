@@ -135,6 +135,7 @@ pub fn run(
         &t.dlq,
         &t.watches,
         &t.watch_alerts,
+        &t.merges,
         &t.changelog(&settings.kafka.group_id),
     ] {
         cluster.create_topic(topic, options.partitions, 1)?;
@@ -431,6 +432,7 @@ fn print_alerts(
             let event = crate::core::Event {
                 event_id: format!("demo-contact-{}", c.lead_id),
                 lead_id: c.lead_id.clone(),
+                visitor_id: None,
                 occurred_at: now_ms(),
                 company_domain: None,
                 account_id: None,

@@ -340,6 +340,7 @@ impl Generator {
         Event {
             event_id: format!("e-{}-{}", self.cfg.seed, self.seq),
             lead_id: lead.id.clone(),
+            visitor_id: None,
             occurred_at: self.now,
             company_domain: Some(lead.domain.to_owned()),
             account_id: None,

@@ -155,6 +155,7 @@ fn one(alert: &Alert, o: &SimOptions) -> (Vec<Event>, Plan) {
         events.push(Event {
             event_id: format!("fb-{key:016x}-{}", events.len() + 1),
             lead_id: alert.lead_id.clone(),
+            visitor_id: None,
             occurred_at: at,
             company_domain: alert.company_domain.clone(),
             account_id: alert.account_id.clone(),

@@ -100,6 +100,7 @@ fn aborted_transactions_change_no_output() {
         "changelog",
         "watches",
         "watch-alerts",
+        "merges",
     ] {
         cluster.create_topic(&d.topic(what), PARTITIONS, 1).unwrap();
     }
@@ -261,6 +262,7 @@ fn fences(chunk_no: usize, chunk: &[InputRecord]) -> Vec<(i32, InputRecord)> {
             let event = Event {
                 event_id: format!("{lead_id}-view"),
                 lead_id: lead_id.clone(),
+                visitor_id: None,
                 occurred_at: at,
                 company_domain: None,
                 account_id: None,

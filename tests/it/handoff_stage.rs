@@ -15,6 +15,7 @@ fn event(lead: &str, n: i64, at: i64, kind: EventKind) -> InputRecord {
     record(&Event {
         event_id: format!("{lead}-{n}"),
         lead_id: lead.into(),
+        visitor_id: None,
         occurred_at: at + n,
         company_domain: Some("initech.com".into()),
         account_id: None,

@@ -28,4 +28,5 @@ mod sales_e2e;
 mod schema_registry;
 mod scoring_properties;
 mod security;
+mod visitors;
 mod watches;

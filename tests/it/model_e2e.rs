@@ -121,6 +121,7 @@ fn an_enrichment_hold_turns_into_an_alert_when_the_missing_field_arrives() {
     let ev = |n: i64, kind: EventKind| Event {
         event_id: format!("hold-{n}"),
         lead_id: lead.into(),
+        visitor_id: None,
         occurred_at: t0 + n * 60_000,
         company_domain: Some("initech.com".into()),
         account_id: None,

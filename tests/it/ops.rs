@@ -28,6 +28,7 @@ fn fill_changelog(d: &Deployment, leads: usize) -> LeadState {
     let event = Event {
         event_id: "seed-1".into(),
         lead_id: "seed".into(),
+        visitor_id: None,
         occurred_at: now_ms() - 60_000,
         company_domain: Some("acme.io".into()),
         account_id: None,
@@ -382,6 +383,7 @@ fn a_broken_changelog_record_stops_the_restore_unless_a_later_one_replaces_it() 
             &Event {
                 event_id: "e-1".into(),
                 lead_id: "L-fixed".into(),
+                visitor_id: None,
                 occurred_at: now_ms() - 60_000,
                 company_domain: Some("acme.io".into()),
                 account_id: None,

@@ -39,6 +39,7 @@ fn page_view(lead: &str, n: u32, at: i64) -> Event {
     Event {
         event_id: format!("{lead}-{n}"),
         lead_id: lead.into(),
+        visitor_id: None,
         occurred_at: at + i64::from(n),
         company_domain: None,
         account_id: None,

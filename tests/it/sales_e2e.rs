@@ -37,6 +37,7 @@ pub(crate) fn contact(lead: &str, rep: &str, at: i64) -> InputRecord {
     record(&Event {
         event_id: format!("{lead}-contact"),
         lead_id: lead.into(),
+        visitor_id: None,
         occurred_at: at,
         company_domain: None,
         account_id: None,

@@ -112,6 +112,7 @@ fn stream() -> impl Strategy<Value = Vec<Event>> {
                 Event {
                     event_id: format!("e-{i}"),
                     lead_id: format!("L-{lead}"),
+                    visitor_id: None,
                     occurred_at: t,
                     company_domain: None,
                     account_id: None,
@@ -250,6 +251,7 @@ proptest! {
             let e = Event {
                 event_id: format!("e-{i}"),
                 lead_id: "L".into(),
+                visitor_id: None,
                 occurred_at: 1_795_165_200_000 + t,
                 company_domain: None,
                 account_id: None,

@@ -84,6 +84,7 @@ fn person_events(start: i64) -> Vec<InputRecord> {
     let ev = |n: i64, kind: EventKind| Event {
         event_id: format!("{PERSON_LEAD}-{n}"),
         lead_id: PERSON_LEAD.into(),
+        visitor_id: None,
         occurred_at: start + n * 1_000,
         company_domain: Some("person.example".into()),
         account_id: None,

@@ -9,10 +9,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::time::{format_rfc3339, parse_rfc3339};
+
+mod refusal;
 use leadpulse_core::{
-    Alert, BounceType, DisqualifiedBy, EnrichmentHold, Event, EventKind, EventType, Grade,
-    LeadScore, Reason, ReasonKind, Rejection,
+    Alert, DisqualifiedBy, EnrichmentHold, Event, EventKind, EventType, Grade, LeadScore, Reason,
+    ReasonKind, Rejection,
 };
+use refusal::{explain, not_an_object};
 
 /// Every field any event type may carry; which are required depends on `type`.
 /// Unknown fields are ignored so producers can add data ahead of leadpulse.
@@ -20,6 +23,7 @@ use leadpulse_core::{
 struct RawEvent<'a> {
     event_id: Option<String>,
     lead_id: Option<String>,
+    visitor_id: Option<String>,
     /// Borrowed from the input unless it holds escapes.
     #[serde(rename = "type", borrow)]
     kind: Option<Cow<'a, str>>,
@@ -41,14 +45,6 @@ struct RawEvent<'a> {
     reason: Option<String>,
     amount: Option<f64>,
     opportunity_id: Option<String>,
-}
-
-/// `hard` or `soft`.
-pub(super) fn bounce_type(s: &str) -> Result<BounceType, Rejection> {
-    BounceType::parse(s).ok_or_else(|| Rejection::InvalidField {
-        field: "bounce_type".into(),
-        detail: format!("must be \"hard\" or \"soft\", not {s:?}"),
-    })
 }
 
 fn required<T>(value: Option<T>, field: &str) -> Result<T, Rejection> {
@@ -77,26 +73,6 @@ fn flat_map(
         out.insert(k, s);
     }
     Ok(out)
-}
-
-/// Says what stood where the object should begin, at a position counted
-/// the way serde_json counts, so every JSON refusal has a line and column.
-fn not_an_object(bytes: &[u8], start: Option<usize>) -> Rejection {
-    let at = start.unwrap_or(bytes.len());
-    let before = &bytes[..at];
-    let line = 1 + before.iter().filter(|&&b| b == b'\n').count();
-    let column = 1 + before.iter().rev().take_while(|&&b| b != b'\n').count();
-    let found = match start.map(|i| bytes[i]) {
-        None => "nothing".to_owned(),
-        Some(b) if b.is_ascii_graphic() => format!("`{}`", b as char),
-        Some(b) => format!("byte 0x{b:02x}"),
-    };
-    Rejection::Malformed {
-        format: "json",
-        detail: format!(
-            "an event must be a JSON object, found {found} at line {line} column {column}"
-        ),
-    }
 }
 
 pub(super) fn decode_event(bytes: &[u8]) -> Result<Event, Rejection> {
@@ -147,15 +123,17 @@ pub(super) fn decode_event(bytes: &[u8]) -> Result<Event, Rejection> {
             attributes: flat_map(raw.attributes, "attributes")?,
         },
         EventType::Unsubscribe => EventKind::Unsubscribe,
+        EventType::Identify => EventKind::Identify,
         EventType::EmailBounce => EventKind::EmailBounce {
             campaign_id: required(raw.campaign_id, "campaign_id")?,
-            bounce_type: bounce_type(&required(raw.bounce_type, "bounce_type")?)?,
+            bounce_type: super::bounce_type(&required(raw.bounce_type, "bounce_type")?)?,
         },
         t => super::feedback(t, raw.rep_id, raw.reason, raw.amount, raw.opportunity_id)?,
     };
     let event = Event {
         event_id: required(raw.event_id, "event_id")?,
-        lead_id: required(raw.lead_id, "lead_id")?,
+        lead_id: raw.lead_id.unwrap_or_default(),
+        visitor_id: raw.visitor_id,
         occurred_at,
         company_domain: raw.company_domain,
         account_id: raw.account_id,
@@ -164,40 +142,13 @@ pub(super) fn decode_event(bytes: &[u8]) -> Result<Event, Rejection> {
     super::validate(event)
 }
 
-/// Why `bytes` is not an event, naming the field when one is at fault.
-fn explain(bytes: &[u8]) -> Rejection {
-    let de = &mut serde_json::Deserializer::from_slice(bytes);
-    match serde_path_to_error::deserialize::<_, RawEvent<'_>>(&mut *de) {
-        // A whole event, then more: "trailing characters at line 1 column 40".
-        Ok(_) => Rejection::Malformed {
-            format: "json",
-            detail: de
-                .end()
-                .err()
-                .map_or_else(|| "not a JSON event".into(), |e| e.to_string()),
-        },
-        Err(e) => {
-            let path = e.path().to_string();
-            let inner = e.into_inner();
-            if path == "." || inner.is_syntax() || inner.is_eof() {
-                Rejection::Malformed {
-                    format: "json",
-                    detail: inner.to_string(),
-                }
-            } else {
-                Rejection::InvalidField {
-                    field: path,
-                    detail: inner.to_string(),
-                }
-            }
-        }
-    }
-}
-
 #[derive(Serialize)]
 struct EventOut<'a> {
     event_id: &'a str,
+    #[serde(skip_serializing_if = "str::is_empty")]
     lead_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    visitor_id: Option<&'a str>,
     #[serde(rename = "type")]
     kind: &'static str,
     occurred_at: String,
@@ -236,7 +187,7 @@ pub(super) fn encode_event(e: &Event) -> Vec<u8> {
         EventKind::ContentDownload { asset_id } => json!({ "asset_id": asset_id }),
         EventKind::WebinarAttended { webinar_id } => json!({ "webinar_id": webinar_id }),
         EventKind::ProfileUpdate { attributes } => json!({ "attributes": attributes }),
-        EventKind::Unsubscribe => json!({}),
+        EventKind::Unsubscribe | EventKind::Identify => json!({}),
         EventKind::EmailBounce {
             campaign_id,
             bounce_type,
@@ -263,6 +214,7 @@ pub(super) fn encode_event(e: &Event) -> Vec<u8> {
     let out = EventOut {
         event_id: &e.event_id,
         lead_id: &e.lead_id,
+        visitor_id: e.visitor_id.as_deref(),
         kind: e.kind.event_type().as_str(),
         occurred_at: format_rfc3339(e.occurred_at),
         company_domain: e.company_domain.as_deref(),

@@ -22,6 +22,7 @@ mod sales;
 mod state_reader;
 mod state_writer;
 mod time;
+mod visitor;
 mod watch;
 
 use leadpulse_core::{
@@ -33,6 +34,7 @@ pub use self::sales::{
     encode_overdue, encode_stage,
 };
 pub use self::time::{format_rfc3339, parse_rfc3339};
+pub use self::visitor::{decode_merge, decode_visitor, encode_merge, encode_visitor};
 pub use self::watch::{
     decode_watch, encode_watch, encode_watch_alert, TargetJson, WatchJson, MAX_WATCH_TEXT,
 };
@@ -169,6 +171,14 @@ pub fn decode_state(bytes: &[u8]) -> Result<LeadState, Rejection> {
 
 pub use state_reader::StateReader;
 
+/// `hard` or `soft`.
+fn bounce_type(s: &str) -> Result<leadpulse_core::BounceType, Rejection> {
+    leadpulse_core::BounceType::parse(s).ok_or_else(|| Rejection::InvalidField {
+        field: "bounce_type".into(),
+        detail: format!("must be \"hard\" or \"soft\", not {s:?}"),
+    })
+}
+
 /// Builds a feedback payload from its wire fields, checking what each
 /// feedback type requires.
 fn feedback(
@@ -260,6 +270,10 @@ fn drop_empty(event: &mut Event) {
     }
     clear(&mut event.company_domain);
     clear(&mut event.account_id);
+    clear(&mut event.visitor_id);
+    if event.lead_id.trim().is_empty() {
+        event.lead_id.clear();
+    }
     match &mut event.kind {
         EventKind::PageView { referrer, .. } => clear(referrer),
         EventKind::FormSubmit { fields: map, .. }
@@ -305,7 +319,7 @@ fn check(event: &Event) -> Result<(), Rejection> {
         EmailBounce { campaign_id, .. } => &[("campaign_id", campaign_id)],
         Feedback { .. } => &[],
         WebinarAttended { webinar_id } => &[("webinar_id", webinar_id)],
-        ProfileUpdate { .. } | Unsubscribe => &[],
+        ProfileUpdate { .. } | Unsubscribe | Identify => &[],
     };
     // Both wire formats must carry the event time back out: RFC 3339 text
     // has four digits for the year.
@@ -318,7 +332,8 @@ fn check(event: &Event) -> Result<(), Rejection> {
             ),
         });
     }
-    for (name, value) in [("event_id", &*event.event_id), ("lead_id", &*event.lead_id)]
+    check_ids(event)?;
+    for (name, value) in [("event_id", &*event.event_id)]
         .into_iter()
         .chain(required.iter().copied())
     {
@@ -375,5 +390,38 @@ fn check(event: &Event) -> Result<(), Rejection> {
     Ok(())
 }
 
+/// Who the event is about: a lead, or an anonymous visitor for the types
+/// a web page sees before a form; `identify` names both.
+fn check_ids(event: &Event) -> Result<(), Rejection> {
+    let t = event.kind.event_type();
+    use leadpulse_core::visitor::MAX_VISITOR_ID_LEN;
+    if let Some(v) = event
+        .visitor_id
+        .as_ref()
+        .filter(|v| v.len() > MAX_VISITOR_ID_LEN)
+    {
+        return Err(Rejection::InvalidField {
+            field: "visitor_id".into(),
+            detail: format!("{} bytes; at most {MAX_VISITOR_ID_LEN}", v.len()),
+        });
+    }
+    match (event.is_anonymous(), &event.visitor_id) {
+        (true, None) => Err(Rejection::MissingField("lead_id".into())),
+        (true, Some(_)) if !t.may_be_anonymous() => Err(Rejection::InvalidField {
+            field: "lead_id".into(),
+            detail: format!(
+                "is required for {t}: only page_view, email_click and content_download \
+                 may come from an anonymous visitor_id alone"
+            ),
+        }),
+        (false, None) if t == EventType::Identify => {
+            Err(Rejection::MissingField("visitor_id".into()))
+        }
+        _ => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod visitor_tests;

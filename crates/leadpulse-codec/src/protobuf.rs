@@ -5,7 +5,8 @@ use std::sync::Arc;
 use prost::Message;
 use prost_types::Timestamp;
 
-use super::json::{bounce_type, grade_in, kind_in};
+use super::bounce_type;
+use super::json::{grade_in, kind_in};
 use crate::proto::{self as pb, lead_event::Payload};
 use leadpulse_core::{
     Alert, DisqualifiedBy, EnrichmentHold, Event, EventKind, EventType, Handoff, LeadScore, Millis,
@@ -40,7 +41,7 @@ pub(super) fn ms(field: &str, t: Option<Timestamp>) -> Result<Millis, Rejection>
         })
 }
 
-fn malformed(e: prost::DecodeError) -> Rejection {
+pub(super) fn malformed(e: prost::DecodeError) -> Rejection {
     Rejection::Malformed {
         format: "protobuf",
         detail: e.to_string(),
@@ -48,7 +49,11 @@ fn malformed(e: prost::DecodeError) -> Rejection {
 }
 
 pub(super) fn decode_event(bytes: &[u8]) -> Result<Event, Rejection> {
-    let m = pb::LeadEvent::decode(bytes).map_err(malformed)?;
+    event_from(pb::LeadEvent::decode(bytes).map_err(malformed)?)
+}
+
+/// A decoded `LeadEvent`, checked as any event is.
+pub(super) fn event_from(m: pb::LeadEvent) -> Result<Event, Rejection> {
     let kind = match m.payload {
         None => return Err(Rejection::MissingField("payload (the event type)".into())),
         Some(Payload::PageView(p)) => EventKind::PageView {
@@ -77,6 +82,7 @@ pub(super) fn decode_event(bytes: &[u8]) -> Result<Event, Rejection> {
             attributes: p.attributes,
         },
         Some(Payload::Unsubscribe(_)) => EventKind::Unsubscribe,
+        Some(Payload::Identify(_)) => EventKind::Identify,
         Some(Payload::Feedback(f)) => {
             let t: EventType = f
                 .r#type
@@ -99,6 +105,7 @@ pub(super) fn decode_event(bytes: &[u8]) -> Result<Event, Rejection> {
         occurred_at: ms("occurred_at", m.occurred_at)?,
         event_id: m.event_id,
         lead_id: m.lead_id,
+        visitor_id: m.visitor_id,
         company_domain: m.company_domain,
         account_id: m.account_id,
         kind,
@@ -107,6 +114,11 @@ pub(super) fn decode_event(bytes: &[u8]) -> Result<Event, Rejection> {
 }
 
 pub(super) fn encode_event(e: &Event) -> Vec<u8> {
+    event_message(e).encode_to_vec()
+}
+
+/// The `LeadEvent` of an event.
+pub(super) fn event_message(e: &Event) -> pb::LeadEvent {
     let payload = match &e.kind {
         EventKind::PageView {
             url,
@@ -140,6 +152,7 @@ pub(super) fn encode_event(e: &Event) -> Vec<u8> {
             attributes: attributes.clone(),
         }),
         EventKind::Unsubscribe => Payload::Unsubscribe(pb::Unsubscribe {}),
+        EventKind::Identify => Payload::Identify(pb::Identify {}),
         EventKind::Feedback { .. } => {
             let (t, rep_id, reason, amount, opp) =
                 super::feedback_fields(&e.kind).expect("a feedback kind");
@@ -165,9 +178,9 @@ pub(super) fn encode_event(e: &Event) -> Vec<u8> {
         occurred_at: ts(e.occurred_at),
         company_domain: e.company_domain.clone(),
         account_id: e.account_id.clone(),
+        visitor_id: e.visitor_id.clone(),
         payload: Some(payload),
     }
-    .encode_to_vec()
 }
 
 fn reasons_out(reasons: &[Reason]) -> Vec<pb::Reason> {
@@ -407,6 +420,7 @@ pub(super) fn state_message(lead_id: &str, s: &LeadState) -> pb::LeadState {
             .collect(),
         next_refresh_at_ms: s.next_refresh_at,
         refreshed_at_ms: s.refreshed_at,
+        linked_visitors: s.linked_visitors.clone(),
     }
 }
 
@@ -502,6 +516,7 @@ pub(super) fn decode_state(bytes: &[u8]) -> Result<LeadState, Rejection> {
             .collect(),
         next_refresh_at: s.next_refresh_at_ms,
         refreshed_at: s.refreshed_at_ms,
+        linked_visitors: s.linked_visitors,
     })
 }
 

@@ -244,6 +244,13 @@ impl StateReader {
                     expect("refreshed_at_ms", wire, Int)?;
                     s.refreshed_at = Some(varint(buf)? as i64);
                 }
+                22 => {
+                    expect("linked_visitors", wire, Len)?;
+                    let mut packed = bytes(buf)?;
+                    while packed.len() >= 8 {
+                        s.linked_visitors.push(packed.get_u64_le());
+                    }
+                }
                 _ => skip(wire, tag, buf)?,
             }
         }

@@ -175,6 +175,13 @@ pub(super) fn encode_state(lead_id: &str, s: &LeadState) -> Vec<u8> {
     }
     w.opt_i64(20, s.next_refresh_at);
     w.opt_i64(21, s.refreshed_at);
+    if !s.linked_visitors.is_empty() {
+        w.message(22, |w| {
+            for &id in &s.linked_visitors {
+                w.buf.extend_from_slice(&id.to_le_bytes());
+            }
+        });
+    }
     w.buf
 }
 

@@ -241,6 +241,7 @@ fn the_direct_state_writer_matches_the_protobuf_message() {
         (u64::MAX, full.updated_at),
         (0, full.updated_at + 3),
     ];
+    full.linked_visitors = vec![1, u64::MAX, 0x0102_0304_0506_0708];
     states.push(("L-full".into(), full));
     states.push(("".into(), leadpulse_core::LeadState::default()));
     assert!(states

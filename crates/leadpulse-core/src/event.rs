@@ -15,8 +15,13 @@ pub const HOUR_MS: Millis = 3_600_000;
 pub struct Event {
     /// Producer-assigned id; part of the alert id, so it must be stable on retries.
     pub event_id: String,
-    /// The lead this event belongs to; also the Kafka record key.
+    /// The lead this event belongs to; also the Kafka record key. Empty
+    /// for an anonymous visitor's event (see [`Event::is_anonymous`]).
     pub lead_id: String,
+    /// The anonymous visitor (a web cookie) the event came from, when the
+    /// producer knows it: the record key of an event without a lead, and
+    /// with a lead, what links the visitor's earlier history to it.
+    pub visitor_id: Option<String>,
     /// When it happened, as told by the producer. Drives all scoring.
     pub occurred_at: Millis,
     /// The lead's company web domain, when the producer knows it.
@@ -60,6 +65,9 @@ pub enum EventKind {
         campaign_id: String,
         bounce_type: BounceType,
     },
+    /// A visitor was recognised as a lead (a login, a CRM match): links
+    /// `visitor_id` to `lead_id`, and counts nothing itself.
+    Identify,
     /// Sales feedback on a lead (topic `lead-feedback`).
     Feedback {
         feedback: Feedback,
@@ -147,6 +155,7 @@ pub enum EventType {
     ProfileUpdate,
     Unsubscribe,
     EmailBounce,
+    Identify,
     LeadContacted,
     LeadAccepted,
     LeadRejected,
@@ -159,7 +168,7 @@ pub enum EventType {
 
 impl EventType {
     /// Every type, in wire order.
-    pub const ALL: [EventType; 17] = [
+    pub const ALL: [EventType; 18] = [
         EventType::PageView,
         EventType::FormSubmit,
         EventType::EmailOpen,
@@ -169,6 +178,7 @@ impl EventType {
         EventType::ProfileUpdate,
         EventType::Unsubscribe,
         EventType::EmailBounce,
+        EventType::Identify,
         EventType::LeadContacted,
         EventType::LeadAccepted,
         EventType::LeadRejected,
@@ -191,6 +201,7 @@ impl EventType {
             EventType::ProfileUpdate => "profile_update",
             EventType::Unsubscribe => "unsubscribe",
             EventType::EmailBounce => "email_bounce",
+            EventType::Identify => "identify",
             EventType::LeadContacted => "lead_contacted",
             EventType::LeadAccepted => "lead_accepted",
             EventType::LeadRejected => "lead_rejected",
@@ -210,6 +221,34 @@ impl EventType {
     /// A dense index, for per-type lookup tables.
     pub fn index(self) -> usize {
         self as usize
+    }
+}
+
+impl EventType {
+    /// The types an anonymous visitor may send without a `lead_id`: what a
+    /// web page or an email link sees before a form tells who it is.
+    pub fn may_be_anonymous(self) -> bool {
+        matches!(
+            self,
+            EventType::PageView | EventType::EmailClick | EventType::ContentDownload
+        )
+    }
+}
+
+impl Event {
+    /// True for an anonymous visitor's event: no lead yet, keyed by its
+    /// `visitor_id`.
+    pub fn is_anonymous(&self) -> bool {
+        self.lead_id.is_empty()
+    }
+
+    /// The record key: the lead id, or the visitor id of an anonymous event.
+    pub fn key(&self) -> &str {
+        if self.is_anonymous() {
+            self.visitor_id.as_deref().unwrap_or_default()
+        } else {
+            &self.lead_id
+        }
     }
 }
 
@@ -246,6 +285,7 @@ impl EventKind {
             EventKind::ProfileUpdate { .. } => EventType::ProfileUpdate,
             EventKind::Unsubscribe => EventType::Unsubscribe,
             EventKind::EmailBounce { .. } => EventType::EmailBounce,
+            EventKind::Identify => EventType::Identify,
             EventKind::Feedback { feedback, .. } => feedback.event_type(),
         }
     }

@@ -51,7 +51,16 @@ pub struct LeadState {
     /// When decay last re-published the score, if after the latest event:
     /// the published score is evaluated then.
     pub refreshed_at: Option<Millis>,
+    /// Visitors linked to this lead (`core::visitor`): the xxh3 of each
+    /// `visitor_id`, oldest first, at most [`MAX_LINKED_VISITORS`], so a
+    /// re-sent identify asks for the visitor's history once.
+    pub linked_visitors: Vec<u64>,
 }
+
+/// The most visitor ids a lead remembers as linked: people browse from a
+/// few devices; one seen again after 16 others asks again, and gets the
+/// (by then empty) history once more.
+pub const MAX_LINKED_VISITORS: usize = 16;
 
 impl LeadState {
     /// The time its published score is evaluated at: the latest event, or
@@ -104,6 +113,23 @@ impl LeadState {
         // A drain, not one removal: a reloaded model may keep fewer ids.
         let over = self.seen.len().saturating_sub(max_ids);
         self.seen.drain(..over);
+        true
+    }
+}
+
+impl LeadState {
+    /// Remembers `visitor_id` as linked; true if it was not yet.
+    pub fn link_visitor(&mut self, visitor_id: &str) -> bool {
+        let id = seen_id(visitor_id);
+        if self.linked_visitors.contains(&id) {
+            return false;
+        }
+        self.linked_visitors.push(id);
+        let over = self
+            .linked_visitors
+            .len()
+            .saturating_sub(MAX_LINKED_VISITORS);
+        self.linked_visitors.drain(..over);
         true
     }
 }

@@ -20,6 +20,7 @@ pub mod routing;
 pub mod scorer;
 pub mod store;
 pub mod tally;
+pub mod visitor;
 pub mod watch;
 
 pub use admit::{admit, Rejection};
@@ -32,7 +33,8 @@ pub use lead::{
     MAX_WINDOW_MATCHES,
 };
 pub use model::{
-    Cap, Decay, EventCondition, EventConditionSpec, Grade, Model, ModelError, Refresh, Rule, DAY_MS,
+    Cap, Decay, EventCondition, EventConditionSpec, Grade, Model, ModelError, Refresh, Rule,
+    VisitorLimits, DAY_MS,
 };
 pub use outcome::{
     Alert, DisqualifiedBy, EnrichmentHold, FeedbackOverdue, HandoffRecord, LeadScore, Outcome,
@@ -42,6 +44,7 @@ pub use partition::{PartitionState, Step};
 pub use routing::{Owner, Rep, Roster, RoutingState, Team, DEFAULT_REJECTION_REASONS};
 pub use scorer::Scorer;
 pub use store::{LeadId, LeadStore, Staged, ROUTING_KEY};
+pub use visitor::{Merge, VisitorState, VisitorStore, VISITOR_KEY_PREFIX};
 pub use watch::{Target, Watch, WatchAlert, Watches};
 
 #[cfg(test)]

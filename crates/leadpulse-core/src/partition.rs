@@ -16,13 +16,16 @@ use super::lead::LeadState;
 use super::outcome::Outcome;
 use super::scorer::check_state_limits;
 use super::store::{LeadId, LeadMap, LeadStore};
+use super::visitor::{Merge, VisitorStore};
 use super::watch::{WatchAlert, Watches};
 
-/// A partition's leads (with their routing balance), the open SLA and
-/// feedback timers of those leads, and the latest event time read on it.
+/// A partition's leads (with their routing balance), its anonymous
+/// visitors, the open SLA and feedback timers of those leads, and the
+/// latest event time read on it.
 #[derive(Debug)]
 pub struct PartitionState {
     store: LeadStore,
+    visitors: VisitorStore,
     timers: Timers,
     stream_time: Millis,
 }
@@ -45,6 +48,9 @@ pub struct Step<'a> {
     pub contact_before: Option<Option<Millis>>,
     /// The reps' watches the event met (`core::watch`).
     pub watch_alerts: Vec<WatchAlert>,
+    /// A visitor the event linked to its lead, to send to the visitor's
+    /// partition on the merges topic (`core::visitor`).
+    pub merge: Option<Merge>,
 }
 
 impl PartitionState {
@@ -53,6 +59,7 @@ impl PartitionState {
     pub fn new(store: LeadStore) -> Self {
         let mut p = PartitionState {
             store,
+            visitors: VisitorStore::default(),
             timers: Timers::default(),
             stream_time: Millis::MIN,
         };
@@ -68,6 +75,51 @@ impl PartitionState {
     /// must [`rebuild`](Self::rebuild) afterwards.
     pub fn store_mut(&mut self) -> &mut LeadStore {
         &mut self.store
+    }
+
+    pub fn visitors(&self) -> &VisitorStore {
+        &self.visitors
+    }
+
+    /// The visitors, to restore or commit them.
+    pub fn visitors_mut(&mut self) -> &mut VisitorStore {
+        &mut self.visitors
+    }
+
+    /// True if the open transaction changed a lead or a visitor.
+    pub fn is_dirty(&self) -> bool {
+        self.store.is_dirty() || self.visitors.is_dirty()
+    }
+
+    /// The open transaction committed: its leads and visitors are the
+    /// committed state.
+    pub fn commit(&mut self) {
+        self.store.commit();
+        self.visitors.commit();
+    }
+
+    /// An anonymous visitor's event: kept on this (the visitor's)
+    /// partition, or, once the visitor identified, a history of one event
+    /// for its lead. Moves the stream time, as every event does.
+    pub fn visit(&mut self, desk: &Desk, event: &Event) -> Option<Merge> {
+        self.stream_time = self.stream_time.max(event.occurred_at);
+        let merge = self.visitors.observe(desk.scorer().model(), event);
+        self.visitors.expire(self.stream_time);
+        merge
+    }
+
+    /// A link read from the merges topic, on the visitor's partition: the
+    /// history to send to the lead, if the visitor kept any. Event time
+    /// does not move: the link's time is the lead partition's.
+    pub fn link(
+        &mut self,
+        desk: &Desk,
+        visitor_id: &str,
+        lead_id: &str,
+        at: Millis,
+    ) -> Option<Merge> {
+        let limits = desk.scorer().model().visitors;
+        self.visitors.link(&limits, visitor_id, lead_id, at)
     }
 
     /// The partition's leads, for callers that own it to the end.
@@ -135,6 +187,17 @@ impl PartitionState {
         staged.score_changed |= outcome.score_changed;
         staged.handoff_changed |= outcome.handoff_changed;
         self.timers.update(&event.lead_id, &staged.state);
+        let limits = desk.scorer().model().visitors;
+        let merge = match &event.visitor_id {
+            Some(visitor_id) if limits.is_on() && staged.state.link_visitor(visitor_id) => {
+                Some(Merge::Link {
+                    visitor_id: visitor_id.clone(),
+                    lead_id: event.lead_id.clone(),
+                    identified_at: event.occurred_at,
+                })
+            }
+            _ => None,
+        };
         let watch_alerts = if watches.is_empty() {
             Vec::new()
         } else {
@@ -143,16 +206,21 @@ impl PartitionState {
                 .score_at(&staged.state, staged.state.updated_at);
             watches.fire(event, &mut staged.state, score)
         };
+        self.visitors.expire(self.stream_time);
         Ok(Step {
             outcome,
             lead: &staged.state,
             contact_before,
             watch_alerts,
+            merge,
         })
     }
 
     /// Refuses an event that would take its lead past the state limits.
     pub fn check(&self, event: &Event) -> Result<(), Rejection> {
+        if event.is_anonymous() {
+            return Ok(());
+        }
         match self.store.get(&event.lead_id) {
             Some(lead) => check_state_limits(lead, event),
             None => check_state_limits(&LeadState::default(), event),
@@ -185,6 +253,7 @@ impl PartitionState {
             lead: &staged.state,
             contact_before: None,
             watch_alerts: Vec::new(),
+            merge: None,
         };
         Some((lead_id, step))
     }

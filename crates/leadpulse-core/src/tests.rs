@@ -129,6 +129,7 @@ pub(crate) fn event(n: u32, lead: &str, at: Millis, kind: EventKind) -> Event {
     Event {
         event_id: format!("e-{n}"),
         lead_id: lead.into(),
+        visitor_id: None,
         occurred_at: at,
         company_domain: None,
         account_id: None,

@@ -77,6 +77,7 @@ handoffs = "{handoffs}"
 changelog = "{changelog}"
 watches = "{watches}"
 watch_alerts = "{watch_alerts}"
+merges = "{merges}"
 partitions = {partitions}
 replication_factor = 1
 
@@ -101,6 +102,7 @@ reload_interval_ms = 200
             changelog = self.topic("changelog"),
             watches = self.topic("watches"),
             watch_alerts = self.topic("watch-alerts"),
+            merges = self.topic("merges"),
             partitions = self.partitions,
             model = model.display(),
         );

@@ -125,11 +125,12 @@ pub fn produce_on(
     producer.flush(Duration::from_secs(30)).unwrap();
 }
 
-/// The JSON record of `event`, keyed by its lead.
+/// The JSON record of `event`, keyed by its lead (or, anonymous, by its
+/// visitor).
 pub fn record(event: &Event) -> InputRecord {
     let json = codec::encode_event(event, Format::Json);
     InputRecord {
-        key: event.lead_id.clone(),
+        key: event.key().to_owned(),
         payload: json.clone(),
         content_type: Some("application/json"),
         ndjson: String::from_utf8(json).unwrap(),
@@ -142,6 +143,7 @@ pub fn hot_lead(lead: &str, at: i64) -> Vec<InputRecord> {
     let ev = |n: i64, kind: EventKind| Event {
         event_id: format!("{lead}-{n}"),
         lead_id: lead.into(),
+        visitor_id: None,
         occurred_at: at - 3 + n,
         company_domain: Some("initech.com".into()),
         account_id: None,

@@ -22,6 +22,11 @@ pub struct Oracle {
 
 /// Runs `leadpulse replay` on the records' NDJSON equivalent.
 pub fn oracle(records: &[InputRecord], dir: &Path) -> Oracle {
+    oracle_with(records, dir, &[])
+}
+
+/// [`oracle`] with more `replay` arguments (e.g. `--partitions 3`).
+pub fn oracle_with(records: &[InputRecord], dir: &Path, args: &[&str]) -> Oracle {
     let events = dir.join("events.ndjson");
     let scores = dir.join("oracle-scores.ndjson");
     let mut text = String::new();
@@ -37,6 +42,7 @@ pub fn oracle(records: &[InputRecord], dir: &Path) -> Oracle {
         .arg(&events)
         .arg("--scores")
         .arg(&scores)
+        .args(args)
         .output()
         .unwrap();
     let summary = String::from_utf8_lossy(&out.stderr).into_owned();

@@ -26,6 +26,8 @@ pub(super) struct ModelFile {
     pub(super) handoff: HandoffFile,
     #[serde(default)]
     pub(super) dedup: DedupFile,
+    #[serde(default)]
+    pub(super) visitors: VisitorsFile,
     pub(super) refresh: Option<RefreshFile>,
 }
 
@@ -158,4 +160,12 @@ pub(super) struct HandoffFile {
 pub(super) struct DedupFile {
     pub(super) window_hours: Option<Spanned<f64>>,
     pub(super) max_ids: Option<Spanned<f64>>,
+}
+
+/// `[visitors]`: how long, and how much, anonymous history is kept.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct VisitorsFile {
+    pub(super) visitor_ttl_days: Option<Spanned<f64>>,
+    pub(super) max_events: Option<Spanned<f64>>,
 }

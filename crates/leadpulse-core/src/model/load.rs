@@ -9,11 +9,12 @@ use std::collections::BTreeSet;
 use toml::Spanned;
 
 use super::error::Source;
-use super::file::{DedupFile, HandoffFile, ModelFile, RefreshFile};
+use super::file::{DedupFile, HandoffFile, ModelFile, RefreshFile, VisitorsFile};
 use super::numbers::{
     number, Bounds, DEDUP_MAX_IDS, DEDUP_WINDOW_HOURS, POINTS, RESPOND_WITHIN_MINUTES, THRESHOLD,
+    VISITOR_MAX_EVENTS, VISITOR_TTL_DAYS,
 };
-use super::{Dedup, FitRule, Model, ModelError, Refresh, Rule};
+use super::{Dedup, FitRule, Model, ModelError, Refresh, Rule, VisitorLimits, DAY_MS};
 use crate::event::{Millis, HOUR_MS};
 
 /// State shared by the sections while a file loads: where problems point
@@ -47,6 +48,7 @@ impl Model {
         let qualify = l.qualify(&file.qualify);
         let require = l.require(&file.handoff);
         let dedup = l.dedup(&file.dedup);
+        let visitors = l.visitors(&file.visitors);
         let refresh = match &file.refresh {
             None => Some(None),
             Some(r) => l.refresh(r).map(Some),
@@ -66,6 +68,7 @@ impl Model {
             Some(qualify),
             Some(require),
             Some(dedup),
+            Some(visitors),
             Some(refresh),
         ) = (
             version,
@@ -76,6 +79,7 @@ impl Model {
             qualify,
             require,
             dedup,
+            visitors,
             refresh,
         )
         else {
@@ -96,6 +100,7 @@ impl Model {
             qualify,
             require,
             dedup,
+            visitors,
             refresh,
             by_type,
             dq_by_type,
@@ -183,6 +188,19 @@ impl Loader<'_> {
             dedup.max_ids = self.number(DEDUP_MAX_IDS, "max_ids", n)? as usize;
         }
         Some(dedup)
+    }
+
+    /// `[visitors]`: each bound in range, defaults for those not given.
+    fn visitors(&self, v: &VisitorsFile) -> Option<VisitorLimits> {
+        let mut limits = VisitorLimits::DEFAULT;
+        if let Some(d) = &v.visitor_ttl_days {
+            let days = self.number(VISITOR_TTL_DAYS, "visitor_ttl_days", d)?;
+            limits.ttl = (days * DAY_MS as f64).round() as Millis;
+        }
+        if let Some(n) = &v.max_events {
+            limits.max_events = self.number(VISITOR_MAX_EVENTS, "max_events", n)? as usize;
+        }
+        Some(limits)
     }
 
     /// A rule's id, trimmed; reported if empty or already used.

@@ -274,6 +274,29 @@ impl Dedup {
     }
 }
 
+/// How much anonymous history a visitor keeps until it identifies: its
+/// events for `ttl` of event time after its latest one, at most
+/// `max_events` of them (the latest).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VisitorLimits {
+    pub ttl: Millis,
+    pub max_events: usize,
+}
+
+impl VisitorLimits {
+    /// 30 days and 100 events: most B2B buyers fill a form within weeks of
+    /// their first visit, and a visitor with more page views is a crawler.
+    pub const DEFAULT: VisitorLimits = VisitorLimits {
+        ttl: 30 * DAY_MS,
+        max_events: 100,
+    };
+
+    /// True unless `visitor_ttl_days` or `max_events` is 0.
+    pub fn is_on(&self) -> bool {
+        self.ttl > 0 && self.max_events > 0
+    }
+}
+
 /// A loaded, validated model. Immutable; share it behind an `Arc`.
 #[derive(Debug)]
 pub struct Model {
@@ -298,6 +321,8 @@ pub struct Model {
     pub require: Vec<String>,
     /// Which events count as re-sent and are not scored again.
     pub dedup: Dedup,
+    /// How anonymous visitors' history is kept until they identify.
+    pub visitors: VisitorLimits,
     /// Re-publishing of scores that decay has moved; `None`: scores are
     /// published on events only.
     pub refresh: Option<Refresh>,

@@ -72,6 +72,16 @@ pub(super) const DEDUP_MAX_IDS: Bounds = Bounds {
     whole: true,
     ..span(0.0, 10_000.0)
 };
+/// `[visitors] visitor_ttl_days`: up to a year; 0 keeps no anonymous history.
+pub(super) const VISITOR_TTL_DAYS: Bounds = Bounds {
+    unit: "days",
+    ..span(0.0, 365.0)
+};
+/// `[visitors] max_events`: the anonymous events each visitor keeps.
+pub(super) const VISITOR_MAX_EVENTS: Bounds = Bounds {
+    whole: true,
+    ..span(0.0, 1_000.0)
+};
 /// How many `engagement_levels` a matrix may have (cells go up to level 10).
 pub(super) const MAX_LEVELS: usize = 9;
 
