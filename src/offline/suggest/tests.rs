@@ -1,0 +1,1 @@
+//! `model suggest` on generated data whose true drivers are known.
