@@ -7,9 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use leadpulse::core::{Model, Rule};
-use leadpulse::tools::generate::outcomes::{
-    AFTER_WIN_PAGE, DRIVER_FORM, DRIVER_PAGE, NOISE_PAGE,
-};
+use leadpulse::tools::generate::outcomes::{AFTER_WIN_PAGE, DRIVER_FORM, DRIVER_PAGE, NOISE_PAGE};
 
 const REFERENCE: &str = "2026-12-01T00:00:00Z";
 
@@ -140,8 +138,16 @@ fn suggest_gives_the_true_drivers_points_ignores_noise_and_beats_the_example_mod
         .expect("a rule for the driver form");
     let threshold = model.qualify.score_at_least.unwrap();
     // "Clearly positive": each is worth at least a fifth of the threshold.
-    assert!(page.points >= threshold / 5.0, "driver page: {}", page.points);
-    assert!(form.points >= threshold / 5.0, "driver form: {}", form.points);
+    assert!(
+        page.points >= threshold / 5.0,
+        "driver page: {}",
+        page.points
+    );
+    assert!(
+        form.points >= threshold / 5.0,
+        "driver form: {}",
+        form.points
+    );
     // "About zero": the noise page gets no rule, or one worth at most a
     // tenth of the weaker driver.
     let floor = page.points.min(form.points) / 10.0;
@@ -153,7 +159,10 @@ fn suggest_gives_the_true_drivers_points_ignores_noise_and_beats_the_example_mod
 
     let (now, suggested) = holdout_row(&report, "AUC (highest score before outcome)");
     let (now, suggested): (f64, f64) = (now.parse().unwrap(), suggested.parse().unwrap());
-    assert!(suggested > now, "AUC {suggested} does not beat {now}:\n{report}");
+    assert!(
+        suggested > now,
+        "AUC {suggested} does not beat {now}:\n{report}"
+    );
 
     // The same input gives the same output, byte for byte.
     let again = tempfile::tempdir().unwrap();
@@ -198,8 +207,22 @@ fn every_suggestion_passes_model_check() {
         &[],
         &["--outcome", "sql", "--scale", "range"],
         &["--outcome", "accepted", "--penalty", "0.001"],
-        &["--penalty", "0.002", "--min-support", "10", "--min-outcomes", "20"],
-        &["--holdout", "0.5", "--min-outcomes", "20", "--max-count", "1"],
+        &[
+            "--penalty",
+            "0.002",
+            "--min-support",
+            "10",
+            "--min-outcomes",
+            "20",
+        ],
+        &[
+            "--holdout",
+            "0.5",
+            "--min-outcomes",
+            "20",
+            "--max-count",
+            "1",
+        ],
         &["--penalty", "0.05", "--min-outcomes", "20"],
     ];
     let mut written = 0;
@@ -257,7 +280,10 @@ fn replay_compare_reproduces_the_reports_mqls_per_day() {
         .and_then(|s| s.split("## ").next())
         .unwrap();
     let (mut suggested, mut current) = (0_u64, 0_u64);
-    for line in section.lines().filter(|l| l.len() > 10 && &l[..10] >= first_day) {
+    for line in section
+        .lines()
+        .filter(|l| l.len() > 10 && &l[..10] >= first_day)
+    {
         let counts: Vec<u64> = line
             .split_whitespace()
             .filter_map(|c| c.parse().ok())
@@ -269,7 +295,10 @@ fn replay_compare_reproduces_the_reports_mqls_per_day() {
     assert_eq!(format!("{:.2}", suggested as f64 / days), then, "{compare}");
     assert_eq!(format!("{:.2}", current as f64 / days), now, "{compare}");
     let (now, then) = holdout_row(&report, "alerts in the holdout");
-    assert_eq!((now, then), (current.to_string().as_str(), suggested.to_string().as_str()));
+    assert_eq!(
+        (now, then),
+        (current.to_string().as_str(), suggested.to_string().as_str())
+    );
 }
 
 #[test]
@@ -299,8 +328,12 @@ fn outcomes_from_a_replay_outputs_folder_give_the_same_suggestion_as_feedback_in
     let text = std::fs::read_to_string(&events).unwrap();
     let engagement: String = text
         .lines()
-        .filter(|l| !l.contains("\"lead_accepted\"") && !l.contains("\"lead_qualified\"")
-            && !l.contains("\"deal_won\"") && !l.contains("\"deal_lost\""))
+        .filter(|l| {
+            !l.contains("\"lead_accepted\"")
+                && !l.contains("\"lead_qualified\"")
+                && !l.contains("\"deal_won\"")
+                && !l.contains("\"deal_lost\"")
+        })
         .map(|l| format!("{l}\n"))
         .collect();
     assert!(engagement.len() < text.len());

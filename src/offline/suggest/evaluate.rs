@@ -237,7 +237,11 @@ pub(crate) fn render(s: &Summary<'_>) -> String {
     let _ = writeln!(
         out,
         "{:<32} {:>7} {:>7} {:>6} {:>7}  points",
-        "rule", "support", s.target.as_str(), "lift", "coef"
+        "rule",
+        "support",
+        s.target.as_str(),
+        "lift",
+        "coef"
     );
     for e in s
         .rules
@@ -259,7 +263,10 @@ pub(crate) fn render(s: &Summary<'_>) -> String {
         );
     }
 
-    let _ = writeln!(out, "\n## Holdout: the current model versus the suggestion\n");
+    let _ = writeln!(
+        out,
+        "\n## Holdout: the current model versus the suggestion\n"
+    );
     let row = |name: &str, f: &dyn Fn(&Evaluation) -> String| {
         format!("{name:<34} {:>24} {:>28}\n", f(a), f(b))
     };

@@ -41,8 +41,7 @@ pub(crate) fn training_leads(history: &History, split: Millis) -> Vec<Example<'_
         let Some(first) = lead.events.first() else {
             continue;
         };
-        if first.occurred_at >= split || lead.outcome_at.is_some_and(|o| o <= first.occurred_at)
-        {
+        if first.occurred_at >= split || lead.outcome_at.is_some_and(|o| o <= first.occurred_at) {
             continue;
         }
         let cutoff = lead.outcome_at.map_or(split, |o| o.min(split));
@@ -254,25 +253,37 @@ impl Probe {
                     format!("page-{}", slug(p)),
                     format!("Viewed {p}"),
                     false,
-                    format!("event = \"page_view\"\nurl = {}\nonce = true\n", quote(&format!("*{p}"))),
+                    format!(
+                        "event = \"page_view\"\nurl = {}\nonce = true\n",
+                        quote(&format!("*{p}"))
+                    ),
                 ),
                 Key::Form(f) => (
                     format!("form-{}", slug(f)),
                     format!("Submitted the {f} form"),
                     false,
-                    format!("event = \"form_submit\"\nform = {}\nonce = true\n", quote(f)),
+                    format!(
+                        "event = \"form_submit\"\nform = {}\nonce = true\n",
+                        quote(f)
+                    ),
                 ),
                 Key::Asset(a) => (
                     format!("asset-{}", slug(a)),
                     format!("Downloaded {a}"),
                     false,
-                    format!("event = \"content_download\"\nasset = {}\nonce = true\n", quote(a)),
+                    format!(
+                        "event = \"content_download\"\nasset = {}\nonce = true\n",
+                        quote(a)
+                    ),
                 ),
                 Key::Webinar(w) => (
                     format!("webinar-{}", slug(w)),
                     format!("Attended {w}"),
                     false,
-                    format!("event = \"webinar_attended\"\nwebinar = {}\nonce = true\n", quote(w)),
+                    format!(
+                        "event = \"webinar_attended\"\nwebinar = {}\nonce = true\n",
+                        quote(w)
+                    ),
                 ),
                 Key::Attribute(name, _) => (
                     format!("{}-{}", slug(name), slug(&shown)),
@@ -385,9 +396,9 @@ impl Probe {
             .collect();
         linear.sort_by(|a, b| b.total_cmp(a));
         let by_volume = match (options.scale, current.qualify.score_at_least) {
-            (Scale::Volume, Some(t)) if self.reached > 0 => {
-                Some(linear[self.reached - 1]).filter(|&v| v > 0.0).map(|v| t / v)
-            }
+            (Scale::Volume, Some(t)) if self.reached > 0 => Some(linear[self.reached - 1])
+                .filter(|&v| v > 0.0)
+                .map(|v| t / v),
             _ => None,
         };
         let scale = by_volume.unwrap_or(by_range);
@@ -418,7 +429,9 @@ impl Probe {
             let points_after = match coefficient {
                 None => c.points,
                 Some(w) => {
-                    let p = (scale * w / f64::from(c.cap)).round().clamp(-10_000.0, 10_000.0);
+                    let p = (scale * w / f64::from(c.cap))
+                        .round()
+                        .clamp(-10_000.0, 10_000.0);
                     (p != 0.0).then_some(p)
                 }
             };

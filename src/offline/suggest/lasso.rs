@@ -149,7 +149,9 @@ mod tests {
         let mut rows = Vec::new();
         let mut labels = Vec::new();
         for _ in 0..2_000 {
-            let x: Vec<f64> = (0..3).map(|_| f64::from(u8::from(rng.random_bool(0.4)))).collect();
+            let x: Vec<f64> = (0..3)
+                .map(|_| f64::from(u8::from(rng.random_bool(0.4))))
+                .collect();
             let logit = -2.0 + 2.0 * x[0] - 1.5 * x[1];
             labels.push(rng.random_bool(sigmoid(logit)));
             rows.push(x);

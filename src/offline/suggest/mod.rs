@@ -253,9 +253,8 @@ fn read_history(
             continue;
         }
         count += 1;
-        let decoded = codec::decode_event(line, Some(b"application/json")).and_then(|e| {
-            admit(&e, options.reference_time, options.max_future_skew).map(|()| e)
-        });
+        let decoded = codec::decode_event(line, Some(b"application/json"))
+            .and_then(|e| admit(&e, options.reference_time, options.max_future_skew).map(|()| e));
         let Ok(event) = decoded else {
             refused += 1;
             continue;
@@ -327,7 +326,14 @@ pub fn suggest(
     );
     let holdout = evaluate::holdout_leads(&history, split);
     let judge = |m: &Arc<Model>| {
-        evaluate::evaluate(m.clone(), events, &history, &holdout, split, &options.replay)
+        evaluate::evaluate(
+            m.clone(),
+            events,
+            &history,
+            &holdout,
+            split,
+            &options.replay,
+        )
     };
     let before = judge(&current)?;
     let after = judge(&model)?;

@@ -39,7 +39,9 @@ fn key_of(line: &str) -> Option<&str> {
 /// The `[[fit.rule]]` and `[[engagement.rule]]` tables by (fit, id).
 fn rule_tables(lines: &[&str]) -> BTreeMap<(bool, String), Table> {
     let mut out = BTreeMap::new();
-    let starts: Vec<usize> = (0..lines.len()).filter(|&i| starts_table(lines[i])).collect();
+    let starts: Vec<usize> = (0..lines.len())
+        .filter(|&i| starts_table(lines[i]))
+        .collect();
     for (k, &start) in starts.iter().enumerate() {
         let fit = match is_header(lines[start]) {
             Some("fit.rule") => true,
@@ -60,7 +62,13 @@ fn rule_tables(lines: &[&str]) -> BTreeMap<(bool, String), Table> {
                 .and_then(|t| t.get("id").and_then(|v| v.as_str().map(str::to_owned)))
         });
         if let Some(id) = id {
-            out.insert((fit, id), Table { header: start, last });
+            out.insert(
+                (fit, id),
+                Table {
+                    header: start,
+                    last,
+                },
+            );
         }
     }
     out
@@ -103,7 +111,10 @@ pub(crate) fn candidate(
         ));
         replace.insert(
             i,
-            format!("version = {}", quote(&format!("{}-suggested", current.version))),
+            format!(
+                "version = {}",
+                quote(&format!("{}-suggested", current.version))
+            ),
         );
     }
     for e in rules.iter().filter(|e| !e.new) {
@@ -124,8 +135,7 @@ pub(crate) fn candidate(
                 )
             }
             (Some(_), Some(b), Some(a)) if a != b => {
-                if let Some(i) = (t.header..=t.last).find(|&i| key_of(lines[i]) == Some("points"))
-                {
+                if let Some(i) = (t.header..=t.last).find(|&i| key_of(lines[i]) == Some("points")) {
                     let indent = &lines[i][..lines[i].len() - lines[i].trim_start().len()];
                     replace.insert(i, format!("{indent}points = {a}"));
                 }

@@ -66,7 +66,13 @@ const TITLES: &[&str] = &[
     "Consultant",
 ];
 const SIZES: &[&str] = &["11-50", "51-200", "201-1000", "1001-5000", "5000+"];
-const INDUSTRIES: &[&str] = &["software", "finance", "retail", "healthcare", "manufacturing"];
+const INDUSTRIES: &[&str] = &[
+    "software",
+    "finance",
+    "retail",
+    "healthcare",
+    "manufacturing",
+];
 const COUNTRIES: &[&str] = &["US", "GB", "DE", "FR", "NL", "CA", "IN", "BR"];
 const PAGES: &[&str] = &[
     "/",
@@ -183,7 +189,10 @@ pub fn generate(cfg: &OutcomeConfig) -> Vec<Event> {
             ("company_size".to_owned(), size.to_owned()),
             ("industry".to_owned(), lead.pick(INDUSTRIES).to_owned()),
             ("country".to_owned(), lead.pick(COUNTRIES).to_owned()),
-            ("email".to_owned(), format!("{}@{domain}", id.to_lowercase())),
+            (
+                "email".to_owned(),
+                format!("{}@{domain}", id.to_lowercase()),
+            ),
             ("company_domain".to_owned(), domain.to_owned()),
         ]);
         lead.push(arrival, EventKind::ProfileUpdate { attributes });
@@ -265,7 +274,13 @@ mod tests {
         };
         let a = generate(&cfg);
         assert_eq!(a, generate(&cfg));
-        assert_ne!(a, generate(&OutcomeConfig { seed: 6, ..cfg.clone() }));
+        assert_ne!(
+            a,
+            generate(&OutcomeConfig {
+                seed: 6,
+                ..cfg.clone()
+            })
+        );
         assert!(a.windows(2).all(|w| w[0].occurred_at <= w[1].occurred_at));
         let won = |e: &Event| {
             matches!(

@@ -101,21 +101,25 @@ fn suggest_model(args: SuggestArgs) -> anyhow::Result<ExitCode> {
         anyhow::bail!("--penalty must be a number ≥ 0, not {}", args.penalty);
     }
     if !(args.holdout > 0.0 && args.holdout < 1.0) {
-        anyhow::bail!("--holdout must be a share between 0 and 1, not {}", args.holdout);
+        anyhow::bail!(
+            "--holdout must be a share between 0 and 1, not {}",
+            args.holdout
+        );
     }
     let mut stages = Vec::new();
     let mut feedback = Vec::new();
     if let Some(dir) = &args.outputs {
         let lifecycle = dir.join("lead-lifecycle.ndjson");
         for (i, line) in super::read_lines(&lifecycle)?.iter().enumerate() {
-            stages.push(codec::decode_stage(line).map_err(|e| {
-                anyhow::anyhow!("{} line {}: {e}", lifecycle.display(), i + 1)
-            })?);
+            stages.push(
+                codec::decode_stage(line)
+                    .map_err(|e| anyhow::anyhow!("{} line {}: {e}", lifecycle.display(), i + 1))?,
+            );
         }
         let path = dir.join("lead-feedback.ndjson");
         if path.exists() {
-            feedback = std::fs::read(&path)
-                .with_context(|| format!("cannot read {}", path.display()))?;
+            feedback =
+                std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
         }
     }
     let mut all = events;
