@@ -12,7 +12,9 @@
 # too. The contract tests' Python packages come from PyPI into a venv
 # (scripts/python-venv.sh). The HTML report test needs Debian's chromium
 # (or LEADPULSE_CHROMIUM pointing at a Chromium binary); screenshots land in
-# target/test-artifacts/. What is missing is installed with apt-get
+# target/test-artifacts/. A Confluent-compatible schema registry (Apicurio
+# Registry from Maven Central, scripts/schema-registry/) is started for the
+# run unless SCHEMA_REGISTRY_URL is set, and stopped at the end. What is missing is installed with apt-get
 # --no-install-recommends when run as root on Debian (see README.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -64,8 +66,23 @@ cargo clippy --locked --workspace --all-targets -- -D warnings
 
 # --- Brokers and Python -------------------------------------------------
 data_dirs=()
-cleanup() { for d in "${data_dirs[@]}"; do scripts/kafka/stop.sh "$d"; done; }
+registry_dir=""
+cleanup() {
+  for d in "${data_dirs[@]}"; do scripts/kafka/stop.sh "$d"; done
+  if [ -n "$registry_dir" ]; then scripts/schema-registry/stop.sh "$registry_dir"; fi
+}
 trap cleanup EXIT
+# The registry (Java 21+; the machine's Temurin or any JDK start.sh finds)
+# starts in the background while the brokers start: its first start fetches
+# it from Maven Central and trains its AOT cache (~5 min), later ones ~20 s.
+registry_start=""
+registry_out="$(mktemp)"
+if [ -z "${SCHEMA_REGISTRY_URL:-}" ]; then
+  log "starting a schema registry in the background (scripts/schema-registry/start.sh)"
+  registry_dir="$(mktemp -d -t leadpulse-schema-registry.XXXXXX)"
+  scripts/schema-registry/start.sh "$registry_dir" > "$registry_out" &
+  registry_start=$!
+fi
 start_broker() {
   local out
   out="$(scripts/kafka/start.sh --sasl)"
@@ -84,6 +101,12 @@ fi
 log "broker: $KAFKA_BOOTSTRAP; SASL_SSL: $KAFKA_SASL_BOOTSTRAP (certificates in $KAFKA_TLS_DIR)"
 log "python venv for the contract tests (scripts/python-venv.sh)"
 export LEADPULSE_PYTHON="$(scripts/python-venv.sh)"
+if [ -n "$registry_start" ]; then
+  wait "$registry_start" || { echo "scripts/test.sh: the schema registry did not start" >&2; exit 1; }
+  export SCHEMA_REGISTRY_URL="$(sed -n 's/^SCHEMA_REGISTRY_URL=//p' "$registry_out")"
+fi
+log "schema registry: $SCHEMA_REGISTRY_URL"
+"$LEADPULSE_PYTHON" tests/contract/registry_smoke.py "$SCHEMA_REGISTRY_URL"
 
 # --- Tests ----------------------------------------------------------------
 log "cargo test (unit, property, end-to-end; benches as smoke runs)"

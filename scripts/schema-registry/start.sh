@@ -27,9 +27,14 @@
 # base64 FileDescriptorProto) are stored and returned as sent, compatibility
 # rules apply to them, but `GET /schemas/ids/{id}?format=serialized` answers
 # 500 for them (and raw bytes, not base64, for .proto text). Python's
-# ProtobufDeserializer asks exactly that when given a registry client, so
-# give it none (it then reads the framing and message indexes alone);
-# JSONDeserializer with a client works. tests/contract/registry_smoke.py
+# ProtobufDeserializer asks exactly that when given a registry client: give
+# it none (it then reads the framing and message indexes alone), or first
+# put the schema in the client's cache with a plain
+# `client.get_schema(id, subject_name=...)`, which answers the base64 as
+# registered (tests/contract/read_registry_outputs.py). JSONDeserializer
+# with a client works. Extra registry settings come from the environment
+# (Quarkus reads QUARKUS_… and APICURIO_… variables), e.g. HTTPS with
+# QUARKUS_HTTP_SSL_PORT and QUARKUS_HTTP_SSL_CERTIFICATE_{FILES,KEY_FILES}. tests/contract/registry_smoke.py
 # checks all of this with the stock confluent-kafka client:
 #   PY="$(scripts/python-venv.sh)"
 #   "$PY" tests/contract/registry_smoke.py "$SCHEMA_REGISTRY_URL"

@@ -64,6 +64,9 @@ impl Settings {
         settings.kafka.security.resolve()?;
         settings.admin.resolve()?;
         settings.notify.resolve()?;
+        if let Some(registry) = &mut settings.schema_registry {
+            registry.resolve()?;
+        }
         settings.validate()?;
         Ok(settings)
     }

@@ -12,6 +12,7 @@ mod kafka;
 mod load;
 mod notify;
 mod pipeline;
+mod registry;
 mod topics;
 
 use std::path::PathBuf;
@@ -25,6 +26,7 @@ pub use notify::{
     SlackChannel, SmtpTls, TeamsChannel, WebhookChannel,
 };
 pub use pipeline::{ModelSettings, PipelineSettings, RoutingSettings};
+pub use registry::SchemaRegistrySettings;
 pub use topics::{
     Role, Topic, TopicNames, TopicSettings, MAX_PARTITIONS, MAX_REPLICATION_FACTOR,
     MAX_TOPIC_NAME_LEN,
@@ -86,4 +88,8 @@ pub struct Settings {
     pub shutdown: ShutdownSettings,
     #[serde(default)]
     pub notify: NotifySettings,
+    /// The Schema Registry; without the section, records are plain JSON or
+    /// protobuf and framed ones go to the DLQ as malformed.
+    #[serde(default)]
+    pub schema_registry: Option<SchemaRegistrySettings>,
 }

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::KafkaError;
-use rdkafka::message::{BorrowedMessage, Headers, Message};
+use rdkafka::message::{BorrowedMessage, Message};
 use rdkafka::producer::BaseRecord;
 use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::{Offset, TopicPartitionList};
@@ -31,9 +31,7 @@ use crate::codec::{self, Format};
 use crate::config::Settings;
 use crate::config::Topic;
 use crate::core::tally::{BatchCounts, SalesCounts};
-use crate::core::{
-    admit, Desk, HandoffRecord, LeadStore, Millis, PartitionState, Rejection, ROUTING_KEY,
-};
+use crate::core::{Desk, HandoffRecord, LeadStore, Millis, PartitionState, Rejection, ROUTING_KEY};
 use crate::telemetry;
 
 /// What the open transaction has read and produced. Its inputs are the
@@ -85,9 +83,15 @@ pub(super) struct Engine {
     pub(super) last_consumer_warning: Option<Instant>,
     /// The reps' watches: the whole `lead-watches` table (`super::watches`).
     pub(super) watches: super::watches::WatchTable,
+    /// The Schema Registry of framed inputs, and the partitions waiting
+    /// for it (`super::schemas`).
+    pub(super) registry: Option<super::registry::Registry>,
+    pub(super) held: super::schemas::Holds,
+    /// How the outputs are framed (none without `schema_registry.outputs`).
+    pub(super) framing: super::registry::OutputFraming,
 }
 
-type Consumed<'a> = BorrowedMessage<'a>;
+pub(super) type Consumed<'a> = BorrowedMessage<'a>;
 
 impl Engine {
     /// Decodes, admits and scores one record in the open transaction.
@@ -106,6 +110,11 @@ impl Engine {
             );
             return Ok(());
         }
+        // A framed record whose schema the registry cannot give yet waits,
+        // with its partition, before it joins the transaction.
+        let Some(schema) = self.resolve_schema(consumer, m, source)? else {
+            return Ok(());
+        };
         self.txn.begin()?;
         self.batch
             .first
@@ -116,7 +125,7 @@ impl Engine {
         self.batch.counts.consumed += 1;
 
         let sent = match self
-            .decode(m)
+            .decode(m, schema)
             .and_then(|event| self.score(m, partition, &event))
         {
             Err(rejection) => self.dead_letter(m, &rejection),
@@ -141,6 +150,7 @@ impl Engine {
             topics,
             format,
             watches,
+            framing,
             ..
         } = self;
         let part = partitions.get_mut(&partition).expect("checked by process");
@@ -160,27 +170,10 @@ impl Engine {
                 batch.alert_event_times.push(t);
             }
         }
-        let outputs = Outputs::new(txn, topics, *format, desk);
+        let outputs = Outputs::new(txn, topics, *format, desk, framing);
         Ok(outputs
             .emit(&step.outcome, &mut batch.counts)
             .and_then(|()| outputs.emit_watch_alerts(&step.watch_alerts)))
-    }
-
-    fn decode(&self, m: &Consumed<'_>) -> Result<crate::core::Event, Rejection> {
-        let payload = m.payload().unwrap_or_default();
-        let content_type = m.headers().and_then(|h| {
-            h.iter()
-                .find(|h| h.key.eq_ignore_ascii_case("content-type"))
-                .and_then(|h| h.value)
-        });
-        let event = codec::decode_event(payload, content_type)?;
-        if m.key() != Some(event.lead_id.as_bytes()) {
-            return Err(Rejection::KeyMismatch);
-        }
-        if let Some(written) = m.timestamp().to_millis() {
-            admit(&event, written, self.max_future_skew)?;
-        }
-        Ok(event)
     }
 
     /// Acts on the result of producing in the open transaction: an
@@ -327,6 +320,7 @@ impl Engine {
                     txn,
                     topics,
                     format,
+                    framing,
                     ..
                 } = self;
                 let part = partitions.get_mut(&partition).expect("checked above");
@@ -334,8 +328,8 @@ impl Engine {
                     break;
                 };
                 batch.sales.observe(None, step.lead, &step.outcome);
-                let sent =
-                    Outputs::new(txn, topics, *format, desk).emit(&step.outcome, &mut batch.counts);
+                let sent = Outputs::new(txn, topics, *format, desk, framing)
+                    .emit(&step.outcome, &mut batch.counts);
                 if sent.is_err() {
                     return self.settle(consumer, sent);
                 }
@@ -424,7 +418,13 @@ impl Engine {
     /// handoff records of every lead changed in this batch, from the state
     /// the transaction commits.
     fn publish_state(&mut self) -> Result<(), TxnError> {
-        let outputs = Outputs::new(&self.txn, &self.topics, self.format, &self.desk);
+        let outputs = Outputs::new(
+            &self.txn,
+            &self.topics,
+            self.format,
+            &self.desk,
+            &self.framing,
+        );
         let mut score_updates = 0;
         for (&partition, part) in &self.partitions {
             let store = part.store();
@@ -534,6 +534,7 @@ impl Engine {
                 source,
             })?;
         }
+        self.rewind_holds(&batch.first);
         telemetry::transaction_aborted();
         self.summary.aborted += 1;
         Ok(())

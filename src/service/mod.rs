@@ -11,8 +11,10 @@ mod model_watch;
 mod outputs;
 mod preflight;
 mod rebalance;
+pub mod registry;
 mod restore;
 mod run;
+mod schemas;
 mod stats;
 pub mod status;
 mod topics;
@@ -78,4 +80,7 @@ pub enum PipelineError {
     /// The brokers refused our credentials or TLS identity.
     #[error("{0}")]
     Authentication(String),
+    /// The Schema Registry refused the outputs' schemas, or cannot be used.
+    #[error("schema registry: {0}")]
+    SchemaRegistry(String),
 }

@@ -6,6 +6,7 @@ use rdkafka::message::{BorrowedMessage, Header, Headers, Message, OwnedHeaders};
 use rdkafka::producer::BaseRecord;
 use rdkafka::types::RDKafkaErrorCode;
 
+use super::registry::OutputFraming;
 use super::topics::TopicNames;
 use super::txn::{Transactions, TxnError};
 use crate::codec::{self, Format};
@@ -19,6 +20,8 @@ pub(super) struct Outputs<'a> {
     topics: &'a TopicNames,
     format: Format,
     model_version: &'a str,
+    /// Schema Registry framing of the outputs that have it.
+    framing: &'a OutputFraming,
 }
 
 impl<'a> Outputs<'a> {
@@ -29,12 +32,14 @@ impl<'a> Outputs<'a> {
         topics: &'a TopicNames,
         format: Format,
         desk: &'a Desk,
+        framing: &'a OutputFraming,
     ) -> Self {
         Outputs {
             txn,
             topics,
             format,
             model_version: &desk.scorer().model().version,
+            framing,
         }
     }
 
@@ -72,7 +77,11 @@ impl<'a> Outputs<'a> {
             self.txn.send(
                 BaseRecord::to(&self.topics.watch_alerts)
                     .key(a.rep.as_bytes())
-                    .payload(&codec::encode_watch_alert(a))
+                    .payload(
+                        &*self
+                            .framing
+                            .frame(&self.topics.watch_alerts, &codec::encode_watch_alert(a)),
+                    )
                     .headers(headers),
             )?;
         }
@@ -92,7 +101,7 @@ impl<'a> Outputs<'a> {
         self.txn.send(
             BaseRecord::to(topic)
                 .key(key.as_bytes())
-                .payload(payload)
+                .payload(&*self.framing.frame(topic, payload))
                 .headers(headers),
         )
     }

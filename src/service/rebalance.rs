@@ -119,6 +119,8 @@ impl Engine {
             self.partitions.remove(p);
             self.positions.remove(&(Topic::Events, *p));
             self.positions.remove(&(Topic::Feedback, *p));
+            self.held.remove(&(Topic::Events, *p));
+            self.held.remove(&(Topic::Feedback, *p));
         }
         let mut feedback = TopicPartitionList::new();
         for &p in partitions {

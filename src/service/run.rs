@@ -9,6 +9,7 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 
 use super::engine::{Batch, Engine};
 use super::rebalance::{lock, RebalanceHandler};
+use super::registry::{OutputFraming, Registry};
 use super::stats::{FeedbackReader, StableOffsets};
 use super::status::Status;
 use super::topics::TopicNames;
@@ -19,6 +20,38 @@ use crate::config::Topic;
 use crate::core::tally::BatchCounts;
 use crate::core::{Desk, Model, Roster, Scorer};
 use crate::telemetry;
+
+/// The registry client of framed inputs and the outputs' framing, their
+/// schemas registered (`[schema_registry]`; neither without the section).
+fn schema_registry(
+    settings: &Settings,
+    shutdown: &AtomicBool,
+) -> Result<(Option<Registry>, OutputFraming), PipelineError> {
+    let Some(s) = &settings.schema_registry else {
+        return Ok((None, OutputFraming::default()));
+    };
+    let registry = Registry::new(s).map_err(PipelineError::SchemaRegistry)?;
+    // A registry away at the start delays only the records that need it;
+    // one that answers something else than its API is a wrong URL.
+    match registry.check() {
+        Ok(true) => tracing::info!("schema registry answers"),
+        Ok(false) => tracing::warn!("schema registry not answering yet"),
+        Err(e) => {
+            return Err(PipelineError::SchemaRegistry(format!(
+                "{e} for GET /subjects: is schema_registry.url the base of its Confluent API, \
+                 and are its credentials right?"
+            )))
+        }
+    }
+    let framing = if s.outputs {
+        let stop = || shutdown.load(Ordering::Relaxed);
+        super::registry::register_outputs(settings, &registry, &stop)
+            .map_err(PipelineError::SchemaRegistry)?
+    } else {
+        OutputFraming::default()
+    };
+    Ok((Some(registry), framing))
+}
 
 /// What a run did, counting committed work only.
 #[derive(Debug, Clone, Default)]
@@ -66,6 +99,7 @@ pub fn run_with_status(
     let read = watches.bootstrap(Duration::from_secs(120))?;
     tracing::info!(watches = read, topic = %topics.watches, "watch table read");
     status.set_watches(watches.watches().clone());
+    let (registry, framing) = schema_registry(settings, shutdown)?;
     let txn = Transactions::init(settings)?;
     let stable = StableOffsets::default();
     let feedback: BaseConsumer<FeedbackReader> = super::reader_config(settings)
@@ -96,6 +130,9 @@ pub fn run_with_status(
         consumer_errors: 0,
         last_consumer_warning: None,
         watches,
+        registry,
+        held: Default::default(),
+        framing,
     }));
     let consumer: BaseConsumer<RebalanceHandler> = super::consumer_config(settings)
         .create_with_context(RebalanceHandler {
@@ -134,6 +171,7 @@ pub fn run_with_status(
             e.status.set_watches(e.watches.watches().clone());
         }
         e.poll_feedback(&consumer)?;
+        e.retry_holds(&consumer)?;
         e.fire_timers(&consumer)?;
         if e.txn.open_since().is_some_and(|t| t.elapsed() >= interval) {
             e.commit(&consumer)?;

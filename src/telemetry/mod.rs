@@ -101,6 +101,8 @@ pub const METRICS: &[(&str, &str)] = &[
     (NOTIFY_IN_FLIGHT, "gauge"),
     (FEEDBACK_CLICKS, "counter"),
     (FEEDBACK_REFUSED, "counter"),
+    (SCHEMA_LOOKUPS, "counter"),
+    (SCHEMA_WAITING, "gauge"),
 ];
 
 const EVENTS_CONSUMED: &str = "leadpulse_events_consumed_total";
@@ -146,6 +148,8 @@ const DELIVERY_SECONDS: &[f64] = &[
 const NOTIFY_IN_FLIGHT: &str = "leadpulse_notify_in_flight_records";
 const FEEDBACK_CLICKS: &str = "leadpulse_feedback_clicks_total";
 const FEEDBACK_REFUSED: &str = "leadpulse_feedback_refused_total";
+const SCHEMA_LOOKUPS: &str = "leadpulse_schema_registry_lookups_total";
+const SCHEMA_WAITING: &str = "leadpulse_schema_registry_waiting_partitions";
 
 /// Installs the Prometheus recorder; the handle renders `/metrics`.
 pub fn install_prometheus() -> Result<PrometheusHandle, String> {
@@ -198,6 +202,14 @@ pub fn install_prometheus() -> Result<PrometheusHandle, String> {
         "From the Kafka timestamp of the event that crossed the threshold to the commit of its alert."
     );
     describe_gauge!(LEADS, "Leads held in committed state on this instance.");
+    describe_counter!(
+        SCHEMA_LOOKUPS,
+        "Schema ids asked of the schema registry (cache misses), by result."
+    );
+    describe_gauge!(
+        SCHEMA_WAITING,
+        "Input partitions paused until the schema registry answers."
+    );
     describe_counter!(RESTORED_LEADS, "Leads restored from the changelog.");
     describe_counter!(RESTORE_RECORDS, "Changelog records read while restoring.");
     describe_gauge!(
@@ -456,4 +468,14 @@ pub fn feedback_refused(why: &'static str) {
 pub fn model_reload(ok: bool) {
     let outcome = if ok { "loaded" } else { "rejected" };
     counter!(MODEL_RELOADS, "outcome" => outcome).increment(1);
+}
+
+/// A schema id asked of the registry: `known`, `unknown` or `unavailable`.
+pub fn schema_registry_lookup(result: &'static str) {
+    counter!(SCHEMA_LOOKUPS, "result" => result).increment(1);
+}
+
+/// How many input partitions wait for the registry.
+pub fn schema_registry_waiting(partitions: usize) {
+    gauge!(SCHEMA_WAITING).set(partitions as f64);
 }

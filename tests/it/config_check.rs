@@ -169,3 +169,47 @@ fn a_misspelt_secret_property_is_refused_by_name_and_never_printed() {
         "{all}"
     );
 }
+
+#[test]
+fn a_bad_schema_registry_section_is_refused_naming_the_field() {
+    let cases: [(&str, &str); 6] = [
+        ("url = \"registry:8081\"", "`schema_registry.url`"),
+        ("url = \"ftp://registry:8081\"", "`schema_registry.url`"),
+        (
+            "url = \"http://registry:8081\"\nusername = \"svc\"",
+            "`schema_registry.password`",
+        ),
+        (
+            "url = \"http://registry:8081\"\nca_location = \"/etc/hosts\"",
+            "must be https://",
+        ),
+        (
+            "url = \"https://registry:8081\"\nca_location = \"/no/such/ca.pem\"",
+            "`schema_registry.ca_location`",
+        ),
+        (
+            "url = \"http://registry:8081\"\ntimeout_ms = 5",
+            "`schema_registry.timeout_ms`",
+        ),
+    ];
+    for (section, field) in cases {
+        let err = refused(&format!("[schema_registry]\n{section}\n"), &[]);
+        assert!(err.contains(field), "{section}: {err}");
+    }
+    let err = refused(
+        "[schema_registry]\nurl = \"http://r:8081\"\noutput = true\n",
+        &[],
+    );
+    // The section is named; field names are blanked in a message that
+    // lists `password`, as everywhere else.
+    assert!(err.contains("in `schema_registry`"), "{err}");
+    let err = refused(
+        "[schema_registry]\nurl = \"http://r:8081\"\npassword = \"hunter2-secret\"\n",
+        &[],
+    );
+    assert!(!err.contains("hunter2"), "a secret in the message: {err}");
+    accepted(
+        "[schema_registry]\nurl = \"http://registry:8081/apis/ccompat/v7\"\noutputs = true\n",
+        &[("LEADPULSE_SCHEMA_REGISTRY__TIMEOUT_MS", "500")],
+    );
+}

@@ -26,6 +26,7 @@ mod refresh_e2e;
 mod report;
 mod routing_properties;
 mod sales_e2e;
+mod schema_registry;
 mod scoring_properties;
 mod security;
 mod watches;

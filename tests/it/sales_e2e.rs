@@ -12,7 +12,7 @@ use leadpulse::core::{Event, EventKind, Feedback, SlaStatus, Stage};
 use crate::support::*;
 
 /// One team of three reps; a short SLA so the test sees deadlines pass.
-fn roster(sla_minutes: f64) -> String {
+pub(crate) fn roster(sla_minutes: f64) -> String {
     format!(
         r#"
 default_sla_minutes = {sla_minutes}
@@ -33,7 +33,7 @@ id = "cat"
     )
 }
 
-fn contact(lead: &str, rep: &str, at: i64) -> InputRecord {
+pub(crate) fn contact(lead: &str, rep: &str, at: i64) -> InputRecord {
     record(&Event {
         event_id: format!("{lead}-contact"),
         lead_id: lead.into(),

@@ -17,6 +17,7 @@ pub mod proto {
 
 mod json;
 mod protobuf;
+pub mod registry;
 mod sales;
 mod state_reader;
 mod state_writer;
@@ -112,6 +113,7 @@ pub fn encode_score(score: &LeadScore, format: Format) -> Vec<u8> {
 
 /// Decodes an alert written by [`encode_alert`] in either format.
 pub fn decode_alert(bytes: &[u8]) -> Result<Alert, Rejection> {
+    let bytes = crate::registry::unframed(bytes);
     match Format::sniff(bytes) {
         Format::Json => json::decode_alert(bytes),
         Format::Protobuf => protobuf::decode_alert(bytes),
@@ -120,6 +122,7 @@ pub fn decode_alert(bytes: &[u8]) -> Result<Alert, Rejection> {
 
 /// Decodes a score record written by [`encode_score`] in either format.
 pub fn decode_score(bytes: &[u8]) -> Result<LeadScore, Rejection> {
+    let bytes = crate::registry::unframed(bytes);
     match Format::sniff(bytes) {
         Format::Json => json::decode_score(bytes),
         Format::Protobuf => protobuf::decode_score(bytes),
@@ -136,6 +139,7 @@ pub fn encode_hold(hold: &EnrichmentHold, format: Format) -> Vec<u8> {
 
 /// Decodes an enrichment hold written by [`encode_hold`] in either format.
 pub fn decode_hold(bytes: &[u8]) -> Result<EnrichmentHold, Rejection> {
+    let bytes = crate::registry::unframed(bytes);
     match Format::sniff(bytes) {
         Format::Json => json::decode_hold(bytes),
         Format::Protobuf => protobuf::decode_hold(bytes),

@@ -100,6 +100,7 @@ pub fn encode_breach(b: &SlaBreach, format: Format) -> Vec<u8> {
 
 /// Decodes an SLA breach in either format.
 pub fn decode_breach(bytes: &[u8]) -> Result<SlaBreach, Rejection> {
+    let bytes = crate::registry::unframed(bytes);
     match Format::sniff(bytes) {
         Format::Json => {
             let b: BreachJson = serde_json::from_slice(bytes).map_err(json_error)?;
@@ -177,6 +178,7 @@ pub fn encode_overdue(o: &FeedbackOverdue, format: Format) -> Vec<u8> {
 
 /// Decodes an overdue-feedback notice in either format.
 pub fn decode_overdue(bytes: &[u8]) -> Result<FeedbackOverdue, Rejection> {
+    let bytes = crate::registry::unframed(bytes);
     match Format::sniff(bytes) {
         Format::Json => {
             let o: OverdueJson = serde_json::from_slice(bytes).map_err(json_error)?;
@@ -256,6 +258,7 @@ pub fn encode_stage(c: &StageChange, format: Format) -> Vec<u8> {
 
 /// Decodes a lifecycle transition in either format.
 pub fn decode_stage(bytes: &[u8]) -> Result<StageChange, Rejection> {
+    let bytes = crate::registry::unframed(bytes);
     match Format::sniff(bytes) {
         Format::Json => {
             let c: StageJson = serde_json::from_slice(bytes).map_err(json_error)?;
@@ -392,6 +395,7 @@ pub fn encode_handoff(r: &HandoffRecord, format: Format) -> Vec<u8> {
 
 /// Decodes a handoff in either format.
 pub fn decode_handoff(bytes: &[u8]) -> Result<HandoffRecord, Rejection> {
+    let bytes = crate::registry::unframed(bytes);
     let sla = |s: &str| {
         SlaStatus::parse(s).ok_or_else(|| Rejection::InvalidField {
             field: "sla".into(),

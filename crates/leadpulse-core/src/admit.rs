@@ -68,6 +68,14 @@ pub enum Rejection {
     /// (docs/events.md), so the lead's record would no longer fit Kafka.
     #[error("lead `{}` would exceed its state limit: {}", Shown(.lead_id), Shown(.detail))]
     StateLimit { lead_id: String, detail: String },
+    /// The record is in the Schema Registry wire format, and the registry
+    /// does not know its schema id.
+    #[error("schema id {0} is not in the schema registry")]
+    UnknownSchema(u32),
+    /// The record's registered schema does not fit the event contract
+    /// (a field number with another type, a required field missing).
+    #[error("schema id {id} does not fit the event contract: {}", Shown(.detail))]
+    IncompatibleSchema { id: u32, detail: String },
 }
 
 impl Rejection {
@@ -90,6 +98,8 @@ impl Rejection {
             Rejection::FutureTimestamp { .. } => "future_timestamp",
             Rejection::KeyMismatch => "key_mismatch",
             Rejection::StateLimit { .. } => "state_limit",
+            Rejection::UnknownSchema(_) => "unknown_schema",
+            Rejection::IncompatibleSchema { .. } => "incompatible_schema",
         }
     }
 }

@@ -65,9 +65,7 @@ impl Scorer {
         refresh: &Refresh,
         from: Millis,
     ) -> Option<Millis> {
-        let published = self.score_at(lead, lead.scored_at());
-        let target = self.refresh_target(lead, published, refresh.step);
-        let mut score = lead.fit;
+        let mut engagement = 0.0;
         let mut decaying = 0.0;
         let mut fastest = Millis::MAX;
         let mut window_end: Option<Millis> = None;
@@ -76,7 +74,7 @@ impl Scorer {
                 continue;
             };
             let points = self.points_at(rule, c, from);
-            score += points;
+            engagement += points;
             if rule.points <= 0.0 {
                 continue;
             }
@@ -97,6 +95,15 @@ impl Scorer {
                 }
             }
         }
+        // Summed as `score_at` sums, so an event's own refresh (`from` is
+        // the scored time, every event) costs one pass over the rules.
+        let score = lead.fit + engagement;
+        let published = if from == lead.scored_at() {
+            score
+        } else {
+            self.score_at(lead, lead.scored_at())
+        };
+        let target = self.refresh_target(lead, published, refresh.step);
         let gap = (score - target).max(0.0);
         let by_half_life = (decaying > 0.0 && gap < decaying).then(|| {
             // score(from + d) ≥ score(from) − decaying × (1 − 2^(−d/h_min)).

@@ -174,4 +174,35 @@ reload_interval_ms = 200
             std::thread::sleep(Duration::from_millis(250));
         }
     }
+
+    /// Per partition of the events topic: the group's committed offset (0
+    /// when none) and the high watermark.
+    pub fn progress(&self) -> BTreeMap<i32, (i64, i64)> {
+        let consumer: BaseConsumer = self
+            .access
+            .client()
+            .set("group.id", self.group())
+            .create()
+            .unwrap();
+        let topic = self.topic("events");
+        let mut tpl = TopicPartitionList::new();
+        for p in 0..self.partitions {
+            tpl.add_partition(&topic, p);
+        }
+        let committed = consumer
+            .committed_offsets(tpl, Duration::from_secs(10))
+            .unwrap();
+        (0..self.partitions)
+            .map(|p| {
+                let (_, high) = consumer
+                    .fetch_watermarks(&topic, p, Duration::from_secs(10))
+                    .unwrap();
+                let done = match committed.find_partition(&topic, p).map(|e| e.offset()) {
+                    Some(Offset::Offset(o)) => o,
+                    _ => 0,
+                };
+                (p, (done, high))
+            })
+            .collect()
+    }
 }

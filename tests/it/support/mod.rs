@@ -1,6 +1,7 @@
 //! What the integration tests share: the broker and deployments under test,
 //! the service as a child process, input datasets, reading committed
-//! outputs, the replay oracle, metrics and the contract tests' Python.
+//! outputs, the replay oracle, metrics, the contract tests' Python and the
+//! schema registry.
 
 mod broker;
 mod deployment;
@@ -9,6 +10,7 @@ mod metrics;
 mod oracle;
 mod output;
 mod python;
+mod registry;
 mod service;
 
 pub use broker::*;
@@ -18,4 +20,5 @@ pub use metrics::*;
 pub use oracle::*;
 pub use output::*;
 pub use python::*;
+pub use registry::*;
 pub use service::*;
