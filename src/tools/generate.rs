@@ -4,6 +4,8 @@
 
 use std::collections::BTreeMap;
 
+pub mod outcomes;
+
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 

@@ -179,3 +179,85 @@ fn the_model_check_examples_in_docs_model_md_are_current() {
     }
     assert_eq!(shown, 3, "the broken, typo and warnings examples");
 }
+
+/// The `model suggest` run in docs/model.md ("Tuning the model from
+/// outcomes"): the report, the excerpt of the candidate file and the
+/// refusal are what the commands print and write today.
+#[test]
+fn the_model_suggestion_in_docs_model_md_is_current() {
+    let docs = doc("docs/model.md");
+    let start = docs
+        .find("## Tuning the model from outcomes")
+        .expect("a tuning section");
+    let section = &docs[start..];
+    let dir = tempfile::tempdir().unwrap();
+    let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/model.toml");
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_leadpulse"))
+            .args(args)
+            .current_dir(dir.path())
+            .output()
+            .unwrap()
+    };
+    for (leads, file) in [("2000", "outcomes.ndjson"), ("400", "few.ndjson")] {
+        let out = run(&[
+            "generate",
+            "--outcomes",
+            "--leads",
+            leads,
+            "--days",
+            "40",
+            "--seed",
+            "11",
+            "--start",
+            "2026-09-01T08:00:00Z",
+        ]);
+        assert!(out.status.success());
+        std::fs::write(dir.path().join(file), out.stdout).unwrap();
+    }
+    let suggest = |events: &str| {
+        run(&[
+            "model",
+            "suggest",
+            "--model",
+            model.to_str().unwrap(),
+            "--events",
+            events,
+            "--reference-time",
+            "2026-12-01T00:00:00Z",
+            "--out",
+            "suggested.toml",
+        ])
+    };
+    let refusal = suggest("few.ndjson");
+    assert_eq!(refusal.status.code(), Some(1));
+    let refusal = String::from_utf8(refusal.stderr).unwrap();
+    assert!(
+        section.contains(refusal.trim_end()),
+        "docs/model.md shows an outdated refusal; it is now:\n{refusal}"
+    );
+    let out = suggest("outcomes.ndjson");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        section.contains(report.trim_end()),
+        "docs/model.md shows an outdated `model suggest` report; it is now:\n{report}"
+    );
+    // The excerpt of suggested.toml: the block after "In `suggested.toml`:".
+    let written = std::fs::read_to_string(dir.path().join("suggested.toml")).unwrap();
+    let excerpt = section
+        .split("`suggested.toml`:\n\n```\n")
+        .nth(1)
+        .and_then(|s| s.split("```").next())
+        .expect("an excerpt of suggested.toml");
+    for part in excerpt.split("\n\n") {
+        assert!(
+            written.contains(part.trim_end()),
+            "docs/model.md shows an outdated part of suggested.toml:\n{part}\nit is now:\n{written}"
+        );
+    }
+}

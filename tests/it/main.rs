@@ -16,6 +16,7 @@ mod faults;
 mod handoff_stage;
 mod hanging_txn;
 mod model_e2e;
+mod model_suggest;
 mod newcomer;
 mod notify;
 mod ops;

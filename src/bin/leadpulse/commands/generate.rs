@@ -7,12 +7,13 @@ use std::process::ExitCode;
 
 use leadpulse::codec::{self, parse_rfc3339, Format};
 use leadpulse::config::Settings;
-use leadpulse::tools::generate::{Generator, GeneratorConfig, ShapeArgs};
+use leadpulse::tools::generate::{outcomes, Generator, GeneratorConfig, ShapeArgs};
 use leadpulse::tools::produce;
 
 #[derive(clap::Args)]
 pub struct Args {
     /// Number of events; with `--kafka`, 0 produces until SIGTERM.
+    /// Not with `--outcomes`, where each lead has its own history.
     #[arg(long, default_value_t = 10_000)]
     events: u64,
     /// Produce to Kafka (`kafka.*` and `topics.events` from the config)
@@ -44,6 +45,16 @@ pub struct Args {
     /// Mean event-time gap between events, in milliseconds.
     #[arg(long, default_value_t = 50.0)]
     mean_gap_ms: f64,
+    /// Write a stream with known causes of won deals instead: a driver
+    /// page and form truly raise the odds of a `deal_won` feedback event
+    /// (written into the stream), a noise page does not (docs/model.md,
+    /// "Tuning the model from outcomes").
+    #[arg(long, conflicts_with_all = ["kafka", "events"])]
+    outcomes: bool,
+    /// With `--outcomes`: leads arrive over this many days, and the
+    /// stream ends after them.
+    #[arg(long, default_value_t = 30.0, requires = "outcomes")]
+    days: f64,
     #[command(flatten)]
     shape: ShapeArgs,
 }
@@ -53,6 +64,22 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         return to_kafka(args);
     }
     let start = parse_rfc3339(&args.start).map_err(|e| anyhow::anyhow!("--start: {e}"))?;
+    if args.outcomes {
+        let events = outcomes::generate(&outcomes::OutcomeConfig {
+            leads: args.leads,
+            start,
+            days: args.days,
+            seed: args.seed,
+        });
+        let stdout = io::stdout();
+        let mut out = BufWriter::new(stdout.lock());
+        for e in &events {
+            out.write_all(&codec::encode_event(e, Format::Json))?;
+            out.write_all(b"\n")?;
+        }
+        out.flush()?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let generator = Generator::new(
         args.shape
             .apply(GeneratorConfig {
