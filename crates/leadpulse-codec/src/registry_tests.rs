@@ -6,6 +6,7 @@ fn event() -> Event {
     Event {
         event_id: "e-1".into(),
         lead_id: "L-1".into(),
+        visitor_id: None,
         occurred_at: 1_760_000_000_000,
         company_domain: None,
         account_id: None,
