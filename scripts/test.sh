@@ -87,4 +87,7 @@ export LEADPULSE_PYTHON="$(scripts/python-venv.sh)"
 # --- Tests ----------------------------------------------------------------
 log "cargo test (unit, property, end-to-end; benches as smoke runs)"
 cargo test --locked --workspace --all-targets -- --test-threads="${LEADPULSE_TEST_THREADS:-3}"
+# Its own broker, which it bounces; see RELIABILITY.md.
+log "chaos, short form: 3 instances, kill -9, SIGTERM, a broker bounce (scripts/chaos.sh --short)"
+scripts/chaos.sh --short
 log "all tests passed"

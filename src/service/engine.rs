@@ -8,6 +8,9 @@
 //! - an aborted transaction restores the partitions it changed from the
 //!   changelog and rewinds every input to the batch's first offset, so the
 //!   batch is scored again from the committed state;
+//! - a producer lost to a long broker outage is re-created, and every
+//!   partition rebuilt from the changelog and read again from the group's
+//!   committed offsets ([`Engine::recover`]);
 //! - a fenced or fatal error stops the loop, and the process exits 2.
 
 use std::collections::BTreeMap;
@@ -104,7 +107,11 @@ impl Engine {
             );
             return Ok(());
         }
-        self.txn.begin()?;
+        if !self.begin(consumer)? {
+            // The producer was re-created: the consumer now reads again
+            // from the committed offsets, this record included.
+            return Ok(());
+        }
         self.batch
             .first
             .entry((source, partition))
@@ -186,7 +193,23 @@ impl Engine {
                 tracing::warn!(error = %e, "produce failed; aborting the transaction");
                 self.abort(consumer)
             }
+            Err(TxnError::Lost(e)) => self.recover(consumer, &e),
             Err(TxnError::Fatal(e)) => Err(e),
+        }
+    }
+
+    /// Opens a transaction unless one is open. `false`: the producer was
+    /// lost and has been re-created, the state rebuilt and the inputs
+    /// rewound, so what the caller was about to do is done again later.
+    fn begin(&mut self, consumer: &BaseConsumer<RebalanceHandler>) -> Result<bool, PipelineError> {
+        match self.txn.begin() {
+            Ok(()) => Ok(true),
+            Err(TxnError::Lost(e)) => self.recover(consumer, &e).map(|()| false),
+            Err(TxnError::Fatal(e)) => Err(e),
+            Err(TxnError::Abortable(e)) => Err(PipelineError::Kafka {
+                during: "begin_transaction",
+                source: e,
+            }),
         }
     }
 
@@ -308,7 +331,9 @@ impl Engine {
                 .get(&partition)
                 .is_some_and(|p| p.next_due(now).is_some())
             {
-                self.txn.begin()?;
+                if !self.begin(consumer)? {
+                    return Ok(());
+                }
                 let Engine {
                     partitions,
                     desk,
@@ -387,6 +412,7 @@ impl Engine {
                 tracing::warn!(error = %e, "transaction failed; aborting and rewinding");
                 self.abort(consumer)
             }
+            Err(TxnError::Lost(e)) => self.recover(consumer, &e),
             Err(TxnError::Fatal(e)) => Err(e),
         }
     }
@@ -466,7 +492,11 @@ impl Engine {
         }
         // Not ready until a transaction commits again.
         self.status.set_kafka_available(false);
-        self.txn.abort()?;
+        match self.txn.abort() {
+            Ok(()) => {}
+            Err(TxnError::Lost(e) | TxnError::Abortable(e)) => return self.recover(consumer, &e),
+            Err(TxnError::Fatal(e)) => return Err(e),
+        }
         let batch = std::mem::take(&mut self.batch);
         // The batch changed state in place: rebuild what it touched from
         // the changelog, which holds exactly the committed states.
@@ -525,6 +555,97 @@ impl Engine {
         }
         telemetry::transaction_aborted();
         self.summary.aborted += 1;
+        Ok(())
+    }
+
+    /// After the producer is lost (a broker outage longer than the
+    /// transaction timeout, say): re-creates it, whose `init_transactions`
+    /// ends what the old one left open, drops the lead state of every
+    /// partition, restores it from the changelog and reads every input
+    /// again from the group's committed offsets. What committed and what
+    /// did not is then read from the brokers, not assumed: a commit whose
+    /// answer was lost may have committed.
+    pub(super) fn recover(
+        &mut self,
+        consumer: &BaseConsumer<RebalanceHandler>,
+        cause: &KafkaError,
+    ) -> Result<(), PipelineError> {
+        tracing::warn!(
+            error = %cause,
+            "the transactional producer cannot go on; re-creating it and rebuilding every \
+             partition from committed state"
+        );
+        self.status.set_kafka_available(false);
+        self.txn.reset(&self.settings)?;
+        self.batch = Batch::default();
+        let owned: Vec<i32> = self.partitions.keys().copied().collect();
+        self.partitions.clear();
+        let restored = self.restore_partitions(&owned);
+        self.status
+            .restore_finished(&owned, restored.is_ok(), self.leads_changed());
+        restored?;
+        self.rewind_to_committed(consumer, &owned)?;
+        telemetry::transaction_aborted();
+        self.summary.aborted += 1;
+        // `init_transactions` answered: the brokers take transactions again.
+        self.status.set_kafka_available(true);
+        tracing::info!(partitions = ?owned, "transactional producer re-created; reading again from the committed offsets");
+        Ok(())
+    }
+
+    /// Seeks both inputs of `partitions` to the group's committed offsets
+    /// (the start of a partition without any), asking again while the
+    /// brokers are away.
+    fn rewind_to_committed(
+        &mut self,
+        consumer: &BaseConsumer<RebalanceHandler>,
+        partitions: &[i32],
+    ) -> Result<(), PipelineError> {
+        if partitions.is_empty() {
+            return Ok(());
+        }
+        let mut wanted = TopicPartitionList::new();
+        for &p in partitions {
+            wanted.add_partition(&self.topics.events, p);
+            wanted.add_partition(&self.topics.feedback, p);
+        }
+        let timeout = self.txn.timeout();
+        let mut backoff = Duration::from_millis(200);
+        let committed = loop {
+            match consumer.committed_offsets(wanted.clone(), timeout) {
+                Ok(c) => break c,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot read the committed offsets yet; retrying");
+                    std::thread::sleep(backoff);
+                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                }
+            }
+        };
+        for e in committed.elements() {
+            let Some(source) = self.topics.topic_of(e.topic()) else {
+                continue;
+            };
+            let p = e.partition();
+            let offset = match e.offset() {
+                Offset::Offset(o) => {
+                    self.positions.insert((source, p), o);
+                    Offset::Offset(o)
+                }
+                _ => {
+                    self.positions.remove(&(source, p));
+                    Offset::Beginning
+                }
+            };
+            let rewound = if source == Topic::Feedback {
+                self.feedback.seek(e.topic(), p, offset, timeout)
+            } else {
+                consumer.seek(e.topic(), p, offset, timeout)
+            };
+            rewound.map_err(|source| PipelineError::Kafka {
+                during: "rewind to the committed offsets",
+                source,
+            })?;
+        }
         Ok(())
     }
 

@@ -17,6 +17,7 @@ mod hanging_txn;
 mod model_e2e;
 mod newcomer;
 mod ops;
+mod outage;
 mod packaging;
 mod poison;
 mod report;
