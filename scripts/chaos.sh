@@ -20,7 +20,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if [ "${1:-}" = "--short" ]; then
-  : "${CHAOS_EVENTS:=40000}" "${CHAOS_RATE:=800}" "${CHAOS_KILLS:=6}" "${CHAOS_TERMS:=2}"
+  : "${CHAOS_EVENTS:=30000}" "${CHAOS_RATE:=1000}" "${CHAOS_KILLS:=6}" "${CHAOS_TERMS:=1}"
   : "${CHAOS_LEADS:=4000}"
 fi
 EVENTS="${CHAOS_EVENTS:-300000}"

@@ -8,12 +8,14 @@
 //! | Idle  | `send`, `commit`, `abort` | — (a bug: refused) | | |
 //! | Open  | `begin`  | Open (no-op: begun lazily by the first record) | | |
 //! | Open  | `send`   | Open | caller aborts            | exit 2          |
-//! | Open  | `commit` | Idle | stays Open; caller aborts | exit 2         |
+//! | Open  | `commit` | Idle (retried while the brokers are away) | stays Open; caller aborts | lost, or exit 2 |
 //! | Open  | `abort`  | Idle | retried while the brokers are away; else lost | lost, or exit 2 |
 //!
 //! Every call is bounded by one timeout, half of `transaction.timeout.ms`,
 //! so a call that gives up leaves time for the abort that follows it before
-//! the broker aborts the transaction itself.
+//! the broker aborts the transaction itself. A commit call the brokers do
+//! not answer in time is made again until they do: librdkafka resumes it,
+//! and refuses any other call (the abort included) while it is under way.
 //!
 //! **Lost** is an error fatal to this producer but not to the service: the
 //! brokers were away for longer than the transaction timeout, the
@@ -159,15 +161,15 @@ impl Transactions {
         if self.is_open() {
             return Ok(());
         }
-        self.producer
-            .begin_transaction()
-            .map_err(|e| match self.classify("begin_transaction", e) {
+        self.producer.begin_transaction().map_err(|e| {
+            match self.classify("begin_transaction", e) {
                 TxnError::Abortable(e) => TxnError::Fatal(PipelineError::Kafka {
                     during: "begin_transaction",
                     source: e,
                 }),
                 other => other,
-            })?;
+            }
+        })?;
         self.begun += 1;
         self.state = Txn::Open {
             started: Instant::now(),
@@ -216,28 +218,45 @@ impl Transactions {
                 "commit without an open transaction".into(),
             )));
         };
-        let deadline = Instant::now() + self.timeout;
-        self.producer
-            .send_offsets_to_transaction(offsets, group, self.timeout)
-            .map_err(|e| self.classify("send_offsets_to_transaction", e))?;
+        // A call that timed out must be called again to resume: librdkafka
+        // refuses any other (an abort included) while it is under way.
+        self.resume("send_offsets_to_transaction", |p, t| {
+            p.send_offsets_to_transaction(offsets, group, t)
+        })?;
         wait_delivered(&self.producer, self.timeout);
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self
-                .producer
-                .commit_transaction(left.max(Duration::from_millis(100)))
-            {
-                Ok(()) => break,
-                Err(KafkaError::Transaction(e))
-                    if e.is_retriable() && Instant::now() < deadline =>
-                {
-                    tracing::warn!(error = %e, "retrying commit");
-                }
-                Err(e) => return Err(self.classify("commit_transaction", e)),
-            }
-        }
+        self.resume("commit_transaction", |p, t| p.commit_transaction(t))?;
         self.state = Txn::Idle;
         Ok(started.elapsed())
+    }
+
+    /// Calls `call` until it is done, again while it fails with a
+    /// retriable error (the brokers are away: librdkafka asks for the same
+    /// call to resume it, and refuses any other meanwhile), backing off up
+    /// to 5 s. Any other error is classified.
+    fn resume(
+        &self,
+        during: &'static str,
+        mut call: impl FnMut(
+            &ThreadedProducer<DefaultProducerContext>,
+            Duration,
+        ) -> rdkafka::error::KafkaResult<()>,
+    ) -> Result<(), TxnError> {
+        let mut backoff = Duration::from_millis(100);
+        let mut attempts = 0u32;
+        loop {
+            match call(&self.producer, self.timeout) {
+                Ok(()) => return Ok(()),
+                Err(KafkaError::Transaction(e))
+                    if e.is_retriable() && !e.is_fatal() && !e.txn_requires_abort() =>
+                {
+                    attempts += 1;
+                    tracing::warn!(error = %e, attempts, during, "retrying");
+                    std::thread::sleep(backoff);
+                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                }
+                Err(e) => return Err(self.classify(during, e)),
+            }
+        }
     }
 
     /// Aborts the open transaction. While the brokers do not answer (a

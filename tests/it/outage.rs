@@ -13,7 +13,10 @@ use crate::support::*;
 fn outage() -> Duration {
     let secs = std::env::var("LEADPULSE_OUTAGE_SECS")
         .ok()
-        .map(|s| s.parse::<u64>().expect("LEADPULSE_OUTAGE_SECS: whole seconds"))
+        .map(|s| {
+            s.parse::<u64>()
+                .expect("LEADPULSE_OUTAGE_SECS: whole seconds")
+        })
         .unwrap_or(60);
     Duration::from_secs(secs)
 }

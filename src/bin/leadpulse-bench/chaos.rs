@@ -183,7 +183,10 @@ struct Committed {
 /// Every committed record of `topic`, each partition in order.
 fn read_topic(settings: &Settings, topic: &str) -> anyhow::Result<Vec<Committed>> {
     let consumer: BaseConsumer = reader_config(settings)
-        .set("group.id", format!("{}-chaos-check", settings.kafka.group_id))
+        .set(
+            "group.id",
+            format!("{}-chaos-check", settings.kafka.group_id),
+        )
         .create()?;
     let partitions = super::partitions_of(&consumer, topic)?;
     let mut tpl = TopicPartitionList::new();
@@ -232,8 +235,8 @@ fn json(bytes: &[u8], what: &str) -> anyhow::Result<Value> {
 }
 
 fn read_ndjson(path: &Path) -> anyhow::Result<Vec<Value>> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     text.lines()
         .filter(|l| !l.trim().is_empty())
         .map(|l| json(l.as_bytes(), &path.display().to_string()))
@@ -347,7 +350,10 @@ fn multiset(expected: &[Value], got: &[Value], what: &str, examples: &mut Vec<St
             note(examples, format!("{what} missing: {v}"));
         } else if g > n {
             k.duplicate += (g - n) as usize;
-            note(examples, format!("{what} committed {g} times, replay {n}: {v}"));
+            note(
+                examples,
+                format!("{what} committed {g} times, replay {n}: {v}"),
+            );
         }
     }
     k.extra = have

@@ -118,7 +118,10 @@ impl OwnBroker {
     /// Starts it again on the same data and ports.
     pub fn restart(&self) {
         let bootstrap = start_on(&self.data_dir);
-        assert_eq!(bootstrap, self.bootstrap, "the broker came back on other ports");
+        assert_eq!(
+            bootstrap, self.bootstrap,
+            "the broker came back on other ports"
+        );
     }
 }
 
