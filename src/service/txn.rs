@@ -229,10 +229,10 @@ impl Transactions {
         Ok(started.elapsed())
     }
 
-    /// Calls `call` until it is done, again while it fails with a
-    /// retriable error (the brokers are away: librdkafka asks for the same
-    /// call to resume it, and refuses any other meanwhile), backing off up
-    /// to 5 s. Any other error is classified.
+    /// Calls `call` until it is done, again while it times out (the
+    /// brokers are away: librdkafka asks for the same call to resume it,
+    /// and refuses any other meanwhile), backing off up to 5 s. Any other
+    /// error is classified.
     fn resume(
         &self,
         during: &'static str,
@@ -246,8 +246,12 @@ impl Transactions {
         loop {
             match call(&self.producer, self.timeout) {
                 Ok(()) => return Ok(()),
+                // Only a timeout leaves the call under way; any other error
+                // ends it (and a rebalance, say, needs the loop to poll).
                 Err(KafkaError::Transaction(e))
-                    if e.is_retriable() && !e.is_fatal() && !e.txn_requires_abort() =>
+                    if e.code() == RDKafkaErrorCode::OperationTimedOut
+                        && !e.is_fatal()
+                        && !e.txn_requires_abort() =>
                 {
                     attempts += 1;
                     tracing::warn!(error = %e, attempts, during, "retrying");
