@@ -14,7 +14,8 @@
 #
 # Knobs (environment): CHAOS_EVENTS, CHAOS_RATE (events/s), CHAOS_LEADS,
 # CHAOS_KILLS, CHAOS_TERMS, CHAOS_PARTITIONS, CHAOS_SEED, CHAOS_OUT (work
-# folder, default target/chaos), CHAOS_RELEASE=1 (release binaries).
+# folder, default target/chaos), CHAOS_RELEASE=1 (release binaries),
+# CHAOS_BIN_DIR (binaries already built there; nothing is built).
 # The broker is its own (scripts/kafka/start.sh), as the bounce needs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,15 +36,17 @@ INSTANCES=(a b c)
 
 log() { printf '[chaos %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 
-if [ -n "${CHAOS_RELEASE:-}" ]; then
+if [ -n "${CHAOS_BIN_DIR:-}" ]; then
+  bin="$CHAOS_BIN_DIR"   # binaries built already
+elif [ -n "${CHAOS_RELEASE:-}" ]; then
   cargo build --locked --release --bins >&2
   bin=target/release
 else
   cargo build --locked --bins >&2
   bin=target/debug
 fi
-lp="$PWD/$bin/leadpulse"
-tool="$PWD/$bin/leadpulse-bench"
+lp="$(cd "$bin" && pwd)/leadpulse"
+tool="$(cd "$bin" && pwd)/leadpulse-bench"
 
 rm -rf "$OUT"
 mkdir -p "$OUT"
