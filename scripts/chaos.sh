@@ -64,7 +64,8 @@ cleanup() {
 trap cleanup EXIT
 
 log "starting a broker of its own in $broker"
-eval "$(scripts/kafka/start.sh "$broker")"
+started="$(scripts/kafka/start.sh "$broker")" || { log "the broker did not start"; exit 1; }
+eval "$started"
 name="chaos-$(date +%s)"
 cat > "$OUT/routing.toml" <<'ROSTER'
 # No deadline falls due while the test runs: timers fire on the wall clock
@@ -175,7 +176,7 @@ while [ $n -lt $total ]; do
     log "broker bounce: stopping it for 10 s"
     scripts/kafka/stop.sh --keep "$broker"
     sleep 10
-    scripts/kafka/start.sh "$broker" > /dev/null
+    scripts/kafka/start.sh "$broker" > /dev/null || { log "the broker did not come back"; exit 1; }
     bounces=$((bounces + 1))
     log "broker back"
     continue
