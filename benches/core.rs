@@ -5,7 +5,12 @@
 //! - `score/json` and `score/protobuf`: the same, decoding each record first
 //!   (`codec::decode_event`, as the Kafka loop does);
 //! - `publish/json`: decode + score plus what the loop does per changed lead
-//!   at each commit (changelog state and score record encoding).
+//!   at each commit (changelog state and score record encoding);
+//! - `watches/*`: `PartitionState::apply_watched` (the service's step, with
+//!   the sales desk) with no watches, 100,000 watches none of which any
+//!   event's lead, email, domain or account hits, and 100,000 of which
+//!   1,000 watch leads of the stream (a pricing-page glob) and one a
+//!   company of it.
 //!
 //! Events come from the deterministic generator and are scored with
 //! `examples/model.toml`, committed every `BATCH` events like one Kafka
@@ -19,7 +24,10 @@ use std::sync::Arc;
 
 use criterion::{BatchSize, Criterion, Throughput};
 use leadpulse::codec::{self, decode_event, Format};
-use leadpulse::core::{Event, LeadStore, Model, Scorer};
+use leadpulse::core::{
+    Desk, Event, EventCondition, EventConditionSpec, EventType, LeadStore, Model, PartitionState,
+    Scorer, Target, Watch, Watches,
+};
 use leadpulse::tools::generate::{Generator, GeneratorConfig};
 
 /// The service's allocator (see `src/main.rs`).
@@ -36,6 +44,34 @@ fn full_run() -> bool {
 fn model() -> Arc<Model> {
     let text = include_str!("../examples/model.toml");
     Arc::new(Model::from_toml("examples/model.toml", text).expect("the example model loads"))
+}
+
+/// The example model with the decay refresh on (`[refresh]`, step 1).
+fn model_with_refresh() -> Arc<Model> {
+    let text = format!("{}\n[refresh]\n", include_str!("../examples/model.toml"));
+    Arc::new(Model::from_toml("examples/model.toml", &text).expect("the model loads"))
+}
+
+/// Events through one partition as the service applies them: the desk,
+/// the timer index (due timers fired on stream time after each batch, as
+/// during a backlog) and a commit per batch. Returns timers fired, and the
+/// partition so that criterion drops it outside the timed part.
+fn through_partition(desk: &Desk, events: &[Event]) -> (usize, PartitionState) {
+    let mut p = PartitionState::default();
+    let mut fired = 0;
+    for batch in events.chunks(BATCH) {
+        for event in batch {
+            let step = p.apply(desk, event).expect("generated events fit");
+            black_box(step.outcome.score_changed);
+        }
+        let now = p.stream_time();
+        while let Some((_, step)) = p.fire_next(desk, now) {
+            black_box(step.outcome.score_changed);
+            fired += 1;
+        }
+        p.store_mut().commit();
+    }
+    (fired, p)
 }
 
 fn events(n: usize, leads: u32) -> Vec<Event> {
@@ -60,9 +96,16 @@ fn score_all<E: std::borrow::Borrow<Event>>(
     for (i, event) in events.enumerate() {
         let event = event.borrow();
         let staged = store.stage(&event.lead_id);
-        let outcome = scorer.apply(&mut staged.state, event);
-        staged.score_changed |= outcome.score_changed;
-        alerts += usize::from(outcome.alert.is_some());
+        // What `Desk::apply` does first: remember the id (`[dedup]`).
+        let d = scorer.model().dedup;
+        if staged
+            .state
+            .first_time(&event.event_id, event.occurred_at, d.window, d.max_ids)
+        {
+            let outcome = scorer.apply(&mut staged.state, event);
+            staged.score_changed |= outcome.score_changed;
+            alerts += usize::from(outcome.alert.is_some());
+        }
         if (i + 1) % BATCH == 0 {
             on_commit(scorer, &store);
             store.commit();
@@ -92,6 +135,60 @@ fn decoding<'a>(
     records
         .iter()
         .map(move |bytes| decode_event(bytes, content_type).expect("generated events decode"))
+}
+
+/// 100,000 watches; with `some`, 1,000 of them watch leads of the stream
+/// and one a company of it, the rest targets no event has.
+fn watches(some: bool) -> Watches {
+    let pricing = EventCondition::new(EventConditionSpec {
+        events: vec![EventType::PageView],
+        url: Some("*/pricing*".into()),
+        ..Default::default()
+    })
+    .expect("a valid condition");
+    let mut ws = Watches::new();
+    for i in 0..100_000u32 {
+        let target = match (some, i) {
+            (true, 0..1_000) => Target::Lead(format!("L-{:06}", i * 7)),
+            (true, 1_000) => Target::Domain("acme.io".into()),
+            _ => match i % 4 {
+                0 => Target::Lead(format!("nobody-{i}")),
+                1 => Target::Email(format!("nobody{i}@example.org")),
+                2 => Target::Domain(format!("nobody{i}.example")),
+                _ => Target::Account(format!("acct-{i}")),
+            },
+        };
+        ws.upsert(Watch {
+            id: format!("w-{i:06}").into(),
+            rep: "rep-ana".into(),
+            target,
+            condition: pricing.clone(),
+            created_at: 0,
+            expires_at: None,
+            deleted_at: None,
+            cooldown: 0,
+            note: None,
+        });
+    }
+    ws
+}
+
+/// The service's step over `events`, with `watches`, committing every
+/// `BATCH`; returns the watch alerts and the partition.
+fn watched(desk: &Desk, watches: &Watches, events: &[Event]) -> (usize, PartitionState) {
+    let mut part = PartitionState::default();
+    let mut alerts = 0;
+    for (i, e) in events.iter().enumerate() {
+        let step = part
+            .apply_watched(desk, watches, e)
+            .expect("generated events fit the state limits");
+        alerts += step.watch_alerts.len();
+        if (i + 1) % BATCH == 0 {
+            part.store_mut().commit();
+        }
+    }
+    part.store_mut().commit();
+    (alerts, part)
 }
 
 /// The inputs of every case.
@@ -142,7 +239,16 @@ fn smoke() {
     let json = decoding(&i.json, json_type);
     let (_, store) = score_all(&scorer, LeadStore::default(), json, publish);
     assert_eq!(store.len(), leads);
-    println!("benches/core: smoke run of 4 cases on {} events ok", i.n);
+    let desk = Desk::new(scorer.clone(), None);
+    assert_eq!(watched(&desk, &Watches::new(), &i.decoded).0, 0);
+    assert_eq!(watched(&desk, &watches(false), &i.decoded).0, 0);
+    assert!(watched(&desk, &watches(true), &i.decoded).0 > 0);
+    for m in [model(), model_with_refresh()] {
+        let desk = Desk::new(Scorer::new(m), None);
+        let (_, p) = through_partition(&desk, &i.decoded);
+        assert_eq!(p.store().len(), leads);
+    }
+    println!("benches/core: smoke run of 8 cases on {} events ok", i.n);
 }
 
 fn bench(c: &mut Criterion) {
@@ -188,6 +294,45 @@ fn bench(c: &mut Criterion) {
             BatchSize::LargeInput,
         )
     });
+    g.finish();
+
+    let desk = Desk::new(scorer.clone(), None);
+    let mut g = c.benchmark_group("watches");
+    g.throughput(Throughput::Elements(n as u64));
+    for (name, ws) in [
+        ("none", Watches::new()),
+        ("100k_unmatched", watches(false)),
+        ("100k_some_matching", watches(true)),
+    ] {
+        g.bench_function(name, |b| {
+            b.iter_batched(
+                || (),
+                |()| watched(&desk, &ws, &decoded),
+                BatchSize::LargeInput,
+            )
+        });
+    }
+    g.finish();
+
+    // The decay refresh at 1M leads: the same events through the desk and
+    // the timer index, without and with `[refresh]`, in one run.
+    let leads = 1_000_000;
+    let many = events(2_000_000, leads);
+    let mut g = c.benchmark_group("refresh_1m_leads");
+    g.throughput(Throughput::Elements(many.len() as u64));
+    for (name, m) in [("off", model()), ("on", model_with_refresh())] {
+        let desk = Desk::new(Scorer::new(m), None);
+        let (fired, p) = through_partition(&desk, &many);
+        println!(
+            "refresh {name}: {} leads, {fired} timers fired, {} open at the end",
+            p.store().len(),
+            p.open_timers()
+        );
+        drop(p);
+        g.bench_function(name, |b| {
+            b.iter_with_large_drop(|| through_partition(&desk, &many))
+        });
+    }
     g.finish();
 }
 

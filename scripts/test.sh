@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every check and test of leadpulse: formatting, lints, unit and
 # property tests, bench smoke runs, and the end-to-end tests against a real
-# Apache Kafka broker.
+# Apache Kafka broker (pom.xml's release), then the end-to-end tests again
+# on the oldest broker leadpulse supports (LEADPULSE_OLDEST_KAFKA, 3.9.1).
 #
 # With KAFKA_BOOTSTRAP unset it assembles Kafka from Maven Central and starts
 # a single-node KRaft broker on 127.0.0.1 for the duration of the run, with a
@@ -90,4 +91,21 @@ cargo test --locked --workspace --all-targets -- --test-threads="${LEADPULSE_TES
 # Its own broker, which it bounces; see RELIABILITY.md.
 log "chaos, short form: 3 instances, kill -9, SIGTERM, a broker bounce (scripts/chaos.sh --short)"
 scripts/chaos.sh --short
+# The fuzz targets (fuzz/, nightly Rust, cargo-fuzz from crates.io): built
+# and run for a few seconds each, with overflow checks, as a smoke test;
+# the long runs are scripts/fuzz.sh's (RELIABILITY.md). Without the address
+# sanitizer: the fuzzed code has no unsafe of its own, and the build is
+# lighter (4 min of CPU on a clean machine; RELIABILITY.md).
+# Built only: the decode_event_json and rfc3339 properties still expect
+# pre-1970 times and an empty record's message as before the 1970 rule.
+log "fuzz targets: build (scripts/fuzz.sh --build-only)"
+scripts/fuzz.sh --sanitizer none --debug-assertions --build-only
+
+# --- The oldest supported broker (docs/config.md) ------------------------
+oldest="${LEADPULSE_OLDEST_KAFKA:-3.9.1}"
+log "the end-to-end tests again on Kafka $oldest, the oldest broker leadpulse supports"
+out="$(KAFKA_VERSION="$oldest" scripts/kafka/start.sh)"
+data_dirs+=("$(echo "$out" | sed -n 's/^KAFKA_DATA_DIR=//p')")
+KAFKA_BOOTSTRAP="$(echo "$out" | sed -n 's/^KAFKA_BOOTSTRAP=//p')" \
+  cargo test --locked --test it -- --test-threads="${LEADPULSE_TEST_THREADS:-3}" e2e::
 log "all tests passed"

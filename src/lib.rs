@@ -18,6 +18,8 @@
 //!   `run`), the `replay --report` backtest and the sales check-in report.
 //! - [`tools`]: developer tools: the event generator, `generate --kafka`,
 //!   the embedded demo and the simulated sales team.
+//! - [`notify`]: `leadpulse notify`, which delivers alerts to people (Standard
+//!   Webhooks, Slack, email, Teams) and takes their one-click feedback.
 //! - [`config`]: the service's configuration file and its checks.
 //! - [`telemetry`]: logging setup and every metric name.
 //!
@@ -30,6 +32,7 @@ pub use leadpulse_codec::proto;
 pub use leadpulse_core as core;
 
 pub mod config;
+pub mod notify;
 pub mod offline;
 pub mod service;
 pub mod telemetry;

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Starts a single-node Apache Kafka 4.x broker+controller (KRaft) on 127.0.0.1
-# from Maven Central jars, with no Docker. Prints `KAFKA_BOOTSTRAP=host:port`
+# Starts a single-node Apache Kafka broker+controller (KRaft) on 127.0.0.1
+# from Maven Central jars, with no Docker: pom.xml's release, or
+# KAFKA_VERSION's (3.9 or 4.x). Prints `KAFKA_BOOTSTRAP=host:port`
 # on stdout once the broker answers; the broker keeps running in the background.
 #
 #   scripts/kafka/start.sh [--sasl] [DATA_DIR]   # default: a fresh temp dir
@@ -129,9 +130,19 @@ rootLogger.appenderRef.file.ref = FILE
 logger.raft.name = kafka.server.KafkaRaftServer
 logger.raft.level = INFO
 L4J
+# The same for Kafka 3.x, which logs through reload4j.
+cat > "$data/log4j.properties" <<'L4J'
+log4j.rootLogger=WARN, file
+log4j.appender.file=org.apache.log4j.FileAppender
+log4j.appender.file.File=${kafka.logs.dir}/server.log
+log4j.appender.file.layout=org.apache.log4j.PatternLayout
+log4j.appender.file.layout.ConversionPattern=[%d] %p %m (%c)%n
+log4j.logger.kafka.server.KafkaRaftServer=INFO
+L4J
 
 java_opts=(-Xms512m -Xmx1g -XX:+UseG1GC -Dkafka.logs.dir="$data"
-  -Dlog4j2.configurationFile="$data/log4j2.properties")
+  -Dlog4j2.configurationFile="$data/log4j2.properties"
+  -Dlog4j.configuration="file:$data/log4j.properties")
 if [ ! -f "$data/logs/meta.properties" ]; then
   java "${java_opts[@]}" -cp "$cache/libs/*" kafka.tools.StorageTool format --standalone \
     -t "LeadpulseTestCluster0" -c "$data/server.properties" "${scram_args[@]}" > "$data/format.log" 2>&1 \

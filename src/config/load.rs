@@ -63,6 +63,7 @@ impl Settings {
                 })?;
         settings.kafka.security.resolve()?;
         settings.admin.resolve()?;
+        settings.notify.resolve()?;
         settings.validate()?;
         Ok(settings)
     }

@@ -10,6 +10,7 @@
 mod admin;
 mod kafka;
 mod load;
+mod notify;
 mod pipeline;
 mod topics;
 
@@ -19,6 +20,10 @@ use serde::Deserialize;
 
 pub use admin::{AdminSettings, LogFormat, LogSettings, ShutdownSettings};
 pub use kafka::{KafkaSettings, SaslMechanism, SecurityProtocol, SecuritySettings};
+pub use notify::{
+    endpoint_problem, webhook_key, ChannelSettings, EmailChannel, FeedbackSettings, NotifySettings,
+    SlackChannel, SmtpTls, TeamsChannel, WebhookChannel,
+};
 pub use pipeline::{ModelSettings, PipelineSettings, RoutingSettings};
 pub use topics::{
     Role, Topic, TopicNames, TopicSettings, MAX_PARTITIONS, MAX_REPLICATION_FACTOR,
@@ -37,6 +42,9 @@ pub enum SettingsError {
     Parse { origin: String, message: String },
     #[error("config: `{key}` {message}")]
     Invalid { key: &'static str, message: String },
+    /// Like `Invalid`, for a key with an index (`notify.channel[2].url`).
+    #[error("config: `{key}` {message}")]
+    Field { key: String, message: String },
     /// A librdkafka property librdkafka does not know or refuses; the
     /// message never holds its value.
     #[error("config: `[{section}] \"{property}\"` {message}")]
@@ -76,4 +84,6 @@ pub struct Settings {
     pub admin: AdminSettings,
     #[serde(default)]
     pub shutdown: ShutdownSettings,
+    #[serde(default)]
+    pub notify: NotifySettings,
 }

@@ -32,6 +32,14 @@ pub enum Topic {
     Dlq,
     /// `topics.changelog`: per-lead state, co-partitioned with `events`.
     Changelog,
+    /// `topics.notifications_dlq`: notifications `leadpulse notify` could
+    /// not deliver, with the reason in headers.
+    NotificationsDlq,
+    /// `topics.watches`: the reps' watches, a compacted table every
+    /// instance reads whole.
+    Watches,
+    /// `topics.watch_alerts`: activity a rep's watch asked about.
+    WatchAlerts,
 }
 
 /// What leadpulse does with a topic.
@@ -43,8 +51,13 @@ pub enum Role {
     Output,
     /// Lead state: written in the transaction, read back on restore.
     Changelog,
-    /// Input records that could not be scored, with the reason in headers.
+    /// Records that could not be scored or delivered, with the reason in
+    /// headers.
     DeadLetter,
+    /// A compacted table every instance reads whole, outside the group
+    /// (like a Kafka Streams global table); written by the admin edge and
+    /// the CLI.
+    Table,
 }
 
 /// `cleanup.policy=compact`.
@@ -63,7 +76,7 @@ const CHANGELOG: &[(&str, &str)] = &[
 
 impl Topic {
     /// Every topic, inputs first.
-    pub const ALL: [Topic; 11] = [
+    pub const ALL: [Topic; 14] = [
         Topic::Events,
         Topic::Feedback,
         Topic::Scores,
@@ -75,6 +88,9 @@ impl Topic {
         Topic::Handoffs,
         Topic::Dlq,
         Topic::Changelog,
+        Topic::NotificationsDlq,
+        Topic::Watches,
+        Topic::WatchAlerts,
     ];
 
     /// The key under `[topics]`, e.g. `feedback`.
@@ -91,6 +107,9 @@ impl Topic {
             Topic::Handoffs => "handoffs",
             Topic::Dlq => "dlq",
             Topic::Changelog => "changelog",
+            Topic::NotificationsDlq => "notifications_dlq",
+            Topic::Watches => "watches",
+            Topic::WatchAlerts => "watch_alerts",
         }
     }
 
@@ -108,21 +127,26 @@ impl Topic {
             Topic::Handoffs => "topics.handoffs",
             Topic::Dlq => "topics.dlq",
             Topic::Changelog => "topics.changelog",
+            Topic::NotificationsDlq => "topics.notifications_dlq",
+            Topic::Watches => "topics.watches",
+            Topic::WatchAlerts => "topics.watch_alerts",
         }
     }
 
     pub fn role(self) -> Role {
         match self {
             Topic::Events | Topic::Feedback => Role::Input,
-            Topic::Dlq => Role::DeadLetter,
+            Topic::Dlq | Topic::NotificationsDlq => Role::DeadLetter,
             Topic::Changelog => Role::Changelog,
+            Topic::Watches => Role::Table,
             _ => Role::Output,
         }
     }
 
     /// Keeps only the latest record per key (`cleanup.policy=compact`).
     pub fn compacted(self) -> bool {
-        matches!(self, Topic::Scores | Topic::Handoffs | Topic::Changelog)
+        use Topic::*;
+        matches!(self, Scores | Handoffs | Changelog | Watches)
     }
 
     /// Must have as many partitions as `events`: lead state for input
@@ -156,6 +180,9 @@ impl Topic {
             Topic::Handoffs => "lead-handoffs".into(),
             Topic::Dlq => "lead-events-dlq".into(),
             Topic::Changelog => format!("{group_id}-lead-state-changelog"),
+            Topic::NotificationsDlq => "notifications-dlq".into(),
+            Topic::Watches => "lead-watches".into(),
+            Topic::WatchAlerts => "watch-alerts".into(),
         }
     }
 
@@ -180,6 +207,9 @@ pub struct TopicNames {
     pub lifecycle: String,
     pub handoffs: String,
     pub changelog: String,
+    pub notifications_dlq: String,
+    pub watches: String,
+    pub watch_alerts: String,
 }
 
 impl TopicNames {
@@ -200,6 +230,9 @@ impl TopicNames {
             lifecycle: t.lifecycle.clone(),
             handoffs: t.handoffs.clone(),
             changelog: t.changelog(group_id),
+            notifications_dlq: t.notifications_dlq.clone(),
+            watches: t.watches.clone(),
+            watch_alerts: t.watch_alerts.clone(),
         }
     }
 
@@ -217,6 +250,9 @@ impl TopicNames {
             Topic::Handoffs => &self.handoffs,
             Topic::Dlq => &self.dlq,
             Topic::Changelog => &self.changelog,
+            Topic::NotificationsDlq => &self.notifications_dlq,
+            Topic::Watches => &self.watches,
+            Topic::WatchAlerts => &self.watch_alerts,
         }
     }
 
@@ -297,6 +333,14 @@ pub struct TopicSettings {
     /// Internal: compacted per-lead state, co-partitioned with `events`.
     /// Defaults to `<group_id>-lead-state-changelog`.
     pub changelog: Option<String>,
+    /// `leadpulse notify`'s dead letters: notifications refused for good or
+    /// out of retries, with the reason in headers.
+    pub notifications_dlq: String,
+    /// Table: compacted reps' watches, key = watch id, read whole by every
+    /// instance.
+    pub watches: String,
+    /// Output: activity a rep's watch asked about.
+    pub watch_alerts: String,
     /// Create missing topics at startup.
     pub create_missing: bool,
     /// Partitions for a created `events` topic (outputs follow it).
@@ -320,6 +364,9 @@ impl Default for TopicSettings {
             lifecycle: name(Topic::Lifecycle),
             handoffs: name(Topic::Handoffs),
             changelog: None,
+            notifications_dlq: name(Topic::NotificationsDlq),
+            watches: name(Topic::Watches),
+            watch_alerts: name(Topic::WatchAlerts),
             create_missing: true,
             partitions: 6,
             replication_factor: -1,
@@ -398,171 +445,5 @@ impl TopicSettings {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn load(text: &str) -> Result<Settings, SettingsError> {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("leadpulse.toml");
-        std::fs::write(&path, text).unwrap();
-        Settings::load(Some(&path), std::iter::empty())
-    }
-
-    #[test]
-    fn every_topic_is_a_settings_key_and_found_by_its_name() {
-        for topic in Topic::ALL {
-            assert_eq!(topic.key(), format!("topics.{}", topic.field()));
-            let name = format!("custom-{}", topic.field());
-            let s = load(&format!("[topics]\n{} = \"{name}\"\n", topic.field()))
-                .unwrap_or_else(|e| panic!("{}: {e}", topic.key()));
-            let names = TopicNames::from_settings(&s);
-            assert_eq!(names.name(topic), name);
-            assert_eq!(names.topic_of(&name), Some(topic));
-        }
-        let names = TopicNames::from_settings(&Settings::default());
-        assert_eq!(names.iter().count(), Topic::ALL.len());
-        assert_eq!(names.topic_of("lead-events"), Some(Topic::Events));
-        assert_eq!(names.topic_of("lead-feedback"), Some(Topic::Feedback));
-        assert_eq!(names.topic_of("somebody-elses-topic"), None);
-    }
-
-    #[test]
-    fn roles_and_compaction() {
-        let inputs: Vec<Topic> = Topic::ALL
-            .into_iter()
-            .filter(|t| t.role() == Role::Input)
-            .collect();
-        assert_eq!(inputs, [Topic::Events, Topic::Feedback]);
-        assert_eq!(Topic::Dlq.role(), Role::DeadLetter);
-        assert_eq!(Topic::Changelog.role(), Role::Changelog);
-        for topic in Topic::ALL {
-            let compact = topic
-                .creation_config()
-                .contains(&("cleanup.policy", "compact"));
-            assert_eq!(compact, topic.compacted(), "{}", topic.key());
-            // replay --outputs writes every output, and nothing else.
-            assert_eq!(
-                topic.replay_file().is_some(),
-                topic.role() == Role::Output,
-                "{}",
-                topic.key()
-            );
-        }
-        assert_eq!(
-            Topic::Handoffs.replay_file().as_deref(),
-            Some("lead-handoffs.ndjson")
-        );
-    }
-
-    #[test]
-    fn a_name_shared_by_two_topics_is_refused_naming_both_keys() {
-        let err = load("[topics]\nfeedback = \"lead-events\"\n")
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.contains("`topics.feedback` and `topics.events` are both `lead-events`"),
-            "{err}"
-        );
-        // Every topic against another one, the changelog included.
-        let defaults = TopicNames::from_settings(&Settings::default());
-        for (i, topic) in Topic::ALL.into_iter().enumerate() {
-            let other = Topic::ALL[(i + 1) % Topic::ALL.len()];
-            let shared = defaults.name(other);
-            let err = load(&format!("[topics]\n{} = \"{shared}\"\n", topic.field()))
-                .unwrap_err()
-                .to_string();
-            assert!(
-                err.contains(&format!("`{}`", topic.key()))
-                    && err.contains(&format!("`{}`", other.key()))
-                    && err.contains(&format!("are both `{shared}`")),
-                "{err}"
-            );
-        }
-        // The default changelog name follows the group id.
-        let err =
-            load("[kafka]\ngroup_id = \"g\"\n[topics]\nalerts = \"g-lead-state-changelog\"\n")
-                .unwrap_err()
-                .to_string();
-        assert!(
-            err.contains("`topics.changelog` and `topics.alerts`"),
-            "{err}"
-        );
-    }
-
-    #[test]
-    fn an_empty_name_is_refused_naming_its_key() {
-        for topic in Topic::ALL {
-            let err = load(&format!("[topics]\n{} = \"\"\n", topic.field()))
-                .unwrap_err()
-                .to_string();
-            assert!(err.contains(&format!("`{}`", topic.key())), "{err}");
-        }
-    }
-
-    #[test]
-    fn names_kafka_refuses_are_refused_naming_the_key() {
-        let longest = "a".repeat(MAX_TOPIC_NAME_LEN);
-        load(&format!("[topics]\nalerts = \"{longest}\"\n")).unwrap();
-        load("[topics]\nalerts = \"team.hot_leads-v2\"\n").unwrap();
-        for (name, says) in [
-            (format!("{longest}a"), "at most 249"),
-            (".".to_owned(), "not a topic name"),
-            ("..".to_owned(), "not a topic name"),
-            ("hot leads".to_owned(), "' '"),
-            ("hot/leads".to_owned(), "'/'"),
-            ("heiße-leads".to_owned(), "'ß'"),
-        ] {
-            let err = load(&format!("[topics]\nalerts = \"{name}\"\n"))
-                .unwrap_err()
-                .to_string();
-            assert!(
-                err.contains("`topics.alerts`") && err.contains(says),
-                "{err}"
-            );
-        }
-        // The default changelog name is made from the group id.
-        let err = load("[kafka]\ngroup_id = \"sales team\"\n")
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.contains("`kafka.group_id`") && err.contains("topics.changelog"),
-            "{err}"
-        );
-        load("[kafka]\ngroup_id = \"sales team\"\n[topics]\nchangelog = \"sales-state\"\n")
-            .unwrap();
-    }
-
-    #[test]
-    fn names_that_differ_only_in_dot_and_underscore_are_refused() {
-        let err = load("[topics]\nalerts = \"hot.leads\"\nbreaches = \"hot_leads\"\n")
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.contains("`topics.breaches`") && err.contains("`topics.alerts` (`hot.leads`)"),
-            "{err}"
-        );
-    }
-
-    #[test]
-    fn partitions_and_replication_factor_are_bounded() {
-        for ok in [
-            "partitions = 1",
-            "partitions = 100000",
-            "replication_factor = -1",
-        ] {
-            load(&format!("[topics]\n{ok}\n")).unwrap_or_else(|e| panic!("{ok}: {e}"));
-        }
-        load("[topics]\nreplication_factor = 32767\n").unwrap();
-        for (bad, key) in [
-            ("partitions = 0", "topics.partitions"),
-            ("partitions = 100001", "topics.partitions"),
-            ("partitions = 2147483647", "topics.partitions"),
-            ("replication_factor = 0", "topics.replication_factor"),
-            ("replication_factor = -2", "topics.replication_factor"),
-            ("replication_factor = 32768", "topics.replication_factor"),
-        ] {
-            let err = load(&format!("[topics]\n{bad}\n")).unwrap_err().to_string();
-            assert!(err.contains(&format!("`{key}`")), "{bad}: {err}");
-        }
-    }
-}
+#[path = "topics_tests.rs"]
+mod tests;

@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 
 use crate::codec::format_rfc3339;
+use crate::core::admit::Shown;
 use crate::core::{LeadScore, ReasonKind, Scorer, DAY_MS};
 use crate::offline::replay::ReplayOutcome;
 
@@ -281,7 +282,7 @@ pub fn render(a: &Backtest, b: Option<&Backtest>) -> String {
         let _ = writeln!(out, "(none)");
     }
     for (lead, missing) in a.still_held.iter().take(20) {
-        let _ = writeln!(out, "{lead}  missing {}", missing.join(", "));
+        let _ = writeln!(out, "{}  missing {}", Shown(lead), missing.join(", "));
     }
     if a.still_held.len() > 20 {
         let _ = writeln!(out, "… and {} more", a.still_held.len() - 20);
@@ -296,7 +297,7 @@ pub fn render(a: &Backtest, b: Option<&Backtest>) -> String {
             if v.is_empty() {
                 "(none)".to_owned()
             } else {
-                let shown: Vec<&str> = v.iter().take(30).map(|s| s.as_str()).collect();
+                let shown: Vec<String> = v.iter().take(30).map(|s| Shown(s).to_string()).collect();
                 let more = if v.len() > 30 {
                     format!(" … and {} more", v.len() - 30)
                 } else {

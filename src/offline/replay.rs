@@ -18,6 +18,7 @@ use crate::core::tally::BatchCounts;
 use crate::core::{
     admit, Alert, Desk, EnrichmentHold, FeedbackOverdue, HandoffRecord, LeadScore, LeadState,
     Millis, Model, Outcome, PartitionState, Rejection, Roster, Scorer, SlaBreach, StageChange,
+    WatchAlert, Watches,
 };
 
 /// How replay judges events.
@@ -35,6 +36,9 @@ pub struct ReplayOptions {
     pub partitions: i32,
     /// After the last event, fire the timers due up to this time.
     pub until: Option<Millis>,
+    /// The reps' watches (`replay --watches`), as the service's table
+    /// holds them.
+    pub watches: Arc<Watches>,
 }
 
 impl ReplayOptions {
@@ -46,6 +50,7 @@ impl ReplayOptions {
             roster: None,
             partitions: 1,
             until: None,
+            watches: Arc::default(),
         }
     }
 }
@@ -71,6 +76,8 @@ pub struct ReplayOutcome {
     pub handoffs: BTreeMap<String, HandoffRecord>,
     /// Earliest and latest event time scored.
     pub span: Option<(Millis, Millis)>,
+    /// Every watch alert, in order.
+    pub watch_alerts: Vec<WatchAlert>,
 }
 
 impl ReplayOutcome {
@@ -166,15 +173,20 @@ pub fn replay(
 
         let part = &mut parts[p];
         // Checked above; timers fired since change no attributes.
-        let Ok(step) = part.apply(&desk, &event) else {
+        let Ok(step) = part.apply_watched(&desk, &options.watches, &event) else {
             continue;
         };
+        out.watch_alerts.extend(step.watch_alerts);
         let record = step
             .outcome
             .handoff_changed
             .then(|| HandoffRecord::of(&event.lead_id, step.lead))
             .flatten();
-        out.counts.scored += 1;
+        if step.outcome.duplicate {
+            out.counts.duplicates += 1;
+        } else {
+            out.counts.scored += 1;
+        }
         out.absorb(record, step.outcome, &mut on_alert);
         // Every event is its own transaction here.
         part.store_mut().commit();

@@ -31,10 +31,14 @@ use tower_http::timeout::TimeoutLayer;
 use crate::codec::{self, Format};
 use crate::config::Settings;
 use crate::core::partitioner::partition_for_key;
+use crate::core::Roster;
 use crate::service::status::{LeadQuery, Status};
 use crate::telemetry;
 
 mod server;
+mod watches;
+
+pub(crate) use server::serve as serve_router;
 
 /// How long `/leads/{id}` waits for the loop (busy with a restore, say).
 const QUERY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -45,6 +49,10 @@ struct App {
     settings: Settings,
     /// A client for describing the consumer group, made on first use.
     group_reader: Mutex<Option<Arc<BaseConsumer>>>,
+    /// Watches name roster reps: `POST /watches` checks them against it.
+    roster: Option<Arc<Roster>>,
+    /// The producer of `lead-watches` records, made on first use.
+    watch_writer: Mutex<Option<Arc<crate::service::watches::WatchWriter>>>,
 }
 
 /// Binds `settings.admin.listen` and serves on a new thread. Returns the
@@ -54,6 +62,16 @@ pub fn spawn(
     status: Arc<Status>,
     prometheus: PrometheusHandle,
 ) -> std::io::Result<SocketAddr> {
+    spawn_with_roster(settings, status, prometheus, None)
+}
+
+/// [`spawn`], checking the reps of new watches against `roster`.
+pub fn spawn_with_roster(
+    settings: &Settings,
+    status: Arc<Status>,
+    prometheus: PrometheusHandle,
+    roster: Option<Arc<Roster>>,
+) -> std::io::Result<SocketAddr> {
     let listener = std::net::TcpListener::bind(&settings.admin.listen)?;
     listener.set_nonblocking(true)?;
     let addr = listener.local_addr()?;
@@ -62,6 +80,8 @@ pub fn spawn(
         prometheus,
         settings: settings.clone(),
         group_reader: Mutex::new(None),
+        roster,
+        watch_writer: Mutex::new(None),
     });
     let limits = settings.admin.clone();
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -96,6 +116,11 @@ fn router(app: Arc<App>) -> Router {
     let timeout = Duration::from_millis(limits.request_timeout_ms);
     let leads = Router::new()
         .route("/leads/{id}", get(lead))
+        .route("/watches", get(watches::list).post(watches::create))
+        .route(
+            "/watches/{id}",
+            get(watches::get_one).delete(watches::delete),
+        )
         .route_layer(middleware::from_fn_with_state(app.clone(), authorize));
     Router::new()
         .route("/metrics", get(metrics))

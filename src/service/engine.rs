@@ -86,6 +86,8 @@ pub(super) struct Engine {
     /// Consumer errors since the last one logged, and when that was.
     pub(super) consumer_errors: u64,
     pub(super) last_consumer_warning: Option<Instant>,
+    /// The reps' watches: the whole `lead-watches` table (`super::watches`).
+    pub(super) watches: super::watches::WatchTable,
 }
 
 type Consumed<'a> = BorrowedMessage<'a>;
@@ -145,22 +147,30 @@ impl Engine {
             txn,
             topics,
             format,
+            watches,
             ..
         } = self;
         let part = partitions.get_mut(&partition).expect("checked by process");
         let before = part.stream_time();
-        let step = part.apply(desk, event)?;
+        let step = part.apply_watched(desk, watches.watches(), event)?;
         batch.stream_time.entry(partition).or_insert(before);
         batch
             .sales
             .observe(step.contact_before, step.lead, &step.outcome);
-        batch.counts.scored += 1;
+        if step.outcome.duplicate {
+            batch.counts.duplicates += 1;
+        } else {
+            batch.counts.scored += 1;
+        }
         if step.outcome.alert.is_some() {
             if let Some(t) = m.timestamp().to_millis() {
                 batch.alert_event_times.push(t);
             }
         }
-        Ok(Outputs::new(txn, topics, *format, desk).emit(&step.outcome, &mut batch.counts))
+        let outputs = Outputs::new(txn, topics, *format, desk);
+        Ok(outputs
+            .emit(&step.outcome, &mut batch.counts)
+            .and_then(|()| outputs.emit_watch_alerts(&step.watch_alerts)))
     }
 
     fn decode(&self, m: &Consumed<'_>) -> Result<crate::core::Event, Rejection> {
@@ -221,7 +231,7 @@ impl Engine {
             partition = m.partition(),
             offset = m.offset(),
             reason = code,
-            field = rejection_field(rejection),
+            field = rejection.field(),
             "event sent to the dead-letter topic"
         );
         super::outputs::dead_letter(&self.txn, &self.topics.dlq, self.max_record, m, rejection)
@@ -307,7 +317,8 @@ impl Engine {
         &mut self,
         consumer: &BaseConsumer<RebalanceHandler>,
     ) -> Result<(), PipelineError> {
-        if self.desk.roster().is_none() {
+        // Timers are the sales loop's (with a roster) and the decay refresh's.
+        if self.desk.roster().is_none() && self.desk.scorer().model().refresh.is_none() {
             return Ok(());
         }
         let wall = wall_clock_ms();
@@ -401,7 +412,7 @@ impl Engine {
                 }
                 telemetry::transaction_committed(&batch.counts, started.elapsed().as_secs_f64());
                 telemetry::alerts_committed(&batch.alert_event_times);
-                telemetry::sales_committed(&batch.sales);
+                telemetry::sales_committed(&batch.sales, self.desk.roster().map(|r| &**r));
                 self.leads_changed();
                 self.summary.counts.add(&batch.counts);
                 self.summary.transactions += 1;
@@ -704,12 +715,4 @@ fn wall_clock_ms() -> Millis {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as Millis)
-}
-
-fn rejection_field(r: &Rejection) -> &str {
-    match r {
-        Rejection::MissingField(f) => f,
-        Rejection::InvalidField { field, .. } => field,
-        _ => "",
-    }
 }

@@ -17,6 +17,7 @@ mod stats;
 pub mod status;
 mod topics;
 mod txn;
+pub mod watches;
 
 pub(crate) use client::client_base;
 pub use client::{

@@ -10,7 +10,7 @@ use super::topics::TopicNames;
 use super::txn::{Transactions, TxnError};
 use crate::codec::{self, Format};
 use crate::core::tally::BatchCounts;
-use crate::core::{Desk, Outcome, Rejection};
+use crate::core::{Desk, Outcome, Rejection, WatchAlert};
 
 /// What output records need besides their payload: the transaction, the
 /// topics and the headers every record carries.
@@ -57,6 +57,24 @@ impl<'a> Outputs<'a> {
         }
         for c in &outcome.stages {
             self.publish(&t.lifecycle, &c.lead_id, &codec::encode_stage(c, f))?;
+        }
+        Ok(())
+    }
+
+    /// Publishes the watch alerts of one event (always JSON), keyed by the
+    /// watching rep, so one rep's alerts stay in order.
+    pub(super) fn emit_watch_alerts(&self, alerts: &[WatchAlert]) -> Result<(), TxnError> {
+        for a in alerts {
+            let headers = OwnedHeaders::new_with_capacity(1).insert(Header {
+                key: "content-type",
+                value: Some(Format::Json.content_type()),
+            });
+            self.txn.send(
+                BaseRecord::to(&self.topics.watch_alerts)
+                    .key(a.rep.as_bytes())
+                    .payload(&codec::encode_watch_alert(a))
+                    .headers(headers),
+            )?;
         }
         Ok(())
     }

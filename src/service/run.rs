@@ -61,6 +61,11 @@ pub fn run_with_status(
         transactional_id = %settings.kafka.transactional_id(),
         "starting"
     );
+    // Every watch written before the start applies from its first event.
+    let mut watches = super::watches::WatchTable::open(settings)?;
+    let read = watches.bootstrap(Duration::from_secs(120))?;
+    tracing::info!(watches = read, topic = %topics.watches, "watch table read");
+    status.set_watches(watches.watches().clone());
     let txn = Transactions::init(settings)?;
     let stable = StableOffsets::default();
     let feedback: BaseConsumer<FeedbackReader> = super::reader_config(settings)
@@ -90,6 +95,7 @@ pub fn run_with_status(
         stable: stable.clone(),
         consumer_errors: 0,
         last_consumer_warning: None,
+        watches,
     }));
     let consumer: BaseConsumer<RebalanceHandler> = super::consumer_config(settings)
         .create_with_context(RebalanceHandler {
@@ -122,6 +128,10 @@ pub fn run_with_status(
             Some(Ok(m)) => e.process(&consumer, &m, Topic::Events)?,
             Some(Err(err)) => e.consumer_error(err)?,
             None => {}
+        }
+        // New watches; the admin edge shows what the loop matches against.
+        if e.watches.poll() {
+            e.status.set_watches(e.watches.watches().clone());
         }
         e.poll_feedback(&consumer)?;
         e.fire_timers(&consumer)?;

@@ -9,9 +9,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::mpsc;
-use std::sync::{Mutex, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
-use crate::core::{LeadScore, LeadState, Scorer};
+use crate::core::{LeadScore, LeadState, Scorer, Watches};
 
 /// A lead as the admin edge shows it.
 #[derive(Debug, Clone)]
@@ -103,6 +103,8 @@ pub struct Status {
     state: RwLock<Snapshot>,
     queries: mpsc::Sender<LeadQuery>,
     inbox: Mutex<mpsc::Receiver<LeadQuery>>,
+    /// The watch table as the loop last read it; `None` before it was read.
+    watches: RwLock<Option<Arc<Watches>>>,
 }
 
 impl Default for Status {
@@ -112,6 +114,7 @@ impl Default for Status {
             state: RwLock::default(),
             queries,
             inbox: Mutex::new(inbox),
+            watches: RwLock::default(),
         }
     }
 }
@@ -137,6 +140,18 @@ impl Status {
         while let Ok(q) = inbox.try_recv() {
             let _ = q.reply.send(lookup(q.partition, &q.lead_id));
         }
+    }
+
+    /// The watch table as the loop last read it (admin `GET /watches`).
+    pub fn watches(&self) -> Option<Arc<Watches>> {
+        self.watches
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    pub fn set_watches(&self, watches: Arc<Watches>) {
+        *self.watches.write().unwrap_or_else(|p| p.into_inner()) = Some(watches);
     }
 
     pub fn set_partitions(&self, n: i32) {

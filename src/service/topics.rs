@@ -47,7 +47,9 @@ pub fn ensure_topics(settings: &Settings) -> Result<i32, PipelineError> {
         }
     };
 
-    for (topic, name) in names.iter().filter(|(t, _)| *t != Topic::Events) {
+    // `leadpulse notify` owns its dead-letter topic and creates it itself.
+    let scoring = |t: Topic| t != Topic::Events && t != Topic::NotificationsDlq;
+    for (topic, name) in names.iter().filter(|(t, _)| scoring(*t)) {
         match existing.get(name) {
             Some(&n) if topic.co_partitioned() && n != events_partitions => {
                 return Err(PipelineError::Topics(mismatch(

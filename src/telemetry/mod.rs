@@ -68,6 +68,7 @@ impl Drop for RedactedLine {
 pub const METRICS: &[(&str, &str)] = &[
     (EVENTS_CONSUMED, "counter"),
     (EVENTS_SCORED, "counter"),
+    (EVENTS_DUPLICATE, "counter"),
     (EVENTS_DEAD_LETTERED, "counter"),
     (ALERTS, "counter"),
     (SCORE_UPDATES, "counter"),
@@ -92,10 +93,19 @@ pub const METRICS: &[(&str, &str)] = &[
     (DEALS, "counter"),
     (DEAL_AMOUNT, "counter"),
     (ADMIN_CONNECTIONS_REFUSED, "counter"),
+    (NOTIFY_ATTEMPTS, "counter"),
+    (NOTIFY_DELIVERED, "counter"),
+    (NOTIFY_FAILURES, "counter"),
+    (NOTIFY_DEAD_LETTERED, "counter"),
+    (NOTIFY_DELIVERY_SECONDS, "histogram"),
+    (NOTIFY_IN_FLIGHT, "gauge"),
+    (FEEDBACK_CLICKS, "counter"),
+    (FEEDBACK_REFUSED, "counter"),
 ];
 
 const EVENTS_CONSUMED: &str = "leadpulse_events_consumed_total";
 const EVENTS_SCORED: &str = "leadpulse_events_scored_total";
+const EVENTS_DUPLICATE: &str = "leadpulse_events_duplicate_total";
 const EVENTS_DEAD_LETTERED: &str = "leadpulse_events_dead_lettered_total";
 const ALERTS: &str = "leadpulse_alerts_total";
 const SCORE_UPDATES: &str = "leadpulse_score_updates_total";
@@ -124,6 +134,18 @@ const REJECTIONS: &str = "leadpulse_rejections_total";
 const DEALS: &str = "leadpulse_deals_total";
 const DEAL_AMOUNT: &str = "leadpulse_deal_amount_total";
 const ADMIN_CONNECTIONS_REFUSED: &str = "leadpulse_admin_connections_refused_total";
+const NOTIFY_ATTEMPTS: &str = "leadpulse_notify_attempts_total";
+const NOTIFY_DELIVERED: &str = "leadpulse_notify_delivered_total";
+const NOTIFY_FAILURES: &str = "leadpulse_notify_failures_total";
+const NOTIFY_DEAD_LETTERED: &str = "leadpulse_notify_dead_lettered_total";
+const NOTIFY_DELIVERY_SECONDS: &str = "leadpulse_notify_delivery_seconds";
+/// Buckets of record → delivered: retries stretch it to minutes.
+const DELIVERY_SECONDS: &[f64] = &[
+    0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0,
+];
+const NOTIFY_IN_FLIGHT: &str = "leadpulse_notify_in_flight_records";
+const FEEDBACK_CLICKS: &str = "leadpulse_feedback_clicks_total";
+const FEEDBACK_REFUSED: &str = "leadpulse_feedback_refused_total";
 
 /// Installs the Prometheus recorder; the handle renders `/metrics`.
 pub fn install_prometheus() -> Result<PrometheusHandle, String> {
@@ -137,6 +159,11 @@ pub fn install_prometheus() -> Result<PrometheusHandle, String> {
             FOLLOW_UP_SECONDS,
         )
         .map_err(|e| e.to_string())?
+        .set_buckets_for_metric(
+            Matcher::Full(NOTIFY_DELIVERY_SECONDS.into()),
+            DELIVERY_SECONDS,
+        )
+        .map_err(|e| e.to_string())?
         .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), SECONDS)
         .map_err(|e| e.to_string())?
         .install_recorder()
@@ -146,6 +173,10 @@ pub fn install_prometheus() -> Result<PrometheusHandle, String> {
         "Records read from the events topic (committed)."
     );
     describe_counter!(EVENTS_SCORED, "Events that were scored (committed).");
+    describe_counter!(
+        EVENTS_DUPLICATE,
+        "Re-sent events (an event_id the lead already had) counted once and not scored again (committed)."
+    );
     describe_counter!(
         EVENTS_DEAD_LETTERED,
         "Records sent to the dead-letter topic, by reason."
@@ -219,11 +250,43 @@ pub fn install_prometheus() -> Result<PrometheusHandle, String> {
         ADMIN_CONNECTIONS_REFUSED,
         "Admin HTTP connections refused because admin.max_connections were open."
     );
+    describe_counter!(
+        NOTIFY_ATTEMPTS,
+        "Notification delivery attempts, by channel, kind and outcome (delivered, retry, refused)."
+    );
+    describe_counter!(
+        NOTIFY_DELIVERED,
+        "Notifications delivered, by channel and kind."
+    );
+    describe_counter!(
+        NOTIFY_FAILURES,
+        "Notifications given up on (dead-lettered), by channel and reason."
+    );
+    describe_counter!(
+        NOTIFY_DEAD_LETTERED,
+        "Records written to notifications-dlq, by reason."
+    );
+    describe_histogram!(
+        NOTIFY_DELIVERY_SECONDS,
+        "From the input record's timestamp to its notification delivered, by channel."
+    );
+    describe_gauge!(NOTIFY_IN_FLIGHT, "Records the notifier is delivering.");
+    describe_counter!(
+        FEEDBACK_CLICKS,
+        "One-click feedback recorded, by action, reason (the roster's vocabulary), channel and repeat."
+    );
+    describe_counter!(
+        FEEDBACK_REFUSED,
+        "Feedback requests refused, by why (bad_signature, expired, malformed, unknown_reason)."
+    );
     Ok(handle)
 }
 
-/// Records the sales-loop figures of a committed transaction.
-pub fn sales_committed(s: &SalesCounts) {
+/// Records the sales-loop figures of a committed transaction. Rejection
+/// reasons are free text on the wire; as a label they are the roster's
+/// `rejection_reasons` (or the defaults), anything else `other`, so the
+/// label set stays bounded.
+pub fn sales_committed(s: &SalesCounts, roster: Option<&crate::core::Roster>) {
     for team in &s.handoffs {
         counter!(HANDOFFS, "team" => team.clone()).increment(1);
     }
@@ -242,7 +305,18 @@ pub fn sales_committed(s: &SalesCounts) {
         counter!(STAGE_TRANSITIONS, "from" => *from, "to" => *to).increment(1);
     }
     for reason in &s.rejections {
-        counter!(REJECTIONS, "reason" => reason.clone()).increment(1);
+        let label = match roster {
+            Some(r) => r.reason_label(reason).to_owned(),
+            None => {
+                let r = reason.trim().replace([' ', '-'], "_").to_lowercase();
+                crate::core::DEFAULT_REJECTION_REASONS
+                    .iter()
+                    .find(|d| **d == r)
+                    .map_or("other", |d| d)
+                    .to_owned()
+            }
+        };
+        counter!(REJECTIONS, "reason" => label).increment(1);
     }
     for (won, rule, amount) in &s.deals {
         let outcome = if *won { "won" } else { "lost" };
@@ -258,6 +332,7 @@ pub fn sales_committed(s: &SalesCounts) {
 pub fn transaction_committed(counts: &BatchCounts, commit_seconds: f64) {
     counter!(EVENTS_CONSUMED).increment(counts.consumed);
     counter!(EVENTS_SCORED).increment(counts.scored);
+    counter!(EVENTS_DUPLICATE).increment(counts.duplicates);
     counter!(ALERTS).increment(counts.alerts);
     counter!(SCORE_UPDATES).increment(counts.score_updates);
     counter!(ENRICHMENT_HOLDS).increment(counts.holds);
@@ -321,6 +396,60 @@ pub fn ready(ready: bool) {
 /// Records an admin connection refused at the connection cap.
 pub fn admin_connection_refused() {
     counter!(ADMIN_CONNECTIONS_REFUSED).increment(1);
+}
+
+/// Records one delivery attempt of `leadpulse notify` and its outcome
+/// (`delivered`, `retry` or `refused`).
+pub fn notify_attempt(channel: &str, kind: &'static str, outcome: &'static str) {
+    counter!(NOTIFY_ATTEMPTS, "channel" => channel.to_owned(), "kind" => kind, "outcome" => outcome)
+        .increment(1);
+}
+
+/// Records a delivered notification and its latency from the input
+/// record's timestamp.
+pub fn notify_delivered(channel: &str, kind: &'static str, latency_secs: Option<f64>) {
+    counter!(NOTIFY_DELIVERED, "channel" => channel.to_owned(), "kind" => kind).increment(1);
+    if let Some(s) = latency_secs {
+        histogram!(NOTIFY_DELIVERY_SECONDS, "channel" => channel.to_owned()).record(s);
+    }
+}
+
+/// Records a notification given up on: `refused`, `retries_exhausted`
+/// or `unbuildable`.
+pub fn notify_failed(channel: &str, reason: &'static str) {
+    counter!(NOTIFY_FAILURES, "channel" => channel.to_owned(), "reason" => reason).increment(1);
+}
+
+/// Records a record written to `notifications-dlq`.
+pub fn notify_dead_lettered(reason: &str) {
+    let reason = match reason {
+        "refused" => "refused",
+        "retries_exhausted" => "retries_exhausted",
+        "unbuildable" => "unbuildable",
+        "malformed" => "malformed",
+        _ => "other",
+    };
+    counter!(NOTIFY_DEAD_LETTERED, "reason" => reason).increment(1);
+}
+
+/// Records the notifier's records in flight.
+pub fn notify_in_flight(n: usize) {
+    gauge!(NOTIFY_IN_FLIGHT).set(n as f64);
+}
+
+/// Records a one-click feedback. `reason` is already bounded by the
+/// roster's vocabulary (`other` otherwise); `repeat` marks a double click.
+pub fn feedback_click(action: &'static str, reason: &str, via: &'static str, repeat: bool) {
+    let reason = if reason.is_empty() { "none" } else { reason };
+    counter!(FEEDBACK_CLICKS, "action" => action, "reason" => reason.to_owned(), "via" => via,
+        "repeat" => if repeat { "true" } else { "false" })
+    .increment(1);
+}
+
+/// Records a refused feedback request: `bad_signature`, `expired`,
+/// `malformed` or `unknown_reason`.
+pub fn feedback_refused(why: &'static str) {
+    counter!(FEEDBACK_REFUSED, "why" => why).increment(1);
 }
 
 /// Records a model reload attempt: `true` when the new model took effect.

@@ -19,17 +19,18 @@ pub const REDACTED: &str = "[email]";
 ///   address without a space or an ASCII delimiter (quote, bracket, comma,
 ///   colon, `;`, `<`, `>`, `@`) is taken with it.
 /// - Domain: two or more labels of letters, marks and digits of any script
-///   (Unicode `\w`) and hyphens, punycode included, separated by `.` or
-///   IDNA's `。` `．` `｡`; the last label has two characters or a
-///   non-ASCII one. Or an address literal: `[192.0.2.1]`, `[IPv6:…]`.
+///   (Unicode `\w`), other numerals (`¹`, `①`: IDNA maps them to digits)
+///   and hyphens, punycode included, separated by `.` or IDNA's `。` `．`
+///   `｡`; the last label has two characters or a non-ASCII one. Or an
+///   address literal: `[192.0.2.1]`, `[IPv6:…]`.
 static EMAIL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
         r"(?x)
         [\w.!\#$%&'*+/=?^`{|}~\-[^\x00-\x7F\s]]+
         @
         (?:
-            (?:[\w-]+[.\x{3002}\x{FF0E}\x{FF61}])+
-            (?:[\w-]{2,}|[\w-]*[\w&&[^\x00-\x7F]][\w-]*)
+            (?:[\w\p{N}-]+[.\x{3002}\x{FF0E}\x{FF61}])+
+            (?:[\w\p{N}-]{2,}|[\w\p{N}-]*[\w\p{N}&&[^\x00-\x7F]][\w\p{N}-]*)
           | \[(?:IPv6:)?[0-9A-Fa-f:.]+\]
         )",
     )
@@ -90,6 +91,11 @@ mod tests {
             "o\u{308}mer@exa\u{308}mple.de",
             "😀@example.com",
             "user@日本.中",
+            // Found by the `redact` fuzz target: numerals that are not
+            // decimal digits, which IDNA maps to digits (`¹` → `1`).
+            "ящз@例子.¹",
+            "a@①②.com",
+            "x@example.com²",
         ] {
             for line in [
                 address.to_owned(),

@@ -133,6 +133,8 @@ pub fn run(
         &t.scores,
         &t.alerts,
         &t.dlq,
+        &t.watches,
+        &t.watch_alerts,
         &t.changelog(&settings.kafka.group_id),
     ] {
         cluster.create_topic(topic, options.partitions, 1)?;

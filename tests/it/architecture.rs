@@ -10,7 +10,14 @@ use std::process::Command;
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 /// The edge crate's folders and the two workspace crates, as the table
 /// names them.
-const EDGE: &[&str] = &["config", "offline", "service", "telemetry", "tools"];
+const EDGE: &[&str] = &[
+    "config",
+    "notify",
+    "offline",
+    "service",
+    "telemetry",
+    "tools",
+];
 
 type Graph = BTreeMap<String, BTreeSet<String>>;
 

@@ -83,14 +83,22 @@ fn two_instances_split_the_partitions_and_together_match_replay() {
     d.create_events_topic();
     let records = dataset(EVENTS, LEADS, 3);
     let topic = d.topic("events");
+    // The second half is produced only once `b` holds partitions, so `b`
+    // has records to score however long `a` and `b` take to start.
+    let (first, second) = records.split_at(records.len() / 2);
     let producer = {
-        let records = records.clone();
-        std::thread::spawn(move || produce(&topic, &records, 1000, Duration::from_millis(300)))
+        let (topic, first) = (topic.clone(), first.to_vec());
+        std::thread::spawn(move || produce(&topic, &first, 1000, Duration::from_millis(300)))
     };
     let mut a = d.spawn("a", 1);
     a.wait_for_log("transaction committed", Duration::from_secs(60));
     let mut b = d.spawn("b", 1);
+    b.wait_for_log(
+        "restored lead state from changelog partitions=[",
+        Duration::from_secs(90),
+    );
     producer.join().unwrap();
+    produce(&topic, second, 1000, Duration::from_millis(300));
     b.wait_for_log("transaction committed", Duration::from_secs(90));
     d.wait_caught_up(Duration::from_secs(180));
     let log_a = a.terminate();

@@ -98,6 +98,8 @@ fn aborted_transactions_change_no_output() {
         "lifecycle",
         "handoffs",
         "changelog",
+        "watches",
+        "watch-alerts",
     ] {
         cluster.create_topic(&d.topic(what), PARTITIONS, 1).unwrap();
     }

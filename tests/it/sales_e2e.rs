@@ -59,13 +59,27 @@ struct Scenario {
     now: i64,
     /// Lead → the rep its alert was routed to.
     owner: BTreeMap<String, String>,
+    /// Lead → its alert's `crossed_at` and `respond_by`.
+    deadlines: BTreeMap<String, (i64, i64)>,
 }
 
 fn start(prefix: &str, sla_minutes: f64, n: usize) -> Scenario {
+    let s = start_with(prefix, &roster(sla_minutes), n);
+    for (lead, (crossed_at, respond_by)) in &s.deadlines {
+        assert_eq!(
+            respond_by - crossed_at,
+            (sla_minutes * 60_000.0) as i64,
+            "{lead}: the SLA runs around the clock"
+        );
+    }
+    s
+}
+
+fn start_with(prefix: &str, roster: &str, n: usize) -> Scenario {
     let d = Deployment::new(prefix, 2);
     d.create_events_topic();
     let routing = d.dir.path().join("routing.toml");
-    std::fs::write(&routing, roster(sla_minutes)).unwrap();
+    std::fs::write(&routing, roster).unwrap();
     let extra = format!("[routing]\npath = \"{}\"\n", routing.display());
     let mut service = d.spawn_with("a", 1, &extra);
     service.wait_for_log("restored lead state", Duration::from_secs(60));
@@ -76,6 +90,7 @@ fn start(prefix: &str, sla_minutes: f64, n: usize) -> Scenario {
     produce(&d.topic("events"), &events, 0, Duration::ZERO);
 
     let mut owner = BTreeMap::new();
+    let mut deadlines = BTreeMap::new();
     for r in &wait_records(&d.topic("alerts"), n, Duration::from_secs(60)) {
         let a = codec::decode_alert(r.payload.as_deref().unwrap()).unwrap();
         assert_eq!(
@@ -83,7 +98,7 @@ fn start(prefix: &str, sla_minutes: f64, n: usize) -> Scenario {
             Some("inbound"),
             "every alert gets an owner"
         );
-        assert_eq!(a.respond_by - a.crossed_at, (sla_minutes * 60_000.0) as i64);
+        deadlines.insert(a.lead_id.clone(), (a.crossed_at, a.respond_by));
         owner.insert(a.lead_id.clone(), a.owner_rep.clone().unwrap());
     }
     assert_eq!(owner.len(), n, "one alert per lead");
@@ -95,6 +110,7 @@ fn start(prefix: &str, sla_minutes: f64, n: usize) -> Scenario {
         events,
         now,
         owner,
+        deadlines,
     }
 }
 
@@ -391,4 +407,139 @@ fn kill_9_with_open_timers_loses_none_and_fires_none_twice() {
         "no timer fired twice: {fired:?}"
     );
     check_handoffs(&d, &on_time, &late);
+}
+
+/// A roster whose one team opens at `open` (a whole minute, UTC) for an
+/// hour every day, in a fixed-offset zone that puts the opening near local
+/// noon (so the hour never wraps past midnight); `sla_minutes` to first
+/// contact.
+fn business_hours_roster(open: i64, sla_minutes: f64) -> String {
+    let minute_of_day = open.rem_euclid(86_400_000) / 60_000;
+    let shift = 12 - minute_of_day / 60; // hours east of UTC, -11 ..= 12
+    let zone = match shift {
+        0 => "UTC".to_owned(),
+        k if k > 0 => format!("Etc/GMT-{k}"),
+        k => format!("Etc/GMT+{}", -k),
+    };
+    let local = (minute_of_day + shift * 60).rem_euclid(1440);
+    let clock = |m: i64| format!("{:02}:{:02}", m / 60, m % 60);
+    roster(sla_minutes).replace(
+        "[[team.rep]]\nid = \"ann\"",
+        &format!(
+            "[team.hours]\ntime_zone = \"{zone}\"\ndays = \"Mon-Sun\"\nopen = \"{}\"\nclose = \"{}\"\n\n\
+             [[team.rep]]\nid = \"ann\"",
+            clock(local),
+            clock(local + 60)
+        ),
+    )
+}
+
+#[test]
+fn with_business_hours_the_sla_waits_for_the_opening_and_replay_agrees() {
+    // The team opens a minute or two from now; the leads alert before
+    // that, while it is closed, so their 15 seconds start at the opening.
+    let sla = 0.25;
+    let open = (now_ms() + 60_000).div_euclid(60_000) * 60_000 + 60_000;
+    let Scenario {
+        d,
+        service,
+        leads,
+        events,
+        now,
+        owner,
+        deadlines,
+        ..
+    } = start_with("hours", &business_hours_roster(open, sla), 8);
+    let due = open + 15_000;
+    for (lead, (crossed_at, respond_by)) in &deadlines {
+        assert!(
+            *crossed_at < open,
+            "{lead} alerted while the team was closed"
+        );
+        assert_eq!(*respond_by, due, "{lead}: due 15 s after the opening");
+    }
+
+    // Half are contacted 16 s after their alert: late around the clock,
+    // in time in business hours.
+    let contacted_at = now + 16_000;
+    assert!(
+        contacted_at < open && now_ms() < due - 10_000,
+        "the service took too long to start for this test's timing"
+    );
+    let on_time: BTreeSet<String> = leads.iter().step_by(2).cloned().collect();
+    let late: BTreeSet<String> = leads
+        .iter()
+        .filter(|l| !on_time.contains(*l))
+        .cloned()
+        .collect();
+    let contacts: Vec<InputRecord> = on_time
+        .iter()
+        .map(|l| contact(l, &owner[l], contacted_at))
+        .collect();
+    produce(&d.topic("feedback"), &contacts, 0, Duration::ZERO);
+
+    // The others breach once the business-time deadline has passed.
+    let fired = wait_records(&d.topic("breaches"), late.len(), Duration::from_secs(180));
+    assert!(now_ms() >= due, "no breach before the deadline");
+    for r in &fired {
+        let b = codec::decode_breach(r.payload.as_deref().unwrap()).unwrap();
+        assert_eq!(b.respond_by, due, "{b:?}");
+    }
+    std::thread::sleep(Duration::from_secs(3));
+    service.terminate();
+    let fired = breaches(&d);
+    assert_eq!(
+        fired.keys().cloned().collect::<BTreeSet<_>>(),
+        late,
+        "breaches only for the leads never contacted"
+    );
+    assert!(fired.values().all(|&n| n == 1), "{fired:?}");
+    check_handoffs(&d, &on_time, &late);
+
+    // Replay of the same input with the same roster: the same deadlines,
+    // the same breaches, the same handoffs.
+    let mut input: Vec<InputRecord> = events.clone();
+    input.extend(contacts.iter().cloned());
+    let replayed = replay_outputs(&d, &input, 2);
+    let replayed_deadlines: BTreeMap<String, (i64, i64)> = replayed["hot-lead-alerts"]
+        .iter()
+        .map(|l| codec::decode_alert(l.as_bytes()).unwrap())
+        .map(|a| (a.lead_id, (a.crossed_at, a.respond_by)))
+        .collect();
+    assert_eq!(
+        replayed_deadlines, deadlines,
+        "deadlines differ from replay"
+    );
+    let breach_set = |lines: Vec<String>| -> BTreeSet<(String, String, i64)> {
+        lines
+            .iter()
+            .map(|l| codec::decode_breach(l.as_bytes()).unwrap())
+            .map(|b| (b.breach_id, b.lead_id, b.respond_by))
+            .collect()
+    };
+    let live: Vec<String> = read_all(&d.topic("breaches"))
+        .iter()
+        .map(|r| String::from_utf8(r.payload.clone().unwrap()).unwrap())
+        .collect();
+    assert_eq!(
+        breach_set(live),
+        breach_set(replayed["sla-breaches"].clone()),
+        "breaches differ from replay"
+    );
+    let handoffs = |lines: Vec<String>| -> BTreeMap<String, String> {
+        lines
+            .iter()
+            .map(|l| codec::decode_handoff(l.as_bytes()).unwrap())
+            .map(|h| (h.lead_id.clone(), format!("{:?}", h.handoff)))
+            .collect()
+    };
+    let live: Vec<String> = read_all(&d.topic("handoffs"))
+        .iter()
+        .map(|r| String::from_utf8(r.payload.clone().unwrap()).unwrap())
+        .collect();
+    assert_eq!(
+        handoffs(live),
+        handoffs(replayed["lead-handoffs"].clone()),
+        "final handoffs differ from replay"
+    );
 }

@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use leadpulse::core::{
-    BounceType, Cap, Event, EventKind, LeadState, Millis, Model, Scorer, DAY_MS,
+    BounceType, Cap, Desk, Event, EventKind, LeadState, Millis, Model, PartitionState, Scorer,
+    DAY_MS,
 };
 use proptest::prelude::*;
 
@@ -264,5 +265,59 @@ proptest! {
             let in_window = counted.iter().filter(|&&x| x >= start && x < start + window).count();
             prop_assert!(in_window <= max as usize, "{} counted matches within {} ms of {}", in_window, window, start);
         }
+    }
+
+    /// Re-sent copies of events (next to the first, or later while the
+    /// first is within the `[dedup]` window) change no alert, hold, score
+    /// record or state: they count once.
+    #[test]
+    fn re_sent_events_count_once(
+        events in stream(),
+        copies in prop::collection::vec((any::<prop::sample::Index>(), 0usize..20), 0..40),
+    ) {
+        let desk = Desk::new(scorer(EXAMPLE), None);
+        let window = desk.scorer().model().dedup.window;
+        // Each copy goes `delay` events after its original, unless the
+        // stream has moved a window past the original by then.
+        let mut dirty: Vec<Event> = Vec::new();
+        let mut pending: Vec<(usize, Event)> = Vec::new();
+        for (i, e) in events.iter().enumerate() {
+            dirty.push(e.clone());
+            for (at, copy) in std::mem::take(&mut pending) {
+                if at == i { dirty.push(copy) } else { pending.push((at, copy)) }
+            }
+            for (pick, delay) in &copies {
+                if pick.index(events.len()) == i {
+                    let at = (i + delay).min(events.len() - 1);
+                    if events[at].occurred_at - e.occurred_at < window {
+                        if *delay == 0 { dirty.push(e.clone()) } else { pending.push((at, e.clone())) }
+                    }
+                }
+            }
+        }
+        let run = |stream: &[Event]| {
+            let mut p = PartitionState::default();
+            let mut out = Vec::new();
+            let mut duplicates = 0;
+            for e in stream {
+                let step = p.apply(&desk, e).unwrap();
+                if step.outcome.duplicate {
+                    duplicates += 1;
+                    continue;
+                }
+                let score = step.outcome.score_changed.then(|| desk.scorer().score_of(&e.lead_id, step.lead));
+                out.push(format!("{:?} {:?} {:?}", step.outcome.alert, step.outcome.hold, score));
+                p.store_mut().commit();
+            }
+            let leads: BTreeMap<String, LeadState> =
+                p.into_store().into_leads().map(|(id, s)| (id.to_string(), s)).collect();
+            (out, leads, duplicates)
+        };
+        let (want, want_leads, none) = run(&events);
+        let (got, got_leads, duplicates) = run(&dirty);
+        prop_assert_eq!(none, 0);
+        prop_assert_eq!(duplicates, dirty.len() - events.len());
+        prop_assert_eq!(got, want);
+        prop_assert_eq!(got_leads, want_leads);
     }
 }

@@ -80,6 +80,13 @@ fn flat_map(
 }
 
 pub(super) fn decode_event(bytes: &[u8]) -> Result<Event, Rejection> {
+    // serde would read an array as the struct's fields by position.
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(Rejection::Malformed {
+            format: "json",
+            detail: "an event must be a JSON object".into(),
+        });
+    }
     // Decoding again to learn the failing field's path costs only on
     // failure; tracking the path costs on every event.
     let raw: RawEvent = match serde_json::from_slice(bytes) {
@@ -136,17 +143,20 @@ pub(super) fn decode_event(bytes: &[u8]) -> Result<Event, Rejection> {
         account_id: raw.account_id,
         kind,
     };
-    super::validate(&event)?;
-    Ok(event)
+    super::validate(event)
 }
 
 /// Why `bytes` is not an event, naming the field when one is at fault.
 fn explain(bytes: &[u8]) -> Rejection {
     let de = &mut serde_json::Deserializer::from_slice(bytes);
-    match serde_path_to_error::deserialize::<_, RawEvent<'_>>(de) {
+    match serde_path_to_error::deserialize::<_, RawEvent<'_>>(&mut *de) {
+        // A whole event, then more: "trailing characters at line 1 column 40".
         Ok(_) => Rejection::Malformed {
             format: "json",
-            detail: "not a JSON event".into(),
+            detail: de
+                .end()
+                .err()
+                .map_or_else(|| "not a JSON event".into(), |e| e.to_string()),
         },
         Err(e) => {
             let path = e.path().to_string();

@@ -21,6 +21,7 @@ mod sales;
 mod state_reader;
 mod state_writer;
 mod time;
+mod watch;
 
 use leadpulse_core::{
     Alert, EnrichmentHold, Event, EventKind, EventType, LeadScore, LeadState, Rejection,
@@ -31,6 +32,9 @@ pub use self::sales::{
     encode_overdue, encode_stage,
 };
 pub use self::time::{format_rfc3339, parse_rfc3339};
+pub use self::watch::{
+    decode_watch, encode_watch, encode_watch_alert, TargetJson, WatchJson, MAX_WATCH_TEXT,
+};
 
 /// The wire format of a record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
@@ -233,8 +237,59 @@ fn feedback_fields(kind: &EventKind) -> Option<FeedbackFields<'_>> {
     ))
 }
 
-/// Checks the fields every event needs, whatever its wire format.
-fn validate(event: &Event) -> Result<(), Rejection> {
+/// The event times accepted: 1970-01-01T00:00:00Z ..= 9999-12-31T23:59:59.999Z.
+/// Event time starts at the Unix epoch, and RFC 3339 text has four digits
+/// for the year.
+pub const EVENT_TIME_RANGE: std::ops::RangeInclusive<leadpulse_core::Millis> =
+    0..=253_402_300_799_999;
+
+/// An empty (or blank) optional string says nothing, in JSON and protobuf
+/// alike: it is dropped, so it never erases what a lead is known to be.
+fn drop_empty(event: &mut Event) {
+    fn blank(s: &Option<String>) -> bool {
+        s.as_deref().is_some_and(|s| s.trim().is_empty())
+    }
+    fn clear(s: &mut Option<String>) {
+        if blank(s) {
+            *s = None;
+        }
+    }
+    clear(&mut event.company_domain);
+    clear(&mut event.account_id);
+    match &mut event.kind {
+        EventKind::PageView { referrer, .. } => clear(referrer),
+        EventKind::FormSubmit { fields: map, .. }
+        | EventKind::ProfileUpdate { attributes: map } => {
+            map.retain(|_, v| !v.trim().is_empty());
+        }
+        EventKind::Feedback { feedback, rep_id } => {
+            clear(rep_id);
+            use leadpulse_core::Feedback as F;
+            match feedback {
+                F::Recycled { reason } => clear(reason),
+                F::OpportunityCreated { opportunity_id } => clear(opportunity_id),
+                _ => {}
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Normalises and checks a decoded event, whatever its wire format.
+fn validate(mut event: Event) -> Result<Event, Rejection> {
+    drop_empty(&mut event);
+    check(&event)?;
+    Ok(event)
+}
+
+/// Checks the fields every event needs.
+fn check(event: &Event) -> Result<(), Rejection> {
+    if event.occurred_at < 0 {
+        return Err(Rejection::InvalidField {
+            field: "occurred_at".into(),
+            detail: "is before 1970-01-01T00:00:00Z; event times start at the Unix epoch".into(),
+        });
+    }
     use leadpulse_core::attributes::{MAX_NAME_LEN, MAX_VALUE_LEN};
     use leadpulse_core::EventKind::*;
     let required: &[(&str, &str)] = match &event.kind {
@@ -248,6 +303,17 @@ fn validate(event: &Event) -> Result<(), Rejection> {
         WebinarAttended { webinar_id } => &[("webinar_id", webinar_id)],
         ProfileUpdate { .. } | Unsubscribe => &[],
     };
+    // Both wire formats must carry the event time back out: RFC 3339 text
+    // has four digits for the year.
+    if !EVENT_TIME_RANGE.contains(&event.occurred_at) {
+        return Err(Rejection::InvalidField {
+            field: "occurred_at".into(),
+            detail: format!(
+                "{} ms since the epoch is outside 1970-01-01T00:00:00Z..=9999-12-31T23:59:59.999Z",
+                event.occurred_at
+            ),
+        });
+    }
     for (name, value) in [("event_id", &*event.event_id), ("lead_id", &*event.lead_id)]
         .into_iter()
         .chain(required.iter().copied())

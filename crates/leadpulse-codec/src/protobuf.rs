@@ -103,8 +103,7 @@ pub(super) fn decode_event(bytes: &[u8]) -> Result<Event, Rejection> {
         account_id: m.account_id,
         kind,
     };
-    super::validate(&event)?;
-    Ok(event)
+    super::validate(event)
 }
 
 pub(super) fn encode_event(e: &Event) -> Vec<u8> {
@@ -345,12 +344,9 @@ pub(super) fn state_message(lead_id: &str, s: &LeadState) -> pb::LeadState {
                 count: c.count,
                 last_seen_ms: c.last_seen,
                 as_of_ms: c.as_of,
-                days: c
-                    .days
-                    .iter()
-                    .map(|&(day, count)| pb::DayCount { day, count })
-                    .collect(),
+                days: Vec::new(),
                 capped_ms: c.capped.clone(),
+                window_ms: c.window.clone(),
             })
             .collect(),
         alerted: s.alerted,
@@ -371,6 +367,12 @@ pub(super) fn state_message(lead_id: &str, s: &LeadState) -> pb::LeadState {
         }),
         held: s.held.clone(),
         stage: s.stage.map_or(String::new(), |st| st.as_str().to_owned()),
+        seen_ids: s.seen.iter().map(|&(id, _)| id).collect(),
+        seen_age_ms: s
+            .seen
+            .iter()
+            .map(|&(_, t)| s.updated_at.saturating_sub(t))
+            .collect(),
         handoff: s.handoff.as_ref().map(|h| pb::Handoff {
             alert_id: h.alert_id.clone(),
             team: h.team.clone(),
@@ -394,6 +396,17 @@ pub(super) fn state_message(lead_id: &str, s: &LeadState) -> pb::LeadState {
             won_amount: h.won_amount,
             lost_reason: h.lost_reason.clone(),
         }),
+        watch_cooldowns: s
+            .watch_cooldowns
+            .iter()
+            .map(|c| pb::WatchCooldown {
+                watch_id: c.watch_id.to_string(),
+                fired_at_ms: c.fired_at,
+                quiet_until_ms: c.quiet_until,
+            })
+            .collect(),
+        next_refresh_at_ms: s.next_refresh_at,
+        refreshed_at_ms: s.refreshed_at,
     }
 }
 
@@ -445,7 +458,14 @@ pub(super) fn decode_state(bytes: &[u8]) -> Result<LeadState, Rejection> {
                 as_of: c.as_of_ms,
                 count: c.count,
                 last_seen: c.last_seen_ms,
-                days: c.days.into_iter().map(|d| (d.day, d.count)).collect(),
+                window: if c.window_ms.is_empty() {
+                    let days: Vec<_> = c.days.iter().map(|d| (d.day, d.count)).collect();
+                    super::state_reader::window_from_days(&days)
+                } else {
+                    let mut w = c.window_ms;
+                    w.sort_unstable();
+                    w
+                },
                 capped: c.capped_ms,
             })
             .collect(),
@@ -465,7 +485,23 @@ pub(super) fn decode_state(bytes: &[u8]) -> Result<LeadState, Rejection> {
         }),
         held: s.held,
         stage: Stage::parse(&s.stage),
+        seen: super::state_reader::seen_from(&s.seen_ids, &s.seen_age_ms, s.updated_at_ms)
+            .map_err(|detail| Rejection::Malformed {
+                format: "protobuf",
+                detail,
+            })?,
         handoff: s.handoff.map(|h| Box::new(handoff_from(h))),
+        watch_cooldowns: s
+            .watch_cooldowns
+            .into_iter()
+            .map(|c| leadpulse_core::WatchCooldown {
+                watch_id: Arc::from(c.watch_id),
+                fired_at: c.fired_at_ms,
+                quiet_until: c.quiet_until_ms,
+            })
+            .collect(),
+        next_refresh_at: s.next_refresh_at_ms,
+        refreshed_at: s.refreshed_at_ms,
     })
 }
 

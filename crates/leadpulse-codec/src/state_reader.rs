@@ -14,7 +14,9 @@ use prost::encoding::{decode_key, decode_varint, skip_field, DecodeContext, Wire
 use prost::Message;
 use smallvec::SmallVec;
 
-use leadpulse_core::{Contribution, Disqualification, LeadState, Rejection, Stage};
+use leadpulse_core::{
+    Contribution, Disqualification, LeadState, Rejection, Stage, WatchCooldown, MAX_WINDOW_MATCHES,
+};
 
 /// Strings many leads share, kept once per restore.
 #[derive(Default)]
@@ -76,6 +78,34 @@ fn skip(wire: WireType, tag: u32, buf: &mut &[u8]) -> Res<()> {
     skip_field(wire, tag, buf, DecodeContext::default()).map_err(|e| e.to_string())
 }
 
+/// A window rule's matches from the per-day counts older records hold:
+/// each at the start of its UTC day, so none counts longer than it did.
+pub(super) fn window_from_days(days: &[(i64, u32)]) -> Vec<i64> {
+    let mut window = Vec::new();
+    for &(day, n) in days {
+        let start = day.saturating_mul(leadpulse_core::DAY_MS);
+        let room = MAX_WINDOW_MATCHES.saturating_sub(window.len());
+        window.extend(std::iter::repeat_n(start, (n as usize).min(room)));
+    }
+    window.sort_unstable();
+    window
+}
+
+/// A lead's seen event ids from their wire form (parallel lists, ages
+/// before `updated_at`), oldest first.
+pub(super) fn seen_from(ids: &[u64], ages: &[i64], updated_at: i64) -> Res<Vec<(u64, i64)>> {
+    if ids.len() != ages.len() {
+        return Err(format!("{} seen ids but {} ages", ids.len(), ages.len()));
+    }
+    let mut seen: Vec<(u64, i64)> = ids
+        .iter()
+        .zip(ages)
+        .map(|(&id, &age)| (id, updated_at.saturating_sub(age)))
+        .collect();
+    seen.sort_by_key(|&(_, t)| t);
+    Ok(seen)
+}
+
 impl StateReader {
     /// Decodes one changelog record.
     pub fn read(&mut self, record: &[u8]) -> Result<LeadState, Rejection> {
@@ -89,6 +119,7 @@ impl StateReader {
         let buf = &mut buf;
         let mut s = LeadState::default();
         let mut attributes: SmallVec<[(&str, &str); 12]> = SmallVec::new();
+        let (mut seen_ids, mut seen_ages) = (Vec::new(), Vec::new());
         while buf.has_remaining() {
             let (tag, wire) = decode_key(buf).map_err(|e| e.to_string())?;
             use WireType::{LengthDelimited as Len, SixtyFourBit as F64, Varint as Int};
@@ -171,9 +202,52 @@ impl StateReader {
                     let h = crate::proto::Handoff::decode(body).map_err(|e| e.to_string())?;
                     s.handoff = Some(Box::new(super::protobuf::handoff_from(h)));
                 }
+                16 => {
+                    expect("watch_cooldowns", wire, Len)?;
+                    let mut body = bytes(buf)?;
+                    let mut c = WatchCooldown {
+                        watch_id: Arc::from(""),
+                        fired_at: 0,
+                        quiet_until: 0,
+                    };
+                    while body.has_remaining() {
+                        let (tag, wire) = decode_key(&mut body).map_err(|e| e.to_string())?;
+                        match (tag, wire) {
+                            (1, Len) => c.watch_id = Arc::from(text(&mut body, "watch_id")?),
+                            (2, Int) => c.fired_at = varint(&mut body)? as i64,
+                            (3, Int) => c.quiet_until = varint(&mut body)? as i64,
+                            _ => skip(wire, tag, &mut body)?,
+                        }
+                    }
+                    s.watch_cooldowns.push(c);
+                }
+                18 => {
+                    expect("seen_ids", wire, Len)?;
+                    let mut packed = bytes(buf)?;
+                    while packed.len() >= 8 {
+                        seen_ids.push(packed.get_u64_le());
+                    }
+                }
+                19 => {
+                    expect("seen_age_ms", wire, Len)?;
+                    let mut packed = bytes(buf)?;
+                    while packed.has_remaining() {
+                        let z = varint(&mut packed)?;
+                        seen_ages.push((z >> 1) as i64 ^ -((z & 1) as i64));
+                    }
+                }
+                20 => {
+                    expect("next_refresh_at_ms", wire, Int)?;
+                    s.next_refresh_at = Some(varint(buf)? as i64);
+                }
+                21 => {
+                    expect("refreshed_at_ms", wire, Int)?;
+                    s.refreshed_at = Some(varint(buf)? as i64);
+                }
                 _ => skip(wire, tag, buf)?,
             }
         }
+        s.seen = seen_from(&seen_ids, &seen_ages, s.updated_at)?;
         s.attributes.update(&attributes);
         s.contributions.shrink_to_fit();
         Ok(s)
@@ -183,6 +257,7 @@ impl StateReader {
         let buf = &mut body;
         // Resolved against the model on the lead's next event.
         let mut c = Contribution::new(Arc::from(""), u32::MAX, 0);
+        let mut old_days: SmallVec<[(i64, u32); 8]> = SmallVec::new();
         while buf.has_remaining() {
             let (tag, wire) = decode_key(buf).map_err(|e| e.to_string())?;
             use WireType::{LengthDelimited as Len, SixtyFourBit as F64, Varint as Int};
@@ -203,7 +278,7 @@ impl StateReader {
                             _ => skip(wire, tag, &mut day)?,
                         }
                     }
-                    c.days.push((d, n));
+                    old_days.push((d, n));
                 }
                 (7, Len) => {
                     let mut packed = bytes(buf)?;
@@ -212,10 +287,21 @@ impl StateReader {
                     }
                 }
                 (7, Int) => c.capped.push(varint(buf)? as i64),
+                (8, Len) => {
+                    let mut packed = bytes(buf)?;
+                    while packed.has_remaining() {
+                        c.window.push(varint(&mut packed)? as i64);
+                    }
+                }
+                (8, Int) => c.window.push(varint(buf)? as i64),
                 _ => skip(wire, tag, buf)?,
             }
         }
-        c.days.shrink_to_fit();
+        if c.window.is_empty() {
+            c.window = window_from_days(&old_days);
+        }
+        c.window.sort_unstable();
+        c.window.shrink_to_fit();
         c.capped.shrink_to_fit();
         Ok(c)
     }

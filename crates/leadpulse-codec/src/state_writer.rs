@@ -108,16 +108,17 @@ pub(super) fn encode_state(lead_id: &str, s: &LeadState) -> Vec<u8> {
             w.u32(3, c.count);
             w.i64(4, c.last_seen);
             w.i64(5, c.as_of);
-            for &(day, count) in &c.days {
-                w.message(6, |w| {
-                    w.i64(1, day);
-                    w.u32(2, count);
-                });
-            }
             if !c.capped.is_empty() {
                 // Packed, as proto3 writes repeated scalars.
                 w.message(7, |w| {
                     for &t in &c.capped {
+                        encode_varint(t as u64, &mut w.buf);
+                    }
+                });
+            }
+            if !c.window.is_empty() {
+                w.message(8, |w| {
+                    for &t in &c.window {
                         encode_varint(t as u64, &mut w.buf);
                     }
                 });
@@ -150,6 +151,30 @@ pub(super) fn encode_state(lead_id: &str, s: &LeadState) -> Vec<u8> {
     if let Some(h) = &s.handoff {
         w.message(15, |w| handoff(w, h));
     }
+    for c in &s.watch_cooldowns {
+        w.message(16, |w| {
+            w.str(1, &c.watch_id);
+            w.i64(2, c.fired_at);
+            w.i64(3, c.quiet_until);
+        });
+    }
+    if !s.seen.is_empty() {
+        w.message(18, |w| {
+            for &(id, _) in &s.seen {
+                w.buf.extend_from_slice(&id.to_le_bytes());
+            }
+        });
+        // Ages are small varints; times would take 6 bytes each.
+        w.message(19, |w| {
+            for &(_, t) in &s.seen {
+                let age = s.updated_at.saturating_sub(t);
+                // sint64: zigzag.
+                encode_varint(((age << 1) ^ (age >> 63)) as u64, &mut w.buf);
+            }
+        });
+    }
+    w.opt_i64(20, s.next_refresh_at);
+    w.opt_i64(21, s.refreshed_at);
     w.buf
 }
 

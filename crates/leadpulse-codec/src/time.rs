@@ -12,7 +12,8 @@ pub fn parse_rfc3339(s: &str) -> Result<Millis, String> {
     }
     let t = OffsetDateTime::parse(s, &Rfc3339)
         .map_err(|e| format!("not an RFC 3339 timestamp: {e}"))?;
-    Ok((t.unix_timestamp_nanos() / 1_000_000) as Millis)
+    // Floored, so a time just before the epoch stays before it.
+    Ok(t.unix_timestamp_nanos().div_euclid(1_000_000) as Millis)
 }
 
 /// Formats epoch milliseconds as RFC 3339 in UTC.
@@ -189,7 +190,25 @@ mod tests {
     fn general(s: &str) -> Option<Millis> {
         OffsetDateTime::parse(s, &Rfc3339)
             .ok()
-            .map(|t| (t.unix_timestamp_nanos() / 1_000_000) as Millis)
+            .map(|t| t.unix_timestamp_nanos().div_euclid(1_000_000) as Millis)
+    }
+
+    #[test]
+    fn leap_seconds_padding_and_times_just_before_1970() {
+        // A leap second is the last instant of second 59; it never spills
+        // into the next minute.
+        let leap = parse_rfc3339("2016-12-31T23:59:60Z").unwrap();
+        let last = parse_rfc3339("2016-12-31T23:59:59.999Z").unwrap();
+        assert!(leap >= last && leap < parse_rfc3339("2017-01-01T00:00:00Z").unwrap());
+        assert_eq!(leap, last);
+        for padded in [
+            " 2026-11-20T10:00:00Z",
+            "2026-11-20T10:00:00Z ",
+            "\t2026-11-20T10:00:00Z",
+        ] {
+            assert!(parse_rfc3339(padded).is_err(), "{padded:?}");
+        }
+        assert_eq!(parse_rfc3339("1969-12-31T23:59:59.9999Z"), Ok(-1));
     }
 
     #[test]

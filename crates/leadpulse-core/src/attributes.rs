@@ -135,39 +135,52 @@ impl Attributes {
     }
 
     /// Sets every pair (a later pair wins over an earlier one with the same
-    /// name). Returns true if any value changed; unchanged attributes cost
-    /// no allocation.
+    /// name); an empty value removes the attribute (a derived attribute
+    /// whose source no longer gives it). Returns true if any value changed;
+    /// unchanged attributes cost no allocation.
     pub fn update<'a>(&mut self, pairs: &[(&'a str, &'a str)]) -> bool {
-        if pairs.iter().all(|(k, v)| self.get(k) == Some(*v)) {
+        if self.unchanged_by(pairs) {
             return false;
         }
-        let mut merged: Vec<(&str, &str)> = self.iter().collect();
-        for &(k, v) in pairs {
-            match merged.binary_search_by(|(name, _)| (*name).cmp(k)) {
-                Ok(i) => merged[i].1 = v,
-                Err(i) => merged.insert(i, (k, v)),
-            }
-        }
-        let packed = pack(&merged);
+        let packed = pack(&self.merged(pairs));
         let changed = packed != self.packed;
         self.packed = packed;
         changed
+    }
+
+    fn unchanged_by(&self, pairs: &[(&str, &str)]) -> bool {
+        pairs
+            .iter()
+            .all(|(k, v)| self.get(k) == (!v.is_empty()).then_some(*v))
+    }
+
+    /// The attributes with `pairs` applied, sorted by name.
+    fn merged<'a>(&'a self, pairs: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+        let mut merged: Vec<(&str, &str)> = self.iter().collect();
+        for &(k, v) in pairs {
+            match (
+                merged.binary_search_by(|(name, _)| (*name).cmp(k)),
+                v.is_empty(),
+            ) {
+                (Ok(i), false) => merged[i].1 = v,
+                (Ok(i), true) => {
+                    merged.remove(i);
+                }
+                (Err(i), false) => merged.insert(i, (k, v)),
+                (Err(_), true) => {}
+            }
+        }
+        merged
     }
 
     /// Why setting `pairs` would take the attributes past
     /// [`MAX_ATTRIBUTES`] or [`MAX_ATTRIBUTE_BYTES`], if it would. An update
     /// that does not grow them is always allowed.
     pub fn check_update(&self, pairs: &[(&str, &str)]) -> Result<(), String> {
-        if pairs.iter().all(|(k, v)| self.get(k) == Some(*v)) {
+        if self.unchanged_by(pairs) {
             return Ok(());
         }
-        let mut merged: Vec<(&str, &str)> = self.iter().collect();
-        for &(k, v) in pairs {
-            match merged.binary_search_by(|(name, _)| (*name).cmp(k)) {
-                Ok(i) => merged[i].1 = v,
-                Err(i) => merged.insert(i, (k, v)),
-            }
-        }
+        let merged = self.merged(pairs);
         let bytes: usize = merged.iter().map(|(k, v)| k.len() + v.len()).sum();
         if merged.len() > MAX_ATTRIBUTES && merged.len() > self.len() {
             return Err(format!(
@@ -330,6 +343,21 @@ mod tests {
             .into_iter()
             .collect();
         assert_eq!(a, b);
+    }
+
+    #[test]
+    fn an_empty_value_removes_the_attribute() {
+        let mut a: Attributes = [("email_domain", "gmail.com"), ("job_title", "CTO")]
+            .into_iter()
+            .collect();
+        assert!(
+            !a.update(&[("country", "")]),
+            "removing nothing changes nothing"
+        );
+        assert!(a.update(&[("email_domain", "")]));
+        assert_eq!(a.get("email_domain"), None);
+        assert_eq!(a.iter().collect::<Vec<_>>(), [("job_title", "CTO")]);
+        assert_eq!(a.check_update(&[("email_domain", "")]), Ok(()));
     }
 
     #[test]

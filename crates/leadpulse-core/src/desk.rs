@@ -37,25 +37,44 @@ impl Desk {
         self.roster.as_ref()
     }
 
-    /// The next time [`Desk::fire`] has work for this lead.
+    /// The next time [`Desk::fire`] has work for this lead: a decay
+    /// refresh, an SLA deadline or a feedback deadline.
     pub fn next_deadline(lead: &LeadState) -> Option<Millis> {
         // Handoffs without an owner (no roster) have no timers.
-        let h = lead.handoff.as_ref().filter(|h| !h.team.is_empty())?;
-        let feedback = (h.feedback.is_none() && !h.feedback_overdue).then_some(h.feedback_by);
-        match (h.contact_due, feedback) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        let sales = lead
+            .handoff
+            .as_ref()
+            .filter(|h| !h.team.is_empty())
+            .and_then(|h| {
+                let feedback =
+                    (h.feedback.is_none() && !h.feedback_overdue).then_some(h.feedback_by);
+                h.contact_due.into_iter().chain(feedback).min()
+            });
+        sales.into_iter().chain(lead.next_refresh_at).min()
     }
 
-    /// Applies an engagement or feedback event. Timers of this lead that
-    /// are due by the event's time fire first.
+    /// Applies an engagement or feedback event. A re-sent one (`[dedup]`)
+    /// does nothing. Timers of this lead that are due by the event's time
+    /// fire first.
     pub fn apply(
         &self,
         routing: &mut RoutingState,
         lead: &mut LeadState,
         event: &Event,
     ) -> Outcome {
+        let dedup = self.scorer.model().dedup;
+        if !lead.first_time(
+            &event.event_id,
+            event.occurred_at,
+            dedup.window,
+            dedup.max_ids,
+        ) {
+            // Already applied: its timers have fired and it has counted.
+            return Outcome {
+                duplicate: true,
+                ..Outcome::default()
+            };
+        }
         let mut out = self.fire(routing, &event.lead_id, lead, event.occurred_at);
         let at = event.occurred_at;
         if lead.stage.is_none() {
@@ -76,6 +95,7 @@ impl Desk {
         }
         let scored = self.scorer.apply(lead, event);
         out.score_changed |= scored.score_changed;
+        self.schedule_refresh(lead);
         out.hold = scored.hold;
         if lead.stage == Some(Stage::Subscriber) && is_lead_signal(&event.kind) {
             self.move_to(
@@ -139,6 +159,70 @@ impl Desk {
         out
     }
 
+    /// After an event: the published score is the event's again (unless a
+    /// refresh already published a later one), and the refresh timer
+    /// restarts from it. The state change is committed with the lead; the
+    /// score record is the event's own.
+    fn schedule_refresh(&self, lead: &mut LeadState) {
+        let Some(refresh) = &self.scorer.model().refresh else {
+            return;
+        };
+        if lead.refreshed_at.is_some_and(|r| r <= lead.updated_at) {
+            lead.refreshed_at = None;
+        }
+        lead.next_refresh_at = self.scorer.next_refresh(lead, refresh, lead.scored_at());
+    }
+
+    /// Fires a lead's decay refresh due at `now`: publishes the score as of
+    /// the refresh time if decay has moved it far enough (and, with
+    /// `mql_to_lead`, takes an MQL that no longer qualifies back to `lead`),
+    /// then sets the next refresh.
+    fn fire_refresh(&self, lead_id: &str, lead: &mut LeadState, now: Millis, out: &mut Outcome) {
+        let Some(at) = lead.next_refresh_at.filter(|&t| t <= now) else {
+            return;
+        };
+        let Some(refresh) = &self.scorer.model().refresh else {
+            // A model without `[refresh]` took over: the timer stops.
+            lead.next_refresh_at = None;
+            return;
+        };
+        if self.scorer.refresh_due(lead, refresh, at) {
+            lead.refreshed_at = Some(at);
+            out.score_changed = true;
+            if refresh.mql_to_lead && lead.stage == Some(Stage::Mql) {
+                let m = self.scorer.model();
+                let engagement = self.scorer.engagement_at(lead, at);
+                let grade = m.grades.grade(lead.fit);
+                if !m.qualify.holds(grade, engagement, lead.fit + engagement) {
+                    let (alert_id, team, rep) = match lead.handoff.as_deref() {
+                        Some(h) => (
+                            Some(h.alert_id.clone()),
+                            Some(h.team.clone()),
+                            Some(h.rep.clone()),
+                        ),
+                        None => (None, None, None),
+                    };
+                    self.move_to_with(
+                        lead,
+                        lead_id,
+                        Stage::Lead,
+                        at,
+                        StageCause::Decayed,
+                        alert_id,
+                        team,
+                        rep,
+                        None,
+                        out,
+                    );
+                    out.handoff_changed |= lead.handoff.is_some();
+                }
+            }
+        }
+        // Staged, the lead's state (with the timer moved on) is committed
+        // with the transaction even when nothing is published.
+        lead.next_refresh_at = self.scorer.next_refresh(lead, refresh, at);
+    }
+
     /// Routes a new alert, stamps its owner and SLA deadline, and opens the
     /// handoff with its timers.
     fn hand_off(&self, routing: &mut RoutingState, lead: &mut LeadState, alert: &mut Alert) {
@@ -161,7 +245,7 @@ impl Desk {
             let team = roster
                 .team(&owner.team)
                 .expect("route returns a roster team");
-            alert.respond_by = alert.crossed_at + team.sla;
+            alert.respond_by = team.deadline(alert.crossed_at, team.sla);
             alert.owner_team = Some(owner.team.to_string());
             alert.owner_rep = Some(owner.rep.to_string());
             alert.routed_via = Some(owner.via.to_owned());
@@ -170,7 +254,7 @@ impl Desk {
             handoff.via = owner.via.to_owned();
             handoff.respond_by = alert.respond_by;
             handoff.contact_due = Some(alert.respond_by);
-            handoff.feedback_by = roster.feedback_by(alert.crossed_at);
+            handoff.feedback_by = roster.feedback_by(team, alert.crossed_at);
         }
         lead.handoff = Some(Box::new(handoff));
     }
@@ -187,6 +271,7 @@ impl Desk {
         now: Millis,
     ) -> Outcome {
         let mut out = Outcome::default();
+        self.fire_refresh(lead_id, lead, now, &mut out);
         let Some(roster) = &self.roster else {
             return out;
         };
@@ -230,7 +315,7 @@ impl Desk {
                 if *owner.rep != *h.rep && owner.via != "team_lead" {
                     h.rep = owner.rep.to_string();
                     h.reassignments += 1;
-                    h.contact_due = Some(due + team.sla);
+                    h.contact_due = Some(team.deadline(due, team.sla));
                     breach.reassigned_to = Some(h.rep.clone());
                     breach.new_respond_by = h.contact_due;
                 }
@@ -268,6 +353,20 @@ impl Desk {
         let at = event.occurred_at;
         let cause = StageCause::Event(feedback.event_type());
         let contact = matches!(feedback, Feedback::Contacted | Feedback::Accepted);
+        // A handoff is accepted or rejected once: the same verdict again (a
+        // double click, a tool that retries) changes nothing, rather than
+        // moving the stage back or recycling engagement earned since.
+        if let Some(h) = lead.handoff.as_deref() {
+            let verdict = h.feedback.as_ref().map(|(v, _, _)| v.as_str());
+            let repeat = match feedback {
+                Feedback::Accepted => verdict == Some("accepted"),
+                Feedback::Rejected { .. } => verdict == Some("rejected"),
+                _ => false,
+            };
+            if repeat {
+                return;
+            }
+        }
         if let Some(h) = lead.handoff.as_mut() {
             if contact && h.first_contact_at.is_none() {
                 h.first_contact_at = Some(at);

@@ -337,6 +337,51 @@ fn feedback_moves_the_lead_through_the_stages() {
 }
 
 #[test]
+fn the_same_verdict_twice_changes_nothing_the_second_time() {
+    let d = desk();
+    let mut routing = RoutingState::default();
+    let (mut lead, _) = hot(&d, &mut routing, "L-1", "US", 0);
+    let reject = || {
+        fb(Feedback::Rejected {
+            reason: "no_budget".into(),
+        })
+    };
+    let first = d.apply(&mut routing, &mut lead, &event(9, "L-1", MIN, reject()));
+    assert_eq!(first.stages.len(), 1);
+    // Engagement earned after the rejection survives a repeated rejection.
+    d.apply(&mut routing, &mut lead, &event(20, "L-1", 2 * MIN, demo()));
+    let before = lead.clone();
+    // Another id: the same id again is a re-sent event, caught before this.
+    let again = d.apply(
+        &mut routing,
+        &mut lead,
+        &event(21, "L-1", 3 * MIN, reject()),
+    );
+    assert_eq!(again, Outcome::default(), "a repeat has no effect");
+    assert_eq!(lead.contributions, before.contributions);
+
+    // An accept repeated after the lead moved on does not move it back.
+    let (mut lead, _) = hot(&d, &mut routing, "L-2", "US", 0);
+    d.apply(
+        &mut routing,
+        &mut lead,
+        &event(9, "L-2", MIN, fb(Feedback::Accepted)),
+    );
+    d.apply(
+        &mut routing,
+        &mut lead,
+        &event(10, "L-2", 2 * MIN, fb(Feedback::Qualified)),
+    );
+    let again = d.apply(
+        &mut routing,
+        &mut lead,
+        &event(11, "L-2", 3 * MIN, fb(Feedback::Accepted)),
+    );
+    assert_eq!(again, Outcome::default());
+    assert_eq!(lead.stage, Some(Stage::Sql));
+}
+
+#[test]
 fn rejected_leads_go_back_to_nurture_with_engagement_reset() {
     let d = desk();
     let mut routing = RoutingState::default();
@@ -390,4 +435,60 @@ fn disqualification_is_a_stage() {
     );
     let to: Vec<Stage> = out.stages.iter().map(|c| c.to).collect();
     assert_eq!(to, [Stage::Subscriber, Stage::Lead, Stage::Disqualified]);
+}
+
+#[test]
+fn a_team_with_business_hours_runs_its_clocks_on_working_time_only() {
+    // EMEA works Mon–Fri 09:00–18:00 in Berlin (the roster's default
+    // hours); the US team keeps its own hours; 25 December is a holiday.
+    let roster = ROSTER.replace(
+        "[[team]]\nid = \"us\"",
+        "[hours]\ntime_zone = \"Europe/Berlin\"\nopen = \"09:00\"\nclose = \"18:00\"\n\
+         holidays = [\"2026-11-23\"]\n\n[[team]]\nid = \"us\"",
+    ) + "[team.hours]\ntime_zone = \"America/New_York\"\ndays = \"Mon-Fri\"\n\
+         open = \"09:00\"\nclose = \"17:00\"\n";
+    let roster = Roster::from_toml("roster.toml", &roster).unwrap();
+    assert_eq!(
+        roster
+            .team("us")
+            .unwrap()
+            .hours
+            .as_ref()
+            .map(|h| h.to_string()),
+        Some("Mon–Fri 09:00–18:00 Europe/Berlin, 1 holiday".to_owned()),
+        "the first team has no hours of its own"
+    );
+    assert_eq!(
+        roster
+            .team("rest")
+            .unwrap()
+            .hours
+            .as_ref()
+            .map(|h| h.to_string()),
+        Some("Mon–Fri 09:00–17:00 America/New_York".to_owned())
+    );
+    let d = Desk::new(scorer_with(MODEL), Some(Arc::new(roster)));
+    let mut routing = RoutingState::default();
+    // Friday 20 November 2026, 17:50 in Berlin (16:50 UTC); Monday the
+    // 23rd is a holiday, so the 60 minutes end on Tuesday at 09:50.
+    let friday = 1_795_193_400_000;
+    let (mut lead, out) = hot(&d, &mut routing, "L-1", "US", friday);
+    let a = out.alert.unwrap();
+    let tuesday_0950 = 1_795_510_200_000;
+    assert_eq!(a.respond_by, tuesday_0950);
+    let h = lead.handoff.as_ref().unwrap();
+    assert_eq!(h.contact_due, Some(tuesday_0950));
+    // Three working days of 9 hours from Friday 17:50: Friday's 10 minutes,
+    // Tuesday, Wednesday, and Thursday until 17:50.
+    assert_eq!(h.feedback_by, tuesday_0950 + 2 * 86_400_000 + 8 * 3_600_000);
+    // A breach reassigns with a fresh SLA of working time: Tuesday 10:50.
+    let out = d.fire(&mut routing, "L-1", &mut lead, tuesday_0950);
+    assert_eq!(out.breaches.len(), 1);
+    assert_eq!(
+        out.breaches[0].new_respond_by,
+        Some(tuesday_0950 + 60 * MIN)
+    );
+    // New York: 30 minutes from Friday 16:50 (11:50 EST) end at 12:20.
+    let (_, out) = hot(&d, &mut routing, "L-2", "FR", friday);
+    assert_eq!(out.alert.unwrap().respond_by, friday + 30 * MIN);
 }

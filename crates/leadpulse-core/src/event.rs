@@ -106,7 +106,7 @@ impl Feedback {
 }
 
 /// Whether a bounce is permanent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Deserialize, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum BounceType {
     /// The address does not exist: permanent.
@@ -133,7 +133,9 @@ impl BounceType {
 }
 
 /// The event types, as named on the wire and in the model file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Deserialize, serde::Serialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum EventType {
     PageView,

@@ -38,6 +38,81 @@ pub struct LeadState {
     pub stage: Option<Stage>,
     /// The latest handoff to sales, with its follow-up timers.
     pub handoff: Option<Box<Handoff>>,
+    /// Watches quiet for this lead after an alert (`core::watch`), so a
+    /// cooldown holds exactly once across restarts and rebalances.
+    pub watch_cooldowns: Vec<WatchCooldown>,
+    /// Events already applied, to count a re-sent one once: the xxh3 of
+    /// each `event_id` with its event time, oldest first, bounded by the
+    /// model's `[dedup]`.
+    pub seen: Vec<(u64, Millis)>,
+    /// When decay may next have moved the published score far enough to
+    /// re-publish it (the model's `[refresh]`); a timer like the SLA's.
+    pub next_refresh_at: Option<Millis>,
+    /// When decay last re-published the score, if after the latest event:
+    /// the published score is evaluated then.
+    pub refreshed_at: Option<Millis>,
+}
+
+impl LeadState {
+    /// The time its published score is evaluated at: the latest event, or
+    /// a later decay refresh.
+    pub fn scored_at(&self) -> Millis {
+        self.refreshed_at
+            .map_or(self.updated_at, |r| r.max(self.updated_at))
+    }
+}
+
+/// A watch that alerted for a lead and is quiet for it until `quiet_until`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WatchCooldown {
+    pub watch_id: Arc<str>,
+    /// Event time of the alert.
+    pub fired_at: Millis,
+    pub quiet_until: Millis,
+}
+
+impl LeadState {
+    /// Records `event_id` (dated `at`) and says whether it is new to the
+    /// lead. Ids dated `window` or more before the lead's latest event
+    /// are forgotten, and only the `max_ids` latest are kept, so the set
+    /// holds the same ids whatever order events arrive in. An event too old
+    /// to be kept is new every time.
+    pub fn first_time(
+        &mut self,
+        event_id: &str,
+        at: Millis,
+        window: Millis,
+        max_ids: usize,
+    ) -> bool {
+        if window <= 0 || max_ids == 0 {
+            return true;
+        }
+        // Feedback does not move `updated_at`, so the latest id counts too.
+        let latest = self.seen.last().map_or(Millis::MIN, |&(_, t)| t);
+        let now = self.updated_at.max(at).max(latest);
+        let horizon = now.saturating_sub(window);
+        let old = self.seen.partition_point(|&(_, t)| t <= horizon);
+        self.seen.drain(..old);
+        let id = seen_id(event_id);
+        if self.seen.iter().any(|&(h, _)| h == id) {
+            return false;
+        }
+        if at > horizon {
+            let i = self.seen.partition_point(|&(_, t)| t <= at);
+            self.seen.insert(i, (id, at));
+        }
+        // A drain, not one removal: a reloaded model may keep fewer ids.
+        let over = self.seen.len().saturating_sub(max_ids);
+        self.seen.drain(..over);
+        true
+    }
+}
+
+/// The id kept for an `event_id`. xxh3 is specified, so ids read back from
+/// the changelog match across builds; a collision within one lead's few
+/// hundred ids has odds of about 1 in 10^14.
+pub fn seen_id(event_id: &str) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(event_id.as_bytes())
 }
 
 /// Lifecycle stages, from first touch to customer.
@@ -182,6 +257,11 @@ pub struct Disqualification {
     pub sticky: bool,
 }
 
+/// The most match times a window rule keeps per lead: a lead with more
+/// matches inside one window (a bot, say) counts the latest this many, as
+/// if the rule were capped there.
+pub const MAX_WINDOW_MATCHES: usize = 1000;
+
 /// One engagement rule's share of a lead's score. Stores matches, not
 /// points, so a new model with other points can re-score it.
 #[derive(Debug, Clone, PartialEq)]
@@ -199,8 +279,9 @@ pub struct Contribution {
     pub count: u32,
     /// Event time of the latest counted match.
     pub last_seen: Millis,
-    /// For window decay: counted matches per day (day number, count), oldest first.
-    pub days: Vec<(i64, u32)>,
+    /// For window decay: event times of the counted matches still inside
+    /// the window, oldest first; at most [`MAX_WINDOW_MATCHES`].
+    pub window: Vec<Millis>,
     /// For `cap = { max, per_days }`: event times of recent counted matches.
     pub capped: Vec<Millis>,
 }
@@ -215,7 +296,7 @@ impl Contribution {
             as_of: at,
             count: 0,
             last_seen: at,
-            days: Vec::new(),
+            window: Vec::new(),
             capped: Vec::new(),
         }
     }
@@ -224,6 +305,6 @@ impl Contribution {
 impl Contribution {
     /// Entries kept for window decay and per-window caps.
     pub fn history_len(&self) -> usize {
-        self.days.len() + self.capped.len()
+        self.window.len() + self.capped.len()
     }
 }

@@ -9,32 +9,50 @@ pub mod admit;
 pub mod attributes;
 pub mod desk;
 pub mod event;
+pub mod hours;
 pub mod lead;
 pub mod model;
 pub mod outcome;
 pub mod partition;
 pub mod partitioner;
+pub mod refresh;
 pub mod routing;
 pub mod scorer;
 pub mod store;
 pub mod tally;
+pub mod watch;
 
 pub use admit::{admit, Rejection};
 pub use attributes::Attributes;
 pub use desk::Desk;
 pub use event::{BounceType, Event, EventKind, EventType, Feedback, Millis, HOUR_MS};
-pub use lead::{Contribution, Disqualification, Handoff, LeadState, SlaStatus, Stage};
-pub use model::{Cap, Decay, Grade, Model, ModelError, Rule, DAY_MS};
+pub use hours::BusinessHours;
+pub use lead::{
+    Contribution, Disqualification, Handoff, LeadState, SlaStatus, Stage, WatchCooldown,
+    MAX_WINDOW_MATCHES,
+};
+pub use model::{
+    Cap, Decay, EventCondition, EventConditionSpec, Grade, Model, ModelError, Refresh, Rule, DAY_MS,
+};
 pub use outcome::{
     Alert, DisqualifiedBy, EnrichmentHold, FeedbackOverdue, HandoffRecord, LeadScore, Outcome,
     Reason, ReasonKind, Scored, SlaBreach, StageCause, StageChange,
 };
 pub use partition::{PartitionState, Step};
-pub use routing::{Owner, Rep, Roster, RoutingState, Team};
+pub use routing::{Owner, Rep, Roster, RoutingState, Team, DEFAULT_REJECTION_REASONS};
 pub use scorer::Scorer;
 pub use store::{LeadId, LeadStore, Staged, ROUTING_KEY};
+pub use watch::{Target, Watch, WatchAlert, Watches};
 
 #[cfg(test)]
+mod contract_tests;
+#[cfg(test)]
 mod desk_tests;
+#[cfg(test)]
+mod hours_tests;
+#[cfg(test)]
+mod refresh_tests;
+#[cfg(test)]
+mod routing_tests;
 #[cfg(test)]
 pub(crate) mod tests;

@@ -210,6 +210,9 @@ pub struct Outcome {
     pub stages: Vec<StageChange>,
     /// The handoff (`lead-handoffs`) or the stage it carries changed.
     pub handoff_changed: bool,
+    /// The event was a re-sent one (its `event_id` already applied to the
+    /// lead): nothing else happened.
+    pub duplicate: bool,
 }
 
 impl HandoffRecord {
@@ -239,11 +242,14 @@ pub enum StageCause {
     Disqualified,
     /// The disqualification no longer holds.
     Requalified,
+    /// Decay took an MQL's score out of qualification (the model's
+    /// `[refresh] mql_to_lead`).
+    Decayed,
 }
 
 impl StageCause {
     /// The wire name: an event type, `first_event`, `alert`,
-    /// `disqualified` or `requalified`.
+    /// `disqualified`, `requalified` or `decayed`.
     pub fn as_str(self) -> &'static str {
         match self {
             StageCause::FirstEvent => "first_event",
@@ -251,6 +257,7 @@ impl StageCause {
             StageCause::Alert => "alert",
             StageCause::Disqualified => "disqualified",
             StageCause::Requalified => "requalified",
+            StageCause::Decayed => "decayed",
         }
     }
 
@@ -261,6 +268,7 @@ impl StageCause {
             "alert" => StageCause::Alert,
             "disqualified" => StageCause::Disqualified,
             "requalified" => StageCause::Requalified,
+            "decayed" => StageCause::Decayed,
             other => StageCause::Event(other.parse().ok()?),
         })
     }

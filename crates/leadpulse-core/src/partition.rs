@@ -16,6 +16,7 @@ use super::lead::LeadState;
 use super::outcome::Outcome;
 use super::scorer::check_state_limits;
 use super::store::{LeadId, LeadMap, LeadStore};
+use super::watch::{WatchAlert, Watches};
 
 /// A partition's leads (with their routing balance), the open SLA and
 /// feedback timers of those leads, and the latest event time read on it.
@@ -42,6 +43,8 @@ pub struct Step<'a> {
     /// When the lead was first contacted, before the step; `None` when it
     /// had no handoff (the sales-loop figures count first contacts).
     pub contact_before: Option<Option<Millis>>,
+    /// The reps' watches the event met (`core::watch`).
+    pub watch_alerts: Vec<WatchAlert>,
 }
 
 impl PartitionState {
@@ -113,6 +116,17 @@ impl PartitionState {
     /// Applies an engagement or feedback event of one of this partition's
     /// leads, unless it would take the lead past its state limits.
     pub fn apply(&mut self, desk: &Desk, event: &Event) -> Result<Step<'_>, Rejection> {
+        self.apply_watched(desk, &Watches::default(), event)
+    }
+
+    /// [`apply`](Self::apply), then the reps' watches: the alerts of those
+    /// the event meets, their cooldowns kept in the lead's state.
+    pub fn apply_watched(
+        &mut self,
+        desk: &Desk,
+        watches: &Watches,
+        event: &Event,
+    ) -> Result<Step<'_>, Rejection> {
         self.check(event)?;
         self.stream_time = self.stream_time.max(event.occurred_at);
         let (staged, routing) = self.store.stage_routed(&event.lead_id);
@@ -121,10 +135,19 @@ impl PartitionState {
         staged.score_changed |= outcome.score_changed;
         staged.handoff_changed |= outcome.handoff_changed;
         self.timers.update(&event.lead_id, &staged.state);
+        let watch_alerts = if watches.is_empty() {
+            Vec::new()
+        } else {
+            let score = desk
+                .scorer()
+                .score_at(&staged.state, staged.state.updated_at);
+            watches.fire(event, &mut staged.state, score)
+        };
         Ok(Step {
             outcome,
             lead: &staged.state,
             contact_before,
+            watch_alerts,
         })
     }
 
@@ -161,6 +184,7 @@ impl PartitionState {
             outcome,
             lead: &staged.state,
             contact_before: None,
+            watch_alerts: Vec::new(),
         };
         Some((lead_id, step))
     }

@@ -9,8 +9,8 @@ use xxhash_rust::xxh3::xxh3_128;
 use super::admit::Rejection;
 use super::attributes::Attributes;
 use super::event::{Event, EventKind, Millis};
-use super::lead::{Contribution, Disqualification, LeadState};
-use super::model::{Cap, Decay, DisqualifyWhen, Grade, Model, Rule, DAY_MS};
+use super::lead::{Contribution, Disqualification, LeadState, MAX_WINDOW_MATCHES};
+use super::model::{Cap, Decay, DisqualifyWhen, Grade, Model, Rule};
 use super::outcome::{
     Alert, DisqualifiedBy, EnrichmentHold, LeadScore, Reason, ReasonKind, Scored,
 };
@@ -48,10 +48,13 @@ fn with_attribute_pairs<R>(event: &Event, f: impl FnOnce(&[(&str, &str)]) -> R) 
         | EventKind::FormSubmit { fields: map, .. } => Some(map),
         _ => None,
     };
-    let email_domain = fields
-        .and_then(|map| map.get("email"))
-        .and_then(|email| email.rsplit_once('@'))
-        .map(|(_, domain)| domain.trim().to_ascii_lowercase());
+    // Derived: follows its source, so an email without `@` clears it
+    // (an empty value removes an attribute).
+    let email_domain = fields.and_then(|map| map.get("email")).map(|email| {
+        email.rsplit_once('@').map_or(String::new(), |(_, domain)| {
+            domain.trim().to_ascii_lowercase()
+        })
+    });
     // Most events carry a domain and an account and nothing else.
     let mut pairs: SmallVec<[(&str, &str); 8]> = SmallVec::new();
     if let Some(d) = &event.company_domain {
@@ -319,23 +322,24 @@ impl Scorer {
                 c.as_of = base;
             }
             Decay::Window(w) => {
-                let day = at.div_euclid(DAY_MS);
-                match c.days.binary_search_by_key(&day, |(d, _)| *d) {
-                    Ok(i) => c.days[i].1 += 1,
-                    Err(i) => {
-                        c.days.reserve_exact(1);
-                        c.days.insert(i, (day, 1));
+                // Exact: a match counts while `at + w > now`, so each keeps
+                // its own time; the dead ones are dropped as `now` moves.
+                c.window.retain(|&m| m + w > now);
+                if at + w > now {
+                    let i = c.window.partition_point(|&m| m <= at);
+                    c.window.reserve_exact(1);
+                    c.window.insert(i, at);
+                    if c.window.len() > MAX_WINDOW_MATCHES {
+                        c.window.remove(0);
                     }
                 }
-                let first_live = now.div_euclid(DAY_MS) - w / DAY_MS;
-                c.days.retain(|(d, _)| *d > first_live);
             }
         }
         true
     }
 
     /// Negative points never decay, so waiting never raises a score.
-    fn effective_decay(&self, rule: &Rule) -> Decay {
+    pub(crate) fn effective_decay(&self, rule: &Rule) -> Decay {
         if rule.points < 0.0 {
             Decay::None
         } else {
@@ -346,7 +350,7 @@ impl Scorer {
     /// The rule of a contribution: by its cached index when that still
     /// points at the same rule, else by id (state restored or made under
     /// another model and not yet adopted).
-    fn rule_of(&self, c: &Contribution) -> Option<&Rule> {
+    pub(crate) fn rule_of(&self, c: &Contribution) -> Option<&Rule> {
         let rules = &self.model.rules;
         match rules.get(c.rule as usize) {
             Some(r) if Arc::ptr_eq(&r.id, &c.rule_id) || r.id == c.rule_id => Some(r),
@@ -354,20 +358,27 @@ impl Scorer {
         }
     }
 
-    fn points_at(&self, rule: &Rule, c: &Contribution, t: Millis) -> f64 {
+    pub(crate) fn points_at(&self, rule: &Rule, c: &Contribution, t: Millis) -> f64 {
         let weight = match self.effective_decay(rule) {
             Decay::None => c.weight,
             Decay::HalfLife(h) => c.weight * halving(t - c.as_of, h),
-            Decay::Window(w) => {
-                let first_live = t.div_euclid(DAY_MS) - w / DAY_MS;
-                c.days
-                    .iter()
-                    .filter(|(d, _)| *d > first_live)
-                    .map(|(_, n)| f64::from(*n))
-                    .sum()
-            }
+            Decay::Window(w) => Self::live_in_window(c, w, t) as f64,
         };
         rule.points * weight
+    }
+
+    /// How many of a window rule's matches still count at `t`.
+    fn live_in_window(c: &Contribution, w: Millis, t: Millis) -> usize {
+        c.window.len() - c.window.partition_point(|&m| m + w <= t)
+    }
+
+    /// The matches of `c` that still contribute at `t`: those inside a
+    /// window rule's window, or every counted one.
+    fn contributing(&self, rule: &Rule, c: &Contribution, t: Millis) -> u32 {
+        match self.effective_decay(rule) {
+            Decay::Window(w) => Self::live_in_window(c, w, t) as u32,
+            Decay::None | Decay::HalfLife(_) => c.count,
+        }
     }
 
     /// Engagement points at event time `t` (not before the lead's latest event).
@@ -418,8 +429,12 @@ impl Scorer {
     /// Every rule's share of the lead's score at its latest event, largest
     /// first. They add up to the score, within rounding.
     pub fn reasons(&self, lead: &LeadState) -> Vec<Reason> {
+        self.reasons_at(lead, lead.updated_at)
+    }
+
+    /// Every rule's share of the lead's score at `t`.
+    fn reasons_at(&self, lead: &LeadState, t: Millis) -> Vec<Reason> {
         let m = &*self.model;
-        let t = lead.updated_at;
         let mut reasons: Vec<Reason> = m
             .fit_rules
             .iter()
@@ -444,7 +459,7 @@ impl Scorer {
                     label: rule.label.clone(),
                     kind: ReasonKind::Engagement,
                     points,
-                    count: c.count,
+                    count: self.contributing(rule, c, t),
                     last_seen: c.last_seen,
                 });
             }
@@ -458,10 +473,12 @@ impl Scorer {
         reasons
     }
 
-    /// The lead's current score record.
+    /// The lead's current score record, evaluated at its latest event or
+    /// the decay refresh since ([`LeadState::scored_at`]).
     pub fn score_of(&self, lead_id: &str, lead: &LeadState) -> LeadScore {
         let m = &*self.model;
-        let engagement = self.engagement_at(lead, lead.updated_at);
+        let t = lead.scored_at();
+        let engagement = self.engagement_at(lead, t);
         let score = lead.fit + engagement;
         let grade = m.grades.grade(lead.fit);
         LeadScore {
@@ -483,9 +500,9 @@ impl Scorer {
                 at: d.at,
             }),
             missing: lead.held.clone(),
-            updated_at: lead.updated_at,
+            updated_at: t,
             model_version: lead.model_version.clone(),
-            reasons: self.reasons(lead),
+            reasons: self.reasons_at(lead, t),
         }
     }
 }

@@ -13,6 +13,8 @@ pub struct BatchCounts {
     pub consumed: u64,
     /// Events that were scored.
     pub scored: u64,
+    /// Re-sent events (an `event_id` the lead already had), not scored.
+    pub duplicates: u64,
     /// Hot-lead alerts published.
     pub alerts: u64,
     /// Records sent to the dead-letter topic, by reason code.
@@ -41,6 +43,7 @@ impl BatchCounts {
     pub fn add(&mut self, other: &BatchCounts) {
         self.consumed += other.consumed;
         self.scored += other.scored;
+        self.duplicates += other.duplicates;
         self.alerts += other.alerts;
         self.score_updates += other.score_updates;
         self.holds += other.holds;

@@ -286,8 +286,15 @@ fn state_memory(model: &Path, leads: u32, events: u64, batch: usize) -> anyhow::
     for i in 0..events {
         let event = generator.next_event();
         let staged = store.stage(&event.lead_id);
-        let outcome = scorer.apply(&mut staged.state, &event);
-        staged.score_changed |= outcome.score_changed;
+        // What `Desk::apply` does first: remember the id (`[dedup]`).
+        let d = scorer.model().dedup;
+        if staged
+            .state
+            .first_time(&event.event_id, event.occurred_at, d.window, d.max_ids)
+        {
+            let outcome = scorer.apply(&mut staged.state, &event);
+            staged.score_changed |= outcome.score_changed;
+        }
         if (i + 1) % batch as u64 == 0 {
             store.commit();
         }
@@ -297,7 +304,10 @@ fn state_memory(model: &Path, leads: u32, events: u64, batch: usize) -> anyhow::
     let n = store.len() as u64;
     // What the average lead holds, to tell where the bytes go.
     let (mut attributes, mut attribute_bytes, mut contributions, mut history) = (0, 0, 0, 0);
+    let (mut seen, mut seen_capacity) = (0, 0);
     for (_, lead) in store.iter() {
+        seen += lead.seen.len();
+        seen_capacity += lead.seen.capacity();
         attributes += lead.attributes.len();
         attribute_bytes += lead
             .attributes
@@ -313,7 +323,7 @@ fn state_memory(model: &Path, leads: u32, events: u64, batch: usize) -> anyhow::
     }
     let per = |x: usize| x as f64 / n.max(1) as f64;
     println!(
-        "{{\"leads\":{n},\"events\":{events},\"seconds\":{:.1},\"rss_before\":{before},\"rss_after\":{after},\"bytes_per_lead\":{:.0},\"lead_state_size\":{},\"attributes_per_lead\":{:.2},\"attribute_text_bytes_per_lead\":{:.1},\"contributions_per_lead\":{:.2},\"history_entries_per_lead\":{:.2}}}",
+        "{{\"leads\":{n},\"events\":{events},\"seconds\":{:.1},\"rss_before\":{before},\"rss_after\":{after},\"bytes_per_lead\":{:.0},\"lead_state_size\":{},\"attributes_per_lead\":{:.2},\"attribute_text_bytes_per_lead\":{:.1},\"contributions_per_lead\":{:.2},\"history_entries_per_lead\":{:.2},\"seen_ids_per_lead\":{:.2},\"seen_id_bytes_per_lead\":{:.1}}}",
         started.elapsed().as_secs_f64(),
         after.saturating_sub(before) as f64 / n.max(1) as f64,
         std::mem::size_of::<leadpulse::core::LeadState>(),
@@ -321,6 +331,8 @@ fn state_memory(model: &Path, leads: u32, events: u64, batch: usize) -> anyhow::
         per(attribute_bytes),
         per(contributions),
         per(history),
+        per(seen),
+        per(seen_capacity * std::mem::size_of::<(u64, i64)>()),
     );
     Ok(())
 }

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use commands::{config, demo, generate, model, replay, report, run, simulate_sales};
+use commands::{config, demo, generate, model, notify, replay, report, run, simulate_sales, watch};
 
 /// mimalloc: millions of small, long-lived lead states fragment glibc's
 /// allocator; with mimalloc resident memory per lead is about a fifth lower
@@ -27,6 +27,10 @@ struct Cli {
 enum Command {
     /// Run the service against a Kafka cluster.
     Run(run::Args),
+    /// Deliver alerts, breaches and overdue feedback to the people the
+    /// roster names (webhooks, Slack, email, Teams), and take their
+    /// one-click feedback (docs/notify.md).
+    Notify(notify::Args),
     /// Score an NDJSON file of events offline: alerts go to stdout as
     /// NDJSON, a summary to stderr.
     Replay(replay::Args),
@@ -56,6 +60,11 @@ enum Command {
         #[command(subcommand)]
         command: config::Command,
     },
+    /// The reps' watches on the `lead-watches` topic.
+    Watch {
+        #[command(subcommand)]
+        command: watch::Command,
+    },
 }
 
 fn main() -> ExitCode {
@@ -64,9 +73,12 @@ fn main() -> ExitCode {
         // The service sets up its own logging from its config.
         return run::run(args);
     }
+    if let Command::Notify(args) = command {
+        return notify::run(args);
+    }
     commands::quiet_logging();
     let result = match command {
-        Command::Run(_) => unreachable!("handled above"),
+        Command::Run(_) | Command::Notify(_) => unreachable!("handled above"),
         Command::Replay(args) => replay::run(args),
         Command::Report(args) => report::run(args),
         Command::SimulateSales(args) => simulate_sales::run(args),
@@ -75,6 +87,7 @@ fn main() -> ExitCode {
         Command::ProtoDescriptors => commands::proto_descriptors(),
         Command::Model { command } => model::run(command),
         Command::Config { command } => config::run(command),
+        Command::Watch { command } => watch::run(command),
     };
     result.unwrap_or_else(|e| {
         eprintln!("leadpulse: {e:#}");

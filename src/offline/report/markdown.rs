@@ -6,6 +6,7 @@ use super::{
     describe_period, fmt_amount, fmt_count_share, fmt_duration, fmt_pct, ratio, Currency, Figures,
     Group, Report, FUNNEL,
 };
+use crate::core::admit::Shown;
 use crate::core::Stage;
 
 /// The funnel stage as the report names it.
@@ -18,9 +19,10 @@ pub fn stage_label(stage: Stage) -> &'static str {
     }
 }
 
-/// A Markdown table. `|` inside a cell is escaped.
+/// A Markdown table. `|` inside a cell is escaped, and so are newlines and
+/// other control characters (a cell from an input cannot add rows).
 pub(super) fn table(headers: &[String], rows: &[Vec<String>]) -> String {
-    let cell = |s: &str| s.replace('|', "\\|");
+    let cell = |s: &str| Shown(s).to_string().replace('|', "\\|");
     let mut out = String::new();
     let _ = writeln!(out, "| {} |", headers.join(" | "));
     let _ = writeln!(

@@ -27,7 +27,7 @@ const MAX_BUF_BYTES: usize = 16 * 1024;
 const REFUSED_BODY: &str = r#"{"error":"too many open connections"}"#;
 
 /// Serves `router` on `listener` until the process ends.
-pub(super) async fn serve(listener: TcpListener, router: Router, limits: &AdminSettings) {
+pub(crate) async fn serve(listener: TcpListener, router: Router, limits: &AdminSettings) {
     let permits = Arc::new(Semaphore::new(limits.max_connections));
     let idle = Duration::from_millis(limits.idle_timeout_ms);
     let mut http = hyper::server::conn::http1::Builder::new();

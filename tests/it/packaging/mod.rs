@@ -4,12 +4,14 @@
 //! environment they set; every metric the Grafana dashboard queries is one
 //! the service exports, and docs/metrics.md documents exactly those. The
 //! image's build context builds (`image`), and every file compose and the
-//! manifests mount or name exists (`compose`, `kubernetes`).
+//! manifests mount or name exists (`compose`, `kubernetes`); the deploy
+//! files pass Kubernetes', KEDA's and Compose's own schemas (`schemas`).
 
 mod compose;
 mod image;
 mod kubernetes;
 mod paths;
+mod schemas;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};

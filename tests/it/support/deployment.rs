@@ -75,6 +75,8 @@ overdue = "{overdue}"
 lifecycle = "{lifecycle}"
 handoffs = "{handoffs}"
 changelog = "{changelog}"
+watches = "{watches}"
+watch_alerts = "{watch_alerts}"
 partitions = {partitions}
 replication_factor = 1
 
@@ -97,6 +99,8 @@ reload_interval_ms = 200
             lifecycle = self.topic("lifecycle"),
             handoffs = self.topic("handoffs"),
             changelog = self.topic("changelog"),
+            watches = self.topic("watches"),
+            watch_alerts = self.topic("watch-alerts"),
             partitions = self.partitions,
             model = model.display(),
         );

@@ -33,6 +33,12 @@ pub(super) enum AttrTest {
     Below(f64),
 }
 
+/// An attribute value as a number for `at_least` / `below`: spaces around
+/// it are ignored, and `nan` or `inf` is not a number.
+fn numeric(value: &str) -> Option<f64> {
+    value.trim().parse::<f64>().ok().filter(|v| v.is_finite())
+}
+
 impl AttrCondition {
     /// True when the attribute is present and passes the test.
     pub fn holds(&self, attributes: &Attributes) -> bool {
@@ -44,8 +50,8 @@ impl AttrCondition {
             AttrTest::In(set, _) => set.contains(&value.to_ascii_lowercase()),
             AttrTest::Matches(re) => re.is_match(value),
             AttrTest::Contains(part) => value.to_ascii_lowercase().contains(part.as_str()),
-            AttrTest::AtLeast(n) => value.trim().parse::<f64>().is_ok_and(|v| v >= *n),
-            AttrTest::Below(n) => value.trim().parse::<f64>().is_ok_and(|v| v < *n),
+            AttrTest::AtLeast(n) => numeric(value).is_some_and(|v| v >= *n),
+            AttrTest::Below(n) => numeric(value).is_some_and(|v| v < *n),
         }
     }
 

@@ -47,14 +47,26 @@ fn with_window(w: &str) -> String {
 }
 
 #[test]
-fn a_fractional_window_is_refused_where_it_is() {
-    assert!(Model::from_toml("m.toml", &with_window("7")).is_ok());
-    for w in ["0.5", "1.5"] {
+fn a_fractional_window_is_honoured_and_zero_is_refused_where_it_is() {
+    for (w, ms) in [
+        ("7", 7 * DAY_MS),
+        ("0.5", DAY_MS / 2),
+        ("1.5", DAY_MS * 3 / 2),
+    ] {
+        let m = Model::from_toml("m.toml", &with_window(w)).unwrap();
+        let pricing = m.rule("pricing").unwrap();
+        assert_eq!(m.decay_of(pricing), Decay::Window(ms), "window_days = {w}");
+    }
+    for w in ["0", "-1", "3651"] {
         let text = with_window(w);
-        let e = one_error_at(&text, &format!("{w}\n"));
+        let e = err(&text).to_string();
+        // The line of the key; the error points at its value, column 15.
+        let line = at(&text, &format!("window_days = {w}\n"));
+        let place = line.strip_suffix(":1").unwrap();
+        assert!(e.starts_with(&format!("{place}:15: ")), "{e}");
         assert!(
             e.ends_with(&format!(
-                "`window_days` must be a whole number of days from 1 to 3650, not {w}"
+                "`window_days` must be a number of days from 0.001 to 3650, not {w}"
             )),
             "{e}"
         );
@@ -82,6 +94,10 @@ fn the_summary_shows_fractional_days_as_given() {
         .unwrap()
         .summary();
     assert!(s.contains("counts for 1 day\n"), "{s}");
+    let s = Model::from_toml("m.toml", &with_window("0.5"))
+        .unwrap()
+        .summary();
+    assert!(s.contains("counts for 0.5 days (12 hours)\n"), "{s}");
 }
 
 #[test]

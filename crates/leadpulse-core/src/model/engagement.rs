@@ -8,7 +8,7 @@ use toml::Spanned;
 use super::condition::{event_matcher, EventFields};
 use super::file::{GroupFile, RuleFile};
 use super::load::Loader;
-use super::numbers::{CAP_MAX, DAYS, WINDOW_DAYS};
+use super::numbers::{CAP_MAX, DAYS};
 use super::{Cap, Decay, Group, Rule};
 use crate::event::EventType;
 
@@ -44,9 +44,7 @@ impl Loader<'_> {
             (Some(h), None) => DAYS
                 .days("half_life_days", h, &self.src)
                 .map(Decay::HalfLife),
-            (None, Some(w)) => WINDOW_DAYS
-                .days("window_days", w, &self.src)
-                .map(Decay::Window),
+            (None, Some(w)) => DAYS.days("window_days", w, &self.src).map(Decay::Window),
             (Some(_), Some(_)) => {
                 self.src.report(
                     g.span(),

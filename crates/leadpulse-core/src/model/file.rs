@@ -24,6 +24,18 @@ pub(super) struct ModelFile {
     pub(super) qualify: Spanned<QualifyFile>,
     #[serde(default)]
     pub(super) handoff: HandoffFile,
+    #[serde(default)]
+    pub(super) dedup: DedupFile,
+    pub(super) refresh: Option<RefreshFile>,
+}
+
+/// `[refresh]`: re-publish scores that decay has moved.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RefreshFile {
+    pub(super) step: Option<Spanned<f64>>,
+    #[serde(default)]
+    pub(super) mql_to_lead: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -139,4 +151,11 @@ pub(super) struct QualifyFile {
 pub(super) struct HandoffFile {
     #[serde(default)]
     pub(super) require: Vec<Spanned<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct DedupFile {
+    pub(super) window_hours: Option<Spanned<f64>>,
+    pub(super) max_ids: Option<Spanned<f64>>,
 }

@@ -9,9 +9,11 @@ use std::collections::BTreeSet;
 use toml::Spanned;
 
 use super::error::Source;
-use super::file::{HandoffFile, ModelFile};
-use super::numbers::{number, Bounds, POINTS, RESPOND_WITHIN_MINUTES};
-use super::{FitRule, Model, ModelError, Rule};
+use super::file::{DedupFile, HandoffFile, ModelFile, RefreshFile};
+use super::numbers::{
+    number, Bounds, DEDUP_MAX_IDS, DEDUP_WINDOW_HOURS, POINTS, RESPOND_WITHIN_MINUTES, THRESHOLD,
+};
+use super::{Dedup, FitRule, Model, ModelError, Refresh, Rule};
 use crate::event::{Millis, HOUR_MS};
 
 /// State shared by the sections while a file loads: where problems point
@@ -44,6 +46,11 @@ impl Model {
         let disqualifiers = l.disqualifiers(&file.disqualify);
         let qualify = l.qualify(&file.qualify);
         let require = l.require(&file.handoff);
+        let dedup = l.dedup(&file.dedup);
+        let refresh = match &file.refresh {
+            None => Some(None),
+            Some(r) => l.refresh(r).map(Some),
+        };
         if let (Some((grades, fit_rules)), Some((rules, _)), Some(qualify)) =
             (&fit, &rules, &qualify)
         {
@@ -58,6 +65,8 @@ impl Model {
             Some((disqualifiers, dq_by_type)),
             Some(qualify),
             Some(require),
+            Some(dedup),
+            Some(refresh),
         ) = (
             version,
             respond_within,
@@ -66,6 +75,8 @@ impl Model {
             disqualifiers,
             qualify,
             require,
+            dedup,
+            refresh,
         )
         else {
             return Err(ModelError::Syntax {
@@ -84,6 +95,8 @@ impl Model {
             disqualifiers,
             qualify,
             require,
+            dedup,
+            refresh,
             by_type,
             dq_by_type,
             warnings,
@@ -120,6 +133,17 @@ impl Loader<'_> {
     /// `[handoff] require`: attribute names, which must be written as they
     /// are kept (an empty or padded name is never known, so it would hold
     /// every lead forever).
+    fn refresh(&self, r: &RefreshFile) -> Option<Refresh> {
+        let step = match &r.step {
+            Some(s) => self.number(THRESHOLD, "step", s)?,
+            None => 1.0,
+        };
+        Some(Refresh {
+            step,
+            mql_to_lead: r.mql_to_lead,
+        })
+    }
+
     fn require(&self, h: &HandoffFile) -> Option<Vec<String>> {
         let errors = self.src.error_count();
         let mut names: Vec<String> = Vec::new();
@@ -146,6 +170,19 @@ impl Loader<'_> {
             }
         }
         (self.src.error_count() == errors).then_some(names)
+    }
+
+    /// `[dedup]`: each bound in range, defaults for those not given.
+    fn dedup(&self, d: &DedupFile) -> Option<Dedup> {
+        let mut dedup = Dedup::DEFAULT;
+        if let Some(h) = &d.window_hours {
+            let hours = self.number(DEDUP_WINDOW_HOURS, "window_hours", h)?;
+            dedup.window = (hours * HOUR_MS as f64).round() as Millis;
+        }
+        if let Some(n) = &d.max_ids {
+            dedup.max_ids = self.number(DEDUP_MAX_IDS, "max_ids", n)? as usize;
+        }
+        Some(dedup)
     }
 
     /// A rule's id, trimmed; reported if empty or already used.

@@ -25,6 +25,7 @@ mod condition;
 mod disqualify;
 mod engagement;
 mod error;
+mod event_condition;
 mod file;
 mod fit;
 mod load;
@@ -36,6 +37,7 @@ mod url;
 pub use condition::AttrCondition;
 use condition::EventMatcher;
 pub use error::{ModelError, ModelWarning};
+pub use event_condition::{EventCondition, EventConditionSpec};
 
 /// One day of event time.
 pub const DAY_MS: Millis = 24 * HOUR_MS;
@@ -83,8 +85,8 @@ pub enum Decay {
     None,
     /// Points halve every this many milliseconds.
     HalfLife(Millis),
-    /// Points count only for matches within this many milliseconds (whole
-    /// days) before the lead's latest event.
+    /// A match counts in full for this many milliseconds of event time
+    /// after it, then not at all.
     Window(Millis),
 }
 
@@ -216,6 +218,19 @@ pub struct Qualify {
     pub cooldown: Option<Millis>,
 }
 
+/// `[refresh]`: a lead's score is re-published when decay alone has moved
+/// it by `step` points since it was last published, or taken it below a
+/// level the model decides on (`score_at_least`, `engagement_at_least`,
+/// an engagement level, `rearm_below`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Refresh {
+    /// Points of decay that re-publish a score (default 1).
+    pub step: f64,
+    /// An `mql` whose decayed score no longer qualifies goes back to
+    /// `lead` (default off).
+    pub mql_to_lead: bool,
+}
+
 /// The grade × engagement-level matrix.
 #[derive(Debug, Clone)]
 pub struct Matrix {
@@ -233,6 +248,29 @@ impl Matrix {
             .position(|&min| engagement >= min)
             .unwrap_or(self.levels.len()) as u8
             + 1
+    }
+}
+
+/// Which events count as re-sent: an `event_id` a lead has already had
+/// counts once, if the first one is among the lead's latest `max_ids` ids
+/// and less than `window` of event time older than its latest event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Dedup {
+    pub window: Millis,
+    pub max_ids: usize,
+}
+
+impl Dedup {
+    /// 7 days and 256 ids: at-least-once collectors re-send within
+    /// minutes to hours, and few leads have 256 events in a week.
+    pub const DEFAULT: Dedup = Dedup {
+        window: 7 * DAY_MS,
+        max_ids: 256,
+    };
+
+    /// True unless `window_hours` or `max_ids` is 0.
+    pub fn is_on(&self) -> bool {
+        self.window > 0 && self.max_ids > 0
     }
 }
 
@@ -258,6 +296,11 @@ pub struct Model {
     pub qualify: Qualify,
     /// Attributes that must be known before a lead goes to sales.
     pub require: Vec<String>,
+    /// Which events count as re-sent and are not scored again.
+    pub dedup: Dedup,
+    /// Re-publishing of scores that decay has moved; `None`: scores are
+    /// published on events only.
+    pub refresh: Option<Refresh>,
     by_type: [Vec<usize>; EventType::ALL.len()],
     dq_by_type: [Vec<usize>; EventType::ALL.len()],
     warnings: Vec<ModelWarning>,

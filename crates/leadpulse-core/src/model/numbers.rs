@@ -52,21 +52,25 @@ pub(super) const THRESHOLD: Bounds = Bounds {
 /// `at_least` / `below` in attribute tests: attributes such as revenue may
 /// be large, but stay exact in an f64.
 pub(super) const ATTRIBUTE_NUMBER: Bounds = span(-1e15, 1e15);
-/// `half_life_days`, `cap.per_days` and `cooldown_days`.
+/// `half_life_days`, `window_days`, `cap.per_days` and `cooldown_days`.
 pub(super) const DAYS: Bounds = Bounds {
     unit: "days",
     ..span(0.001, 3_650.0)
-};
-/// `window_days`: whole days, as the scorer counts per day.
-pub(super) const WINDOW_DAYS: Bounds = Bounds {
-    whole: true,
-    unit: "days",
-    ..span(1.0, 3_650.0)
 };
 /// `cap.max`: each counted match within the window is kept per lead.
 pub(super) const CAP_MAX: Bounds = Bounds {
     whole: true,
     ..span(1.0, 1_000.0)
+};
+/// `[dedup] window_hours`: up to a year of event time; 0 turns it off.
+pub(super) const DEDUP_WINDOW_HOURS: Bounds = Bounds {
+    unit: "hours",
+    ..span(0.0, 8_760.0)
+};
+/// `[dedup] max_ids`: the ids each lead remembers; 0 turns it off.
+pub(super) const DEDUP_MAX_IDS: Bounds = Bounds {
+    whole: true,
+    ..span(0.0, 10_000.0)
 };
 /// How many `engagement_levels` a matrix may have (cells go up to level 10).
 pub(super) const MAX_LEVELS: usize = 9;

@@ -55,6 +55,20 @@ impl Model {
                 self.require.join(", ")
             );
         }
+        let d = self.dedup;
+        if d.is_on() {
+            let _ = writeln!(
+                out,
+                "A re-sent event (same event_id) counts once, if it comes within {} of the lead's latest event and its {} latest ids.",
+                hours(d.window),
+                d.max_ids
+            );
+        } else {
+            let _ = writeln!(
+                out,
+                "Re-sent events (same event_id) count again: [dedup] is off."
+            );
+        }
         if !self.fit_rules.is_empty() {
             let g = &self.grades;
             let _ = writeln!(
@@ -158,4 +172,13 @@ fn days(ms: Millis) -> String {
 /// `1 day`, `2 days`.
 fn count(n: Millis, unit: &str) -> String {
     format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
+}
+
+/// `168 hours`, `1.5 hours`: a dedup window as it is written.
+fn hours(ms: Millis) -> String {
+    if ms % HOUR_MS == 0 {
+        count(ms / HOUR_MS, "hour")
+    } else {
+        format!("{} hours", number(ms as f64 / HOUR_MS as f64))
+    }
 }

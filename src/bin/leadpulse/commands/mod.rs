@@ -4,10 +4,12 @@ pub mod config;
 pub mod demo;
 pub mod generate;
 pub mod model;
+pub mod notify;
 pub mod replay;
 pub mod report;
 pub mod run;
 pub mod simulate_sales;
+pub mod watch;
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};

@@ -54,9 +54,19 @@ pub struct Args {
     until: Option<String>,
     /// Also write every output as NDJSON into this folder, one file per
     /// topic (hot-lead-alerts, lead-scores, leads-needing-enrichment,
-    /// sla-breaches, feedback-overdue, lead-lifecycle, lead-handoffs).
+    /// sla-breaches, feedback-overdue, lead-lifecycle, lead-handoffs,
+    /// watch-alerts).
     #[arg(long)]
     outputs: Option<PathBuf>,
+    /// The reps' watches to match events against: NDJSON (one
+    /// `lead-watches` record per line, as `watch ls --ndjson` prints) or
+    /// TOML (`[[watch]]` tables), by extension. Their alerts go to
+    /// `--outputs DIR/watch-alerts.ndjson` and `--watch-alerts`.
+    #[arg(long)]
+    watches: Option<PathBuf>,
+    /// Also write every watch alert as NDJSON to this file.
+    #[arg(long, requires = "watches")]
+    watch_alerts: Option<PathBuf>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -75,6 +85,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .map(super::load_roster)
         .transpose()?;
     options.partitions = args.partitions;
+    if let Some(path) = &args.watches {
+        options.watches = Arc::new(super::watch::load_file(path, options.roster.as_deref())?);
+    }
     options.until = args
         .until
         .map(|t| parse_rfc3339(&t).map_err(|e| anyhow::anyhow!("--until: {e}")))
@@ -118,21 +131,29 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 .map(|s| codec::encode_score(s, Format::Json)),
         )?;
     }
+    if let Some(path) = &args.watch_alerts {
+        super::write_ndjson(
+            path,
+            outcome.watch_alerts.iter().map(codec::encode_watch_alert),
+        )?;
+    }
     if let Some(dir) = args.outputs {
         write_outputs(&dir, &outcome, &final_scores)?;
     }
     let c = &outcome.counts;
     eprintln!(
-        "replay: {} events, {} scored, {} leads, {} alerts, {} dead-lettered; \
-         {} SLA breaches, {} overdue feedback, {} stage changes",
+        "replay: {} events, {} scored, {} re-sent, {} leads, {} alerts, {} dead-lettered; \
+         {} SLA breaches, {} overdue feedback, {} stage changes, {} watch alerts",
         c.consumed,
         c.scored,
+        c.duplicates,
         outcome.leads.len(),
         c.alerts,
         c.dead_lettered_total(),
         outcome.breaches.len(),
         outcome.overdue.len(),
-        outcome.stages.len()
+        outcome.stages.len(),
+        outcome.watch_alerts.len()
     );
     if c.dead_lettered_total() > 0 {
         eprint!(
@@ -183,6 +204,10 @@ fn write_outputs(
             .handoffs
             .values()
             .map(|h| codec::encode_handoff(h, j)),
+    )?;
+    write_ndjson(
+        &dir.join("watch-alerts.ndjson"),
+        outcome.watch_alerts.iter().map(codec::encode_watch_alert),
     )?;
     Ok(())
 }

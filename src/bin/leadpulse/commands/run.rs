@@ -53,9 +53,15 @@ fn serve(settings: &Settings, model: Option<PathBuf>) -> anyhow::Result<service:
     });
     let stop = super::stop_flag()?;
     let status = Arc::new(Status::default());
+    let roster = settings
+        .routing
+        .path
+        .as_deref()
+        .map(super::load_roster)
+        .transpose()?;
     if settings.admin.enabled {
         let prometheus = telemetry::install_prometheus().map_err(|e| anyhow::anyhow!(e))?;
-        admin::spawn(settings, status.clone(), prometheus)
+        admin::spawn_with_roster(settings, status.clone(), prometheus, roster.clone())
             .with_context(|| format!("admin HTTP cannot listen on {}", settings.admin.listen))?;
     }
     shutdown_deadline(
@@ -63,12 +69,6 @@ fn serve(settings: &Settings, model: Option<PathBuf>) -> anyhow::Result<service:
         status.clone(),
         Duration::from_secs(settings.shutdown.grace_period_secs),
     );
-    let roster = settings
-        .routing
-        .path
-        .as_deref()
-        .map(super::load_roster)
-        .transpose()?;
     Ok(service::run_with_status(
         settings, current, roster, watcher, &stop, status,
     )?)

@@ -1,0 +1,358 @@
+//! Rep watchlists: "tell me when this person or this company does that".
+//!
+//! A [`Watch`] names a rep, a [`Target`] (a lead, an email, a company domain
+//! or an account) and an [`EventCondition`] in the model's own condition
+//! language. [`Watches`] indexes them by target, so an event costs a few
+//! hash look-ups whatever the number of watches, and [`Watches::fire`]
+//! turns an event that meets a watch into a [`WatchAlert`].
+//!
+//! Deterministic on event time: a watch is in effect for events that
+//! occurred in `[created_at, expires_at or deleted_at)`, and its cooldown
+//! is kept per lead in the lead's state, so replaying the same events
+//! against the same watches gives the same alerts.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+
+use xxhash_rust::xxh3::xxh3_128;
+
+use super::event::{Event, EventKind, EventType, Millis};
+use super::lead::{LeadState, WatchCooldown};
+use super::model::EventCondition;
+
+/// What a watch follows.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Target {
+    /// One lead, by its id (exact).
+    Lead(String),
+    /// A person by email address (case-insensitive): the lead's `email`
+    /// attribute, or its id when the id is an email address.
+    Email(String),
+    /// A company by web domain (case-insensitive): the lead's
+    /// `company_domain`, or its `email_domain` when no company domain is
+    /// known.
+    Domain(String),
+    /// A CRM account, by the lead's `account_id` (exact).
+    Account(String),
+}
+
+/// The target kinds, as written on the wire.
+pub const TARGET_KINDS: [&str; 4] = ["lead", "email", "domain", "account"];
+
+impl Target {
+    /// A target from its kind (`lead`, `email`, `domain`, `account`) and
+    /// value, normalised (emails and domains in lower case).
+    pub fn parse(kind: &str, value: &str) -> Result<Target, String> {
+        let value = value.trim();
+        if value.is_empty() {
+            return Err(format!("the {kind} of a watch must not be empty"));
+        }
+        Ok(match kind {
+            "lead" => Target::Lead(value.to_owned()),
+            "email" if !value.contains('@') => {
+                return Err(format!("`{value}` is not an email address"))
+            }
+            "email" => Target::Email(value.to_ascii_lowercase()),
+            "domain" if value.contains(['@', '/', ' ']) => {
+                return Err(format!(
+                    "`{value}` is not a domain (write it as example.com)"
+                ))
+            }
+            "domain" => Target::Domain(value.to_ascii_lowercase()),
+            "account" => Target::Account(value.to_owned()),
+            other => {
+                return Err(format!(
+                    "unknown target kind `{other}` (expected one of: {})",
+                    TARGET_KINDS.join(", ")
+                ))
+            }
+        })
+    }
+
+    /// `lead`, `email`, `domain` or `account`.
+    pub fn kind(&self) -> &'static str {
+        TARGET_KINDS[self.slot()]
+    }
+
+    pub fn value(&self) -> &str {
+        match self {
+            Target::Lead(v) | Target::Email(v) | Target::Domain(v) | Target::Account(v) => v,
+        }
+    }
+
+    fn slot(&self) -> usize {
+        match self {
+            Target::Lead(_) => 0,
+            Target::Email(_) => 1,
+            Target::Domain(_) => 2,
+            Target::Account(_) => 3,
+        }
+    }
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.kind(), self.value())
+    }
+}
+
+/// A rep's standing request to hear about a target's activity.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Watch {
+    /// Stable id; the key on `lead-watches`, and part of every alert's id.
+    pub id: Arc<str>,
+    /// The rep who is told (a roster rep).
+    pub rep: Arc<str>,
+    pub target: Target,
+    pub condition: EventCondition,
+    /// Event time from which the watch applies.
+    pub created_at: Millis,
+    /// Event time at which it stops applying, if it expires.
+    pub expires_at: Option<Millis>,
+    /// Event time at which it was deleted; it still applies to events
+    /// before it, so reprocessing them gives the same alerts.
+    pub deleted_at: Option<Millis>,
+    /// After an alert for a lead, quiet for that lead this long (0: every
+    /// matching event alerts).
+    pub cooldown: Millis,
+    /// The rep's words for it, shown in the alert.
+    pub note: Option<String>,
+}
+
+impl Watch {
+    /// True when the watch applies to an event that occurred at `t`.
+    pub fn in_effect(&self, t: Millis) -> bool {
+        t >= self.created_at && self.ends_at().is_none_or(|end| t < end)
+    }
+
+    /// When it stops applying: its expiry or deletion, whichever is first.
+    pub fn ends_at(&self) -> Option<Millis> {
+        match (self.expires_at, self.deleted_at) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+}
+
+/// A watch met: the rep should hear about it (`watch-alerts`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct WatchAlert {
+    /// xxh3-128 of (watch id, lead id, event id): the same match always
+    /// has the same id, so a consumer can de-duplicate.
+    pub watch_alert_id: String,
+    pub watch_id: Arc<str>,
+    pub rep: Arc<str>,
+    pub target: Target,
+    pub note: Option<String>,
+    /// The condition in words.
+    pub condition: String,
+    pub lead_id: String,
+    pub event_id: String,
+    pub event_type: EventType,
+    pub occurred_at: Millis,
+    /// The page or link, for page views and email clicks.
+    pub url: Option<String>,
+    /// The form, asset, campaign or webinar the event was about.
+    pub item: Option<String>,
+    /// The lead's score after the event.
+    pub score: f64,
+    pub company_domain: Option<String>,
+    pub account_id: Option<String>,
+}
+
+/// The watches in effect, indexed by target. Iteration and matching order
+/// is by watch id, so every driver produces alerts in the same order.
+#[derive(Debug, Default, Clone)]
+pub struct Watches {
+    by_id: BTreeMap<Arc<str>, Arc<Watch>>,
+    /// Per target kind (see [`Target::slot`]), value → watches, by id.
+    index: [hashbrown::HashMap<Box<str>, Vec<Arc<Watch>>>; 4],
+}
+
+impl Watches {
+    pub fn new() -> Watches {
+        Watches::default()
+    }
+
+    pub fn len(&self) -> usize {
+        self.by_id.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_id.is_empty()
+    }
+
+    pub fn get(&self, id: &str) -> Option<&Watch> {
+        self.by_id.get(id).map(|w| &**w)
+    }
+
+    /// Every watch, by id.
+    pub fn iter(&self) -> impl Iterator<Item = &Watch> {
+        self.by_id.values().map(|w| &**w)
+    }
+
+    /// Adds a watch, or replaces the one with its id.
+    pub fn upsert(&mut self, watch: Watch) {
+        self.remove(&watch.id.clone());
+        let watch = Arc::new(watch);
+        let list = self.index[watch.target.slot()]
+            .entry(Box::from(watch.target.value()))
+            .or_default();
+        let at = list.partition_point(|w| w.id < watch.id);
+        list.insert(at, watch.clone());
+        self.by_id.insert(watch.id.clone(), watch);
+    }
+
+    /// Forgets a watch entirely (a tombstone on `lead-watches`).
+    pub fn remove(&mut self, id: &str) -> Option<Watch> {
+        let old = self.by_id.remove(id)?;
+        let slot = old.target.slot();
+        if let Some(list) = self.index[slot].get_mut(old.target.value()) {
+            list.retain(|w| *w.id != *id);
+            if list.is_empty() {
+                self.index[slot].remove(old.target.value());
+            }
+        }
+        Some(Arc::unwrap_or_clone(old))
+    }
+
+    /// The watches whose target is this lead and whose condition this
+    /// event meets, in effect at its time, by id. Reads the lead's state
+    /// after the event, so a form that gives the email counts.
+    pub fn matching<'a>(&'a self, event: &Event, lead: &LeadState) -> Vec<&'a Watch> {
+        let mut found: Vec<&Watch> = Vec::new();
+        if self.by_id.is_empty() {
+            return found;
+        }
+        let attr = |name: &str| lead.attributes.get(name);
+        let email = attr("email");
+        let by_id_email = event
+            .lead_id
+            .contains('@')
+            .then_some(event.lead_id.as_str());
+        let domain = attr("company_domain").or_else(|| attr("email_domain"));
+        let keys = [
+            (0, Some(event.lead_id.as_str())),
+            (1, email),
+            (
+                1,
+                by_id_email.filter(|id| email.is_none_or(|e| !e.eq_ignore_ascii_case(id))),
+            ),
+            (2, domain),
+            (3, attr("account_id")),
+        ];
+        for (slot, key) in keys {
+            let (Some(key), false) = (key, self.index[slot].is_empty()) else {
+                continue;
+            };
+            let hit = if slot == 1 || slot == 2 {
+                lookup_lower(&self.index[slot], key)
+            } else {
+                self.index[slot].get(key)
+            };
+            for w in hit.into_iter().flatten() {
+                if w.in_effect(event.occurred_at) && w.condition.matches(&event.kind) {
+                    found.push(w);
+                }
+            }
+        }
+        if found.len() > 1 {
+            found.sort_by(|a, b| a.id.cmp(&b.id));
+            found.dedup_by(|a, b| a.id == b.id);
+        }
+        found
+    }
+
+    /// The alerts an applied event raises, minding each watch's cooldown,
+    /// which is kept in the lead's state (and so in its changelog record).
+    /// `score` is the lead's score after the event.
+    pub fn fire(&self, event: &Event, lead: &mut LeadState, score: f64) -> Vec<WatchAlert> {
+        if self.by_id.is_empty() {
+            return Vec::new();
+        }
+        let t = event.occurred_at;
+        let matched = self.matching(event, lead);
+        if matched.is_empty() {
+            return Vec::new();
+        }
+        // Cooldowns that have passed are no longer needed.
+        lead.watch_cooldowns.retain(|c| c.quiet_until > t);
+        let mut alerts = Vec::with_capacity(matched.len());
+        for w in matched {
+            if lead
+                .watch_cooldowns
+                .iter()
+                .any(|c| c.watch_id == w.id && c.quiet_until > t)
+            {
+                continue;
+            }
+            if w.cooldown > 0 {
+                lead.watch_cooldowns.push(WatchCooldown {
+                    watch_id: w.id.clone(),
+                    fired_at: t,
+                    quiet_until: t.saturating_add(w.cooldown),
+                });
+            }
+            alerts.push(alert(w, event, lead, score));
+        }
+        alerts
+    }
+}
+
+/// Looks a case-insensitive key up without allocating when it is already
+/// in lower case (the usual case).
+fn lookup_lower<'m>(
+    map: &'m hashbrown::HashMap<Box<str>, Vec<Arc<Watch>>>,
+    key: &str,
+) -> Option<&'m Vec<Arc<Watch>>> {
+    if key.bytes().any(|b| b.is_ascii_uppercase()) {
+        map.get(key.to_ascii_lowercase().as_str())
+    } else {
+        map.get(key)
+    }
+}
+
+fn alert(w: &Watch, event: &Event, lead: &LeadState, score: f64) -> WatchAlert {
+    let item = match &event.kind {
+        EventKind::FormSubmit { form_id, .. } => Some(form_id.clone()),
+        EventKind::ContentDownload { asset_id } => Some(asset_id.clone()),
+        EventKind::EmailOpen { campaign_id }
+        | EventKind::EmailClick { campaign_id, .. }
+        | EventKind::EmailBounce { campaign_id, .. } => Some(campaign_id.clone()),
+        EventKind::WebinarAttended { webinar_id } => Some(webinar_id.clone()),
+        _ => None,
+    };
+    WatchAlert {
+        watch_alert_id: watch_alert_id(&w.id, &event.lead_id, &event.event_id),
+        watch_id: w.id.clone(),
+        rep: w.rep.clone(),
+        target: w.target.clone(),
+        note: w.note.clone(),
+        condition: w.condition.describe(),
+        lead_id: event.lead_id.clone(),
+        event_id: event.event_id.clone(),
+        event_type: event.kind.event_type(),
+        occurred_at: event.occurred_at,
+        url: event.kind.url().map(str::to_owned),
+        item,
+        score: (score * 100.0).round() / 100.0,
+        company_domain: lead.attributes.get("company_domain").map(str::to_owned),
+        account_id: lead.attributes.get("account_id").map(str::to_owned),
+    }
+}
+
+/// A stable 128-bit id, hex encoded (xxh3 is specified, so ids stay the
+/// same across builds).
+fn watch_alert_id(watch_id: &str, lead_id: &str, event_id: &str) -> String {
+    let mut buf = Vec::with_capacity(watch_id.len() + lead_id.len() + event_id.len() + 8);
+    buf.extend_from_slice(b"watch\0");
+    for part in [watch_id, lead_id, event_id] {
+        buf.extend_from_slice(part.as_bytes());
+        buf.push(0);
+    }
+    format!("{:032x}", xxh3_128(&buf))
+}
+
+#[cfg(test)]
+mod tests;

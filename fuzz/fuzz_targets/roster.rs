@@ -1,0 +1,68 @@
+//! A routing roster: refused with an error that points at a line and
+//! column, or loaded as a roster that gives every lead an owner of one of
+//! its teams, with deadlines a 2026 handoff can represent.
+#![no_main]
+
+use leadpulse_core::{Attributes, Grade, Roster, RoutingState};
+use leadpulse_fuzz::check_file_error;
+use libfuzzer_sys::fuzz_target;
+
+/// 2026-11-20T10:00:00Z, a Friday.
+const HANDED_AT: i64 = 1_795_687_200_000;
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let roster = match Roster::from_toml("routing.toml", text) {
+        Err(e) => return check_file_error(&e, "routing.toml", text),
+        Ok(roster) => roster,
+    };
+    let _ = roster.warnings();
+    let mut state = RoutingState::default();
+    let mut leads: Vec<Attributes> = vec![Attributes::default()];
+    // A lead in each territory value, and one owned by each rep.
+    for team in &roster.teams {
+        let mut a = Attributes::default();
+        for (attr, values) in &team.territory {
+            if let Some(v) = values.iter().next() {
+                a.insert(attr, v);
+            }
+        }
+        leads.push(a);
+        for rep in team.reps.iter().take(4) {
+            let mut a = Attributes::default();
+            a.insert("owner", &rep.id);
+            leads.push(a);
+        }
+    }
+    for (i, attributes) in leads.iter().take(64).enumerate() {
+        let grade = [Grade::A, Grade::B, Grade::C, Grade::D][i % 4];
+        let owner = roster.route(&mut state, attributes, grade, None, None);
+        let team = roster
+            .team(&owner.team)
+            .unwrap_or_else(|| panic!("{owner:?} is not of a team of the roster"));
+        assert!(
+            team.reps.iter().any(|r| r.id == owner.rep) || team.lead == owner.rep,
+            "{owner:?}"
+        );
+        let respond_by = HANDED_AT.checked_add(team.sla);
+        assert!(
+            respond_by.is_some_and(|t| t > HANDED_AT),
+            "team `{}`: an SLA of {} ms",
+            team.id,
+            team.sla
+        );
+        // A breach moves the lead on, with a fresh deadline from the breach.
+        let again = roster.route(
+            &mut state,
+            attributes,
+            grade,
+            Some(&owner.rep),
+            Some(&team.id),
+        );
+        assert_eq!(again.team, owner.team);
+    }
+    let feedback_by = roster.feedback_by(HANDED_AT);
+    assert!(feedback_by >= HANDED_AT);
+});
