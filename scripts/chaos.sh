@@ -2,33 +2,35 @@
 # Exactly-once under chaos, in the manner of Kafka's streams_eos_test: three
 # `leadpulse run` instances score a stream produced while they are killed
 # (kill -9), stopped (SIGTERM) and restarted at random, and their broker is
-# bounced once (stopped and started again on the same data). Then every
+# bounced (stopped and started again on the same data). Then every
 # output topic is read with read_committed and compared with `leadpulse
 # replay --partitions N` of the same input (leadpulse-bench chaos-check):
 # alerts by alert_id and content, final scores, handoffs, holds, lifecycle,
 # breaches, overdue notices, and the DLQ; and `kafka-transactions
 # find-hanging` must report nothing. Exits non-zero on any difference.
 #
-#   scripts/chaos.sh            # the long form: 300,000 events, 24 kill -9
+#   scripts/chaos.sh            # the long form: 300,000 events, 24 kill -9, 2 bounces
 #   scripts/chaos.sh --short    # the short form scripts/test.sh runs
 #
 # Knobs (environment): CHAOS_EVENTS, CHAOS_RATE (events/s), CHAOS_LEADS,
-# CHAOS_KILLS, CHAOS_TERMS, CHAOS_PARTITIONS, CHAOS_SEED, CHAOS_OUT (work
-# folder, default target/chaos), CHAOS_RELEASE=1 (release binaries),
-# CHAOS_BIN_DIR (binaries already built there; nothing is built).
+# CHAOS_KILLS, CHAOS_TERMS, CHAOS_BOUNCES (broker bounces: 2, 1 short),
+# CHAOS_PARTITIONS, CHAOS_SEED, CHAOS_OUT (work folder, default
+# target/chaos), CHAOS_RELEASE=1 (release binaries), CHAOS_BIN_DIR
+# (binaries already built there; nothing is built).
 # The broker is its own (scripts/kafka/start.sh), as the bounce needs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if [ "${1:-}" = "--short" ]; then
   : "${CHAOS_EVENTS:=30000}" "${CHAOS_RATE:=1000}" "${CHAOS_KILLS:=6}" "${CHAOS_TERMS:=1}"
-  : "${CHAOS_LEADS:=4000}"
+  : "${CHAOS_LEADS:=4000}" "${CHAOS_BOUNCES:=1}"
 fi
 EVENTS="${CHAOS_EVENTS:-300000}"
 RATE="${CHAOS_RATE:-1000}"
 LEADS="${CHAOS_LEADS:-20000}"
 KILLS="${CHAOS_KILLS:-24}"
 TERMS="${CHAOS_TERMS:-4}"
+BOUNCES="${CHAOS_BOUNCES:-2}"
 PARTITIONS="${CHAOS_PARTITIONS:-6}"
 SEED="${CHAOS_SEED:-$RANDOM}"
 OUT="${CHAOS_OUT:-target/chaos}"
@@ -163,17 +165,17 @@ for i in "${INSTANCES[@]}"; do start "$i"; done
 producer=$!
 
 # Disruptions spread over the production time: one every `gap` seconds.
-total=$((KILLS + TERMS + 1))
+# The bounces are spread evenly among them.
+total=$((KILLS + TERMS + BOUNCES))
 gap=$(( (EVENTS / RATE) / (total + 1) ))
 [ "$gap" -ge 4 ] || gap=4
-bounce_at=$(( total / 2 ))
 kills=0 terms=0 bounces=0 n=0
 while [ $n -lt $total ]; do
   sleep $(( gap / 2 + RANDOM % (gap / 2 + 1) ))
   check_alive
   n=$((n + 1))
-  if [ $bounces -eq 0 ] && [ $n -gt $bounce_at ]; then
-    log "broker bounce: stopping it for 10 s"
+  if [ $bounces -lt "$BOUNCES" ] && [ $((n * (BOUNCES + 1))) -gt $(( (bounces + 1) * (total + 1) )) ]; then
+    log "broker bounce $((bounces + 1))/$BOUNCES: stopping it for 10 s"
     scripts/kafka/stop.sh --keep "$broker"
     sleep 10
     scripts/kafka/start.sh "$broker" > /dev/null || { log "the broker did not come back"; exit 1; }
@@ -262,7 +264,7 @@ for e in c["examples"]:
     print("  " + e)
 PY
 if [ "$hanging" -ne 0 ]; then cat "$OUT/hanging.txt" >&2; fi
-if [ $checked -ne 0 ] || [ "$hanging" -ne 0 ] || [ $unexpected -ne 0 ] || [ $bounces -ne 1 ]; then
+if [ $checked -ne 0 ] || [ "$hanging" -ne 0 ] || [ $unexpected -ne 0 ] || [ $bounces -ne "$BOUNCES" ]; then
   log "FAILED (details in $OUT)"
   exit 1
 fi
