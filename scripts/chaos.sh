@@ -72,7 +72,7 @@ name="chaos-$(date +%s)"
 cat > "$OUT/routing.toml" <<'ROSTER'
 # No deadline falls due while the test runs: timers fire on the wall clock
 # in `run` and on stream time in `replay`, and must not race the producer.
-default_sla_minutes = 100000
+default_sla_minutes = 43200   # the longest a roster may set: 30 days
 feedback_business_days = 60
 max_reassignments = 0
 
