@@ -111,6 +111,9 @@ log "schema registry: $SCHEMA_REGISTRY_URL"
 # --- Tests ----------------------------------------------------------------
 log "cargo test (unit, property, end-to-end; benches as smoke runs)"
 cargo test --locked --workspace --all-targets -- --test-threads="${LEADPULSE_TEST_THREADS:-3}"
+# Its own broker, which it bounces; see RELIABILITY.md.
+log "chaos, short form: 3 instances, kill -9, SIGTERM, a broker bounce (scripts/chaos.sh --short)"
+scripts/chaos.sh --short
 # The fuzz targets (fuzz/, nightly Rust, cargo-fuzz from crates.io): built
 # and run for a few seconds each, with overflow checks, as a smoke test;
 # the long runs are scripts/fuzz.sh's (RELIABILITY.md). Without the address

@@ -156,7 +156,7 @@ nohup java "${java_opts[@]}" -cp "$cache/libs/*" kafka.Kafka "$data/server.prope
 echo $! > "$data/broker.pid"
 echo "127.0.0.1:$port" > "$data/bootstrap"
 
-for _ in $(seq 1 120); do
+for _ in $(seq 1 360); do
   if grep -q "Kafka Server started" "$data/server.log" 2>/dev/null; then
     echo "KAFKA_BOOTSTRAP=127.0.0.1:$port"
     echo "KAFKA_DATA_DIR=$data"
@@ -173,5 +173,5 @@ for _ in $(seq 1 120); do
   fi
   sleep 0.5
 done
-echo "start.sh: the broker did not start within 60 s; see $data/server.log" >&2
+echo "start.sh: the broker did not start within 180 s; see $data/server.log" >&2
 exit 1

@@ -8,6 +8,9 @@
 //! - an aborted transaction restores the partitions it changed from the
 //!   changelog and rewinds every input to the batch's first offset, so the
 //!   batch is scored again from the committed state;
+//! - a producer lost to a long broker outage is re-created, and every
+//!   partition rebuilt from the changelog and read again from the group's
+//!   committed offsets ([`Engine::recover`]);
 //! - a fenced or fatal error stops the loop, and the process exits 2.
 
 use std::collections::BTreeMap;
@@ -31,8 +34,10 @@ use crate::codec::{self, Format};
 use crate::config::Settings;
 use crate::config::Topic;
 use crate::core::tally::{BatchCounts, SalesCounts};
-use crate::core::{Desk, HandoffRecord, LeadStore, Millis, PartitionState, Rejection, ROUTING_KEY};
+use crate::core::{Desk, HandoffRecord, Millis, PartitionState, Rejection, ROUTING_KEY};
 use crate::telemetry;
+
+mod recovery;
 
 /// What the open transaction has read and produced. Its inputs are the
 /// events topic and the feedback topic, whose partitions follow the events
@@ -118,7 +123,11 @@ impl Engine {
         let Some(schema) = self.resolve_schema(consumer, m, source)? else {
             return Ok(());
         };
-        self.txn.begin()?;
+        if !self.begin(consumer)? {
+            // The producer was re-created: the consumer now reads again
+            // from the committed offsets, this record included.
+            return Ok(());
+        }
         self.batch
             .first
             .entry((source, partition))
@@ -202,7 +211,23 @@ impl Engine {
                 tracing::warn!(error = %e, "produce failed; aborting the transaction");
                 self.abort(consumer)
             }
+            Err(TxnError::Lost(e)) => self.recover(consumer, &e),
             Err(TxnError::Fatal(e)) => Err(e),
+        }
+    }
+
+    /// Opens a transaction unless one is open. `false`: the producer was
+    /// lost and has been re-created, the state rebuilt and the inputs
+    /// rewound, so what the caller was about to do is done again later.
+    fn begin(&mut self, consumer: &BaseConsumer<RebalanceHandler>) -> Result<bool, PipelineError> {
+        match self.txn.begin() {
+            Ok(()) => Ok(true),
+            Err(TxnError::Lost(e)) => self.recover(consumer, &e).map(|()| false),
+            Err(TxnError::Fatal(e)) => Err(e),
+            Err(TxnError::Abortable(e)) => Err(PipelineError::Kafka {
+                during: "begin_transaction",
+                source: e,
+            }),
         }
     }
 
@@ -331,7 +356,9 @@ impl Engine {
                 .get(&partition)
                 .is_some_and(|p| p.next_due(now).is_some())
             {
-                self.txn.begin()?;
+                if !self.begin(consumer)? {
+                    return Ok(());
+                }
                 let Engine {
                     partitions,
                     desk,
@@ -411,6 +438,7 @@ impl Engine {
                 tracing::warn!(error = %e, "transaction failed; aborting and rewinding");
                 self.abort(consumer)
             }
+            Err(TxnError::Lost(e)) => self.recover(consumer, &e),
             Err(TxnError::Fatal(e)) => Err(e),
         }
     }
@@ -483,80 +511,6 @@ impl Engine {
             }
         }
         self.batch.counts.score_updates = score_updates;
-        Ok(())
-    }
-
-    /// Aborts the open transaction, restores the state it changed and
-    /// rewinds each input to the batch's first offset.
-    pub(super) fn abort(
-        &mut self,
-        consumer: &BaseConsumer<RebalanceHandler>,
-    ) -> Result<(), PipelineError> {
-        if !self.txn.is_open() {
-            return Ok(());
-        }
-        // Not ready until a transaction commits again.
-        self.status.set_kafka_available(false);
-        self.txn.abort()?;
-        let batch = std::mem::take(&mut self.batch);
-        // The batch changed state in place: rebuild what it touched from
-        // the changelog, which holds exactly the committed states.
-        let dirty: Vec<(i32, Millis)> = self
-            .partitions
-            .iter()
-            .filter(|(_, part)| part.is_dirty())
-            .map(|(&p, part)| (p, part.stream_time()))
-            .collect();
-        if !dirty.is_empty() {
-            let ids: Vec<i32> = dirty.iter().map(|(p, _)| *p).collect();
-            for p in &ids {
-                self.partitions.remove(p);
-            }
-            tracing::info!(partitions = ?ids, "restoring the state the aborted transaction changed");
-            let restored = self.restore_partitions(&ids);
-            self.status
-                .restore_finished(&ids, restored.is_ok(), self.leads_changed());
-            restored?;
-            for (p, t) in dirty {
-                if let Some(part) = self.partitions.get_mut(&p) {
-                    part.set_stream_time(t);
-                }
-            }
-        }
-        // The batch is read again: so is its event time. A stream time left
-        // at the aborted batch's latest event would fire SLA timers before
-        // the re-read events that come earlier (a contact, say) are applied.
-        for (p, t) in &batch.stream_time {
-            if let Some(part) = self.partitions.get_mut(p) {
-                part.set_stream_time(*t);
-            }
-        }
-        for part in self.partitions.values_mut() {
-            part.rebuild();
-        }
-        let timeout = self.txn.timeout();
-        for (&(source, p), &first) in &batch.first {
-            if !self.partitions.contains_key(&p) {
-                continue;
-            }
-            self.positions.insert((source, p), first);
-            let topic = self.topic_of(source).to_owned();
-            // The events are the group consumer's; the feedback and the
-            // merges the assign-only reader's.
-            let rewound = if source != Topic::Events {
-                self.feedback
-                    .seek(&topic, p, Offset::Offset(first), timeout)
-            } else {
-                consumer.seek(&topic, p, Offset::Offset(first), timeout)
-            };
-            rewound.map_err(|source| PipelineError::Kafka {
-                during: "rewind after an abort",
-                source,
-            })?;
-        }
-        self.rewind_holds(&batch.first);
-        telemetry::transaction_aborted();
-        self.summary.aborted += 1;
         Ok(())
     }
 

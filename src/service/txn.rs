@@ -8,12 +8,26 @@
 //! | Idle  | `send`, `commit`, `abort` | — (a bug: refused) | | |
 //! | Open  | `begin`  | Open (no-op: begun lazily by the first record) | | |
 //! | Open  | `send`   | Open | caller aborts            | exit 2          |
-//! | Open  | `commit` | Idle | stays Open; caller aborts | exit 2         |
-//! | Open  | `abort`  | Idle | retried while the brokers are away; else exit 2 | exit 2 |
+//! | Open  | `commit` | Idle (retried while the brokers are away) | stays Open; caller aborts | lost, or exit 2 |
+//! | Open  | `abort`  | Idle | retried while the brokers are away; else lost | lost, or exit 2 |
 //!
 //! Every call is bounded by one timeout, half of `transaction.timeout.ms`,
 //! so a call that gives up leaves time for the abort that follows it before
-//! the broker aborts the transaction itself.
+//! the broker aborts the transaction itself. A commit call the brokers do
+//! not answer in time is made again until they do: librdkafka resumes it,
+//! and refuses any other call (the abort included) while it is under way.
+//!
+//! **Lost** is an error fatal to this producer but not to the service: the
+//! brokers were away for longer than the transaction timeout, the
+//! coordinator aborted the transaction and bumped the producer's epoch, and
+//! librdkafka now refuses the abort (`INVALID_TXN_STATE`, a fatal error, an
+//! epoch fence). The engine then re-creates the producer ([`Transactions::reset`],
+//! whose `init_transactions` finishes whatever the old one left open) and
+//! rebuilds every partition from committed state, as Kafka Streams does for
+//! a corrupted task. A fence met by a transaction younger than the
+//! transaction timeout cannot come from the coordinator's own abort: another
+//! instance with the same `transactional.id` took over, and the service
+//! exits 2.
 
 use std::time::{Duration, Instant};
 
@@ -41,6 +55,9 @@ enum Txn {
 pub(super) enum TxnError {
     /// Abort, rewind the inputs and read the batch again.
     Abortable(KafkaError),
+    /// This producer cannot go on, the service can: re-create the producer
+    /// and rebuild every partition from committed state (module doc).
+    Lost(KafkaError),
     /// The service cannot go on.
     Fatal(PipelineError),
 }
@@ -51,6 +68,9 @@ pub(super) struct Transactions {
     state: Txn,
     /// The bound of every call (see the module doc).
     timeout: Duration,
+    /// `transaction.timeout.ms`: a transaction open longer may have been
+    /// aborted by the coordinator.
+    transaction_timeout: Duration,
     transactional_id: String,
     /// Transactions begun so far, for the span's sequence number.
     begun: u64,
@@ -60,20 +80,55 @@ impl Transactions {
     /// Creates the producer and fences any predecessor with the same
     /// transactional id (which aborts what it left open).
     pub(super) fn init(settings: &Settings) -> Result<Self, PipelineError> {
-        let producer: ThreadedProducer<DefaultProducerContext> = super::producer_config(settings)
-            .create()
-            .map_err(PipelineError::ClientSetup)?;
-        let t = Transactions {
-            producer,
+        let mut t = Transactions {
+            producer: Self::producer(settings)?,
             state: Txn::Idle,
             timeout: call_timeout(settings),
+            transaction_timeout: Duration::from_millis(settings.pipeline.transaction_timeout_ms),
             transactional_id: settings.kafka.transactional_id(),
             begun: 0,
         };
-        t.producer
-            .init_transactions(t.timeout)
-            .map_err(|e| t.fatal("init_transactions", e))?;
+        t.init_transactions()?;
         Ok(t)
+    }
+
+    fn producer(
+        settings: &Settings,
+    ) -> Result<ThreadedProducer<DefaultProducerContext>, PipelineError> {
+        super::producer_config(settings)
+            .create()
+            .map_err(PipelineError::ClientSetup)
+    }
+
+    /// `init_transactions`, tried again while the brokers are away: a new
+    /// producer cannot be refused for that, only for a fatal reason.
+    fn init_transactions(&mut self) -> Result<(), PipelineError> {
+        let mut backoff = Duration::from_millis(200);
+        let mut attempts = 0u32;
+        loop {
+            match self.producer.init_transactions(self.timeout) {
+                Ok(()) => return Ok(()),
+                Err(KafkaError::Transaction(e)) if e.is_retriable() && !e.is_fatal() => {
+                    attempts += 1;
+                    tracing::warn!(error = %e, attempts, "cannot initialise the transactional producer yet; retrying");
+                    std::thread::sleep(backoff);
+                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                }
+                Err(e) => return Err(self.fatal("init_transactions", e)),
+            }
+        }
+    }
+
+    /// Replaces a lost producer by a new one with the same transactional
+    /// id. Its `init_transactions` fences the old producer and completes
+    /// (aborts) the transaction it left open, so afterwards the changelog
+    /// and the group's offsets read with read_committed are the committed
+    /// state. Waits while the brokers are away.
+    pub(super) fn reset(&mut self, settings: &Settings) -> Result<(), PipelineError> {
+        self.state = Txn::Idle;
+        // The old producer is dropped (its queue purged) as it is replaced.
+        self.producer = Self::producer(settings)?;
+        self.init_transactions()
     }
 
     /// The bound of every transactional call.
@@ -102,13 +157,19 @@ impl Transactions {
     }
 
     /// Opens a transaction unless one is open.
-    pub(super) fn begin(&mut self) -> Result<(), PipelineError> {
+    pub(super) fn begin(&mut self) -> Result<(), TxnError> {
         if self.is_open() {
             return Ok(());
         }
-        self.producer
-            .begin_transaction()
-            .map_err(|e| self.fatal("begin_transaction", e))?;
+        self.producer.begin_transaction().map_err(|e| {
+            match self.classify("begin_transaction", e) {
+                TxnError::Abortable(e) => TxnError::Fatal(PipelineError::Kafka {
+                    during: "begin_transaction",
+                    source: e,
+                }),
+                other => other,
+            }
+        })?;
         self.begun += 1;
         self.state = Txn::Open {
             started: Instant::now(),
@@ -157,36 +218,58 @@ impl Transactions {
                 "commit without an open transaction".into(),
             )));
         };
-        let deadline = Instant::now() + self.timeout;
-        self.producer
-            .send_offsets_to_transaction(offsets, group, self.timeout)
-            .map_err(|e| self.classify("send_offsets_to_transaction", e))?;
+        // A call that timed out must be called again to resume: librdkafka
+        // refuses any other (an abort included) while it is under way.
+        self.resume("send_offsets_to_transaction", |p, t| {
+            p.send_offsets_to_transaction(offsets, group, t)
+        })?;
         wait_delivered(&self.producer, self.timeout);
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self
-                .producer
-                .commit_transaction(left.max(Duration::from_millis(100)))
-            {
-                Ok(()) => break,
-                Err(KafkaError::Transaction(e))
-                    if e.is_retriable() && Instant::now() < deadline =>
-                {
-                    tracing::warn!(error = %e, "retrying commit");
-                }
-                Err(e) => return Err(self.classify("commit_transaction", e)),
-            }
-        }
+        self.resume("commit_transaction", |p, t| p.commit_transaction(t))?;
         self.state = Txn::Idle;
         Ok(started.elapsed())
+    }
+
+    /// Calls `call` until it is done, again while it times out (the
+    /// brokers are away: librdkafka asks for the same call to resume it,
+    /// and refuses any other meanwhile), backing off up to 5 s. Any other
+    /// error is classified.
+    fn resume(
+        &self,
+        during: &'static str,
+        mut call: impl FnMut(
+            &ThreadedProducer<DefaultProducerContext>,
+            Duration,
+        ) -> rdkafka::error::KafkaResult<()>,
+    ) -> Result<(), TxnError> {
+        let mut backoff = Duration::from_millis(100);
+        let mut attempts = 0u32;
+        loop {
+            match call(&self.producer, self.timeout) {
+                Ok(()) => return Ok(()),
+                // Only a timeout leaves the call under way; any other error
+                // ends it (and a rebalance, say, needs the loop to poll).
+                Err(KafkaError::Transaction(e))
+                    if e.code() == RDKafkaErrorCode::OperationTimedOut
+                        && !e.is_fatal()
+                        && !e.txn_requires_abort() =>
+                {
+                    attempts += 1;
+                    tracing::warn!(error = %e, attempts, during, "retrying");
+                    std::thread::sleep(backoff);
+                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                }
+                Err(e) => return Err(self.classify(during, e)),
+            }
+        }
     }
 
     /// Aborts the open transaction. While the brokers do not answer (a
     /// retriable timeout) it tries again, backing off up to 5 s, for as
     /// long as they stay away: the loop cannot go on before the abort, and
-    /// exiting would only restart into the same wait. Any other failure is
-    /// fatal: the broker or the next instance aborts the transaction instead.
-    pub(super) fn abort(&mut self) -> Result<(), PipelineError> {
+    /// exiting would only restart into the same wait. Any other failure
+    /// loses this producer (or, fenced, stops the service): the new
+    /// producer's `init_transactions` aborts the transaction instead.
+    pub(super) fn abort(&mut self) -> Result<(), TxnError> {
         if !self.is_open() {
             return Ok(());
         }
@@ -195,13 +278,18 @@ impl Transactions {
         loop {
             match self.producer.abort_transaction(self.timeout) {
                 Ok(()) => break,
-                Err(KafkaError::Transaction(e)) if e.is_retriable() => {
+                Err(KafkaError::Transaction(e)) if e.is_retriable() && !e.is_fatal() => {
                     attempts += 1;
                     tracing::warn!(error = %e, attempts, "cannot abort the transaction yet; retrying");
                     std::thread::sleep(backoff);
                     backoff = (backoff * 2).min(Duration::from_secs(5));
                 }
-                Err(e) => return Err(self.fatal("abort_transaction", e)),
+                Err(e) => {
+                    return Err(match self.classify("abort_transaction", e) {
+                        TxnError::Abortable(e) => TxnError::Lost(e),
+                        other => other,
+                    })
+                }
             }
         }
         self.state = Txn::Idle;
@@ -211,22 +299,36 @@ impl Transactions {
     /// Classifies an error of a call inside an open transaction.
     fn classify(&self, during: &'static str, e: KafkaError) -> TxnError {
         match &e {
-            KafkaError::Transaction(t) if is_fenced(t) => TxnError::Fatal(PipelineError::Fenced {
-                transactional_id: self.transactional_id.clone(),
-                source: e,
-            }),
-            KafkaError::Transaction(t) if t.is_fatal() => {
-                TxnError::Fatal(PipelineError::Kafka { during, source: e })
+            KafkaError::Transaction(t) if is_fenced(t) && !self.outlived_timeout() => {
+                TxnError::Fatal(PipelineError::Fenced {
+                    transactional_id: self.transactional_id.clone(),
+                    source: e,
+                })
+            }
+            KafkaError::Transaction(t) if is_fenced(t) || t.is_fatal() => {
+                tracing::warn!(error = %t, during, "the transactional producer is lost");
+                TxnError::Lost(e)
             }
             _ => TxnError::Abortable(e),
         }
     }
 
-    /// An error of a call that has no abortable outcome.
+    /// Whether the open transaction has been open for the transaction
+    /// timeout: only then can the coordinator have aborted it and bumped
+    /// this producer's epoch, so that a fence is this producer's own.
+    fn outlived_timeout(&self) -> bool {
+        self.open_since()
+            .is_some_and(|t| t.elapsed() >= self.transaction_timeout)
+    }
+
+    /// An error of a call that has no abortable outcome (nor a lost one:
+    /// `init_transactions` is how a lost producer is replaced).
     fn fatal(&self, during: &'static str, e: KafkaError) -> PipelineError {
         match self.classify(during, e) {
             TxnError::Fatal(f) => f,
-            TxnError::Abortable(source) => PipelineError::Kafka { during, source },
+            TxnError::Abortable(source) | TxnError::Lost(source) => {
+                PipelineError::Kafka { during, source }
+            }
         }
     }
 }

@@ -25,6 +25,8 @@ use crate::config::Settings;
 use crate::core::{Roster, Watch, Watches};
 
 const METADATA_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a start waits for brokers that do not answer (a bounce).
+const BROKERS_AWAY: Duration = Duration::from_secs(120);
 
 /// The watch table of one instance.
 pub struct WatchTable {
@@ -50,12 +52,21 @@ impl WatchTable {
         // partitions yet: ask again for a while.
         let started = Instant::now();
         let partitions: Vec<i32> = loop {
-            let md = consumer
-                .fetch_metadata(Some(&topic), METADATA_TIMEOUT)
-                .map_err(|source| PipelineError::Unavailable {
-                    during: "reading the watches topic's metadata",
-                    source,
-                })?;
+            let md = match consumer.fetch_metadata(Some(&topic), METADATA_TIMEOUT) {
+                Ok(md) => md,
+                // A start during a broker bounce waits for the brokers.
+                Err(source) if started.elapsed() < BROKERS_AWAY => {
+                    tracing::warn!(error = %source, "cannot read the watches topic's metadata yet; retrying");
+                    std::thread::sleep(Duration::from_secs(1));
+                    continue;
+                }
+                Err(source) => {
+                    return Err(PipelineError::Unavailable {
+                        during: "reading the watches topic's metadata",
+                        source,
+                    })
+                }
+            };
             let partitions: Vec<i32> = md
                 .topics()
                 .iter()
@@ -106,13 +117,26 @@ impl WatchTable {
         let started = Instant::now();
         let mut ends = Vec::new();
         for p in self.assigned() {
-            let (_, high) = self
-                .consumer
-                .fetch_watermarks(&self.topic, p, METADATA_TIMEOUT)
-                .map_err(|source| PipelineError::Unavailable {
-                    during: "reading the watches topic's end",
-                    source,
-                })?;
+            let high = loop {
+                match self
+                    .consumer
+                    .fetch_watermarks(&self.topic, p, METADATA_TIMEOUT)
+                {
+                    Ok((_, high)) => break high,
+                    // A broker bounce (say, its partitions have no leader
+                    // yet): ask again while the bound allows.
+                    Err(source) if started.elapsed() < timeout => {
+                        tracing::warn!(error = %source, partition = p, "cannot read the watches topic's end yet; retrying");
+                        std::thread::sleep(Duration::from_secs(1));
+                    }
+                    Err(source) => {
+                        return Err(PipelineError::Unavailable {
+                            during: "reading the watches topic's end",
+                            source,
+                        })
+                    }
+                }
+            };
             ends.push((p, high));
         }
         let mut watches = Watches::clone(&self.watches);

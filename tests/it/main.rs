@@ -20,6 +20,7 @@ mod model_suggest;
 mod newcomer;
 mod notify;
 mod ops;
+mod outage;
 mod packaging;
 mod poison;
 mod refresh_e2e;

@@ -10,10 +10,13 @@
 //! - `state-memory`: scores generated events in-process and reports resident
 //!   memory per lead;
 //! - `allocations`: counts heap allocations per event on the scoring path,
-//!   in steady state.
+//!   in steady state;
+//! - `chaos-produce`, `chaos-check`: the input and the check of
+//!   `scripts/chaos.sh` (see `chaos.rs`).
 //!
 //! Each prints one JSON line on stdout.
 
+mod chaos;
 mod passthrough;
 
 use std::alloc::{GlobalAlloc, Layout};
@@ -84,6 +87,37 @@ enum Command {
         /// Events per committed batch.
         #[arg(long, default_value_t = 2_000)]
         batch: usize,
+    },
+    /// Produce the chaos test's input at a steady rate, writing its replay
+    /// file and the dead letters it must give into `--dir`.
+    ChaosProduce {
+        #[arg(long, short)]
+        config: PathBuf,
+        #[arg(long)]
+        dir: PathBuf,
+        #[arg(long, default_value_t = 300_000)]
+        events: usize,
+        #[arg(long, default_value_t = 20_000)]
+        leads: u32,
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+        /// Every this many records, one is malformed (1000: 0.1%).
+        #[arg(long, default_value_t = 1_000)]
+        malformed_every: usize,
+        /// Records per second; 0 is as fast as the producer goes.
+        #[arg(long, default_value_t = 1_000)]
+        rate: u32,
+    },
+    /// Compare the committed outputs with `replay --outputs REPLAY` and the
+    /// DLQ with what `chaos-produce` wrote into `--dir`; exit 1 on any
+    /// difference.
+    ChaosCheck {
+        #[arg(long, short)]
+        config: PathBuf,
+        #[arg(long)]
+        dir: PathBuf,
+        #[arg(long)]
+        replay: PathBuf,
     },
     /// Score generated events in-process and report RSS bytes per lead.
     StateMemory {
@@ -438,6 +472,37 @@ fn main() -> anyhow::Result<()> {
                 "{{\"consumed\":{},\"produced\":{},\"transactions\":{}}}",
                 s.consumed, s.produced, s.transactions
             );
+        }
+        Command::ChaosProduce {
+            config,
+            dir,
+            events,
+            leads,
+            seed,
+            malformed_every,
+            rate,
+        } => {
+            let stop = stop_flag()?;
+            let input = chaos::Input {
+                events,
+                leads,
+                seed,
+                malformed_every,
+                rate,
+            };
+            let (sent, malformed) = chaos::produce(&settings(&config)?, &input, &dir, &stop)?;
+            println!("{{\"events\":{sent},\"malformed\":{malformed}}}");
+        }
+        Command::ChaosCheck {
+            config,
+            dir,
+            replay,
+        } => {
+            let report = chaos::check(&settings(&config)?, &dir, &replay)?;
+            println!("{}", serde_json::to_string(&report)?);
+            if !report.ok() {
+                std::process::exit(1);
+            }
         }
         Command::CreateTopics { config } => {
             leadpulse::service::ensure_topics(&settings(&config)?)?;

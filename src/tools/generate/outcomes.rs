@@ -102,6 +102,7 @@ impl Lead<'_> {
         self.out.push(Event {
             event_id: format!("o-{}-{}-{}", self.seed, self.id, self.n),
             lead_id: self.id.clone(),
+            visitor_id: None,
             occurred_at: at,
             company_domain: None,
             account_id: None,

@@ -72,3 +72,85 @@ pub fn now_ms() -> i64 {
 pub fn model_path() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/model.toml")
 }
+
+/// A broker of the test's own (`scripts/kafka/start.sh` on a data folder of
+/// its own), for tests that stop and restart it. Removed on drop.
+pub struct OwnBroker {
+    pub data_dir: PathBuf,
+    pub bootstrap: String,
+}
+
+impl OwnBroker {
+    /// Starts a fresh single-node broker on free ports.
+    pub fn start() -> Self {
+        let data_dir = tempfile::Builder::new()
+            .prefix("leadpulse-kafka.")
+            .tempdir_in("/tmp")
+            .unwrap()
+            .keep();
+        let bootstrap = start_on(&data_dir);
+        OwnBroker {
+            data_dir,
+            bootstrap,
+        }
+    }
+
+    /// How the service and the test's clients reach it.
+    pub fn access(&self) -> Access {
+        Access {
+            bootstrap: self.bootstrap.clone(),
+            properties: Vec::new(),
+            service_toml: String::new(),
+        }
+    }
+
+    /// Stops the broker, keeping its data: an outage.
+    pub fn stop(&self) {
+        let ok = std::process::Command::new(script("stop.sh"))
+            .arg("--keep")
+            .arg(&self.data_dir)
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "stop.sh --keep {} failed", self.data_dir.display());
+    }
+
+    /// Starts it again on the same data and ports.
+    pub fn restart(&self) {
+        let bootstrap = start_on(&self.data_dir);
+        assert_eq!(
+            bootstrap, self.bootstrap,
+            "the broker came back on other ports"
+        );
+    }
+}
+
+impl Drop for OwnBroker {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new(script("stop.sh"))
+            .arg(&self.data_dir)
+            .status();
+    }
+}
+
+fn script(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("scripts/kafka")
+        .join(name)
+}
+
+/// Runs start.sh on `data_dir`; returns the bootstrap address it prints.
+fn start_on(data_dir: &Path) -> String {
+    let out = std::process::Command::new(script("start.sh"))
+        .arg(data_dir)
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "start.sh failed: {stdout}");
+    stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("KAFKA_BOOTSTRAP="))
+        .unwrap_or_else(|| panic!("start.sh printed no KAFKA_BOOTSTRAP: {stdout}"))
+        .to_owned()
+}
