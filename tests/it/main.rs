@@ -18,6 +18,7 @@ mod hanging_txn;
 mod model_e2e;
 mod newcomer;
 mod notify;
+mod notify_watch;
 mod ops;
 mod packaging;
 mod poison;

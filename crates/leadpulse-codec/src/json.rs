@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use super::time::{format_rfc3339, parse_rfc3339};
 use leadpulse_core::{
-    Alert, BounceType, DisqualifiedBy, EnrichmentHold, Event, EventKind, EventType, Grade,
+    Alert, BounceType, Contact, DisqualifiedBy, EnrichmentHold, Event, EventKind, EventType, Grade,
     LeadScore, Reason, ReasonKind, Rejection,
 };
 
@@ -255,7 +255,7 @@ pub(super) fn encode_event(e: &Event) -> Vec<u8> {
 }
 
 #[derive(Serialize, Deserialize)]
-struct ReasonJson {
+pub(super) struct ReasonJson {
     rule_id: String,
     label: String,
     kind: String,
@@ -289,6 +289,12 @@ struct AlertJson {
     owner_rep: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     routed_via: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    lead_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    title: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    company: Option<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -331,7 +337,7 @@ struct HoldJson {
     reasons: Vec<ReasonJson>,
 }
 
-fn reasons_out(reasons: &[Reason]) -> Vec<ReasonJson> {
+pub(super) fn reasons_out(reasons: &[Reason]) -> Vec<ReasonJson> {
     reasons
         .iter()
         .map(|r| ReasonJson {
@@ -376,7 +382,7 @@ pub(super) fn kind_in(s: &str) -> Result<ReasonKind, Rejection> {
     }
 }
 
-fn reasons_in(reasons: Vec<ReasonJson>) -> Result<Vec<Reason>, Rejection> {
+pub(super) fn reasons_in(reasons: Vec<ReasonJson>) -> Result<Vec<Reason>, Rejection> {
     reasons
         .into_iter()
         .map(|r| {
@@ -423,6 +429,9 @@ pub(super) fn encode_alert(a: &Alert) -> Vec<u8> {
         owner_team: a.owner_team.clone(),
         owner_rep: a.owner_rep.clone(),
         routed_via: a.routed_via.clone(),
+        lead_name: a.contact.name.clone(),
+        title: a.contact.title.clone(),
+        company: a.contact.company.clone(),
     })
 }
 
@@ -447,6 +456,11 @@ pub(super) fn decode_alert(bytes: &[u8]) -> Result<Alert, Rejection> {
         owner_team: a.owner_team,
         owner_rep: a.owner_rep,
         routed_via: a.routed_via,
+        contact: Contact {
+            name: a.lead_name,
+            title: a.title,
+            company: a.company,
+        },
     })
 }
 

@@ -33,7 +33,8 @@ pub use self::sales::{
 };
 pub use self::time::{format_rfc3339, parse_rfc3339};
 pub use self::watch::{
-    decode_watch, encode_watch, encode_watch_alert, TargetJson, WatchJson, MAX_WATCH_TEXT,
+    decode_watch, decode_watch_alert, encode_watch, encode_watch_alert, TargetJson, WatchJson,
+    MAX_WATCH_TEXT,
 };
 
 /// The wire format of a record.

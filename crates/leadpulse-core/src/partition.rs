@@ -141,7 +141,14 @@ impl PartitionState {
             let score = desk
                 .scorer()
                 .score_at(&staged.state, staged.state.updated_at);
-            watches.fire(event, &mut staged.state, score)
+            let mut alerts = watches.fire(event, &mut staged.state, score);
+            if !alerts.is_empty() {
+                let reasons = desk.scorer().reasons(&staged.state);
+                for a in &mut alerts {
+                    a.reasons.clone_from(&reasons);
+                }
+            }
+            alerts
         };
         Ok(Step {
             outcome,

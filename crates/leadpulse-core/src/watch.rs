@@ -20,6 +20,7 @@ use xxhash_rust::xxh3::xxh3_128;
 use super::event::{Event, EventKind, EventType, Millis};
 use super::lead::{LeadState, WatchCooldown};
 use super::model::EventCondition;
+use super::outcome::{Contact, Reason};
 
 /// What a watch follows.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -159,6 +160,17 @@ pub struct WatchAlert {
     pub score: f64,
     pub company_domain: Option<String>,
     pub account_id: Option<String>,
+    /// Who the lead is (name, title, company), from its attributes.
+    pub contact: Contact,
+    /// Why the lead scores what it does after the event, largest share
+    /// first (filled by the partition, which has the scorer).
+    pub reasons: Vec<Reason>,
+    /// The lead's open follow-up deadline, when it is handed to the
+    /// watching rep and not yet contacted.
+    pub respond_by: Option<Millis>,
+    /// The hot-lead alert of the lead's handoff to the watching rep, if
+    /// any: feedback on the watch alert is about that handoff.
+    pub alert_id: Option<String>,
 }
 
 /// The watches in effect, indexed by target. Iteration and matching order
@@ -323,6 +335,7 @@ fn alert(w: &Watch, event: &Event, lead: &LeadState, score: f64) -> WatchAlert {
         EventKind::WebinarAttended { webinar_id } => Some(webinar_id.clone()),
         _ => None,
     };
+    let handoff = lead.handoff.as_ref().filter(|h| h.rep == *w.rep);
     WatchAlert {
         watch_alert_id: watch_alert_id(&w.id, &event.lead_id, &event.event_id),
         watch_id: w.id.clone(),
@@ -339,6 +352,10 @@ fn alert(w: &Watch, event: &Event, lead: &LeadState, score: f64) -> WatchAlert {
         score: (score * 100.0).round() / 100.0,
         company_domain: lead.attributes.get("company_domain").map(str::to_owned),
         account_id: lead.attributes.get("account_id").map(str::to_owned),
+        contact: Contact::of(lead),
+        reasons: Vec::new(),
+        respond_by: handoff.and_then(|h| h.contact_due),
+        alert_id: handoff.map(|h| h.alert_id.clone()),
     }
 }
 
