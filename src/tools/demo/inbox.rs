@@ -149,7 +149,8 @@ async fn receive(State(inbox): State<Arc<Inbox>>, headers: HeaderMap, body: Byte
     };
     let (id, ts) = (h("webhook-id").to_owned(), h("webhook-timestamp"));
     let valid = ts.parse::<i64>().ok().is_some_and(|ts| {
-        let want = crate::notify::webhook_signature(&[inbox.key.clone()], &id, ts, &body);
+        let want =
+            crate::notify::webhook_signature(std::slice::from_ref(&inbox.key), &id, ts, &body);
         h("webhook-signature").split(' ').any(|s| s == want)
     });
     if !valid {
