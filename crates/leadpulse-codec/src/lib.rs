@@ -15,6 +15,7 @@ pub mod proto {
         include_bytes!(concat!(env!("OUT_DIR"), "/leadpulse.fds"));
 }
 
+mod alert_json;
 mod json;
 mod protobuf;
 mod sales;
@@ -98,7 +99,7 @@ pub fn encode_event(event: &Event, format: Format) -> Vec<u8> {
 /// Encodes a hot-lead alert for `hot-lead-alerts`.
 pub fn encode_alert(alert: &Alert, format: Format) -> Vec<u8> {
     match format {
-        Format::Json => json::encode_alert(alert),
+        Format::Json => alert_json::encode_alert(alert),
         Format::Protobuf => protobuf::encode_alert(alert),
     }
 }
@@ -114,7 +115,7 @@ pub fn encode_score(score: &LeadScore, format: Format) -> Vec<u8> {
 /// Decodes an alert written by [`encode_alert`] in either format.
 pub fn decode_alert(bytes: &[u8]) -> Result<Alert, Rejection> {
     match Format::sniff(bytes) {
-        Format::Json => json::decode_alert(bytes),
+        Format::Json => alert_json::decode_alert(bytes),
         Format::Protobuf => protobuf::decode_alert(bytes),
     }
 }
