@@ -278,8 +278,14 @@ impl Watches {
 
     /// The alerts an applied event raises, minding each watch's cooldown,
     /// which is kept in the lead's state (and so in its changelog record).
-    /// `score` is the lead's score after the event.
-    pub fn fire(&self, event: &Event, lead: &mut LeadState, score: f64) -> Vec<WatchAlert> {
+    /// `score` gives the lead's score after the event; it is called only
+    /// when an alert is raised (a full score costs more than matching).
+    pub fn fire(
+        &self,
+        event: &Event,
+        lead: &mut LeadState,
+        score: impl FnOnce(&LeadState) -> f64,
+    ) -> Vec<WatchAlert> {
         if self.by_id.is_empty() {
             return Vec::new();
         }
@@ -291,6 +297,7 @@ impl Watches {
         // Cooldowns that have passed are no longer needed.
         lead.watch_cooldowns.retain(|c| c.quiet_until > t);
         let mut alerts = Vec::with_capacity(matched.len());
+        let (mut score, mut value) = (Some(score), 0.0);
         for w in matched {
             if lead
                 .watch_cooldowns
@@ -306,7 +313,10 @@ impl Watches {
                     quiet_until: t.saturating_add(w.cooldown),
                 });
             }
-            alerts.push(alert(w, event, lead, score));
+            if let Some(f) = score.take() {
+                value = f(lead);
+            }
+            alerts.push(alert(w, event, lead, value));
         }
         alerts
     }
