@@ -10,7 +10,10 @@
 //!   the sales desk) with no watches, 100,000 watches none of which any
 //!   event's lead, email, domain or account hits, and 100,000 of which
 //!   1,000 watch leads of the stream (a pricing-page glob) and one a
-//!   company of it;
+//!   company of it, and 100,000 mixed ones (companies, people, leads;
+//!   page, form and any-event conditions; 0.6% on the stream's
+//!   people, leads and companies). The group ends with `none` and `100k_mixed` alternated ten
+//!   times, printing the ratio of their fastest passes;
 //! - `refresh_1m_leads/off|on`: 2M events for 1M leads through a partition
 //!   (desk and timer index) without and with the model's `[refresh]`,
 //!   timed in thread CPU time so a busy machine does not skew the ratio.
@@ -176,6 +179,101 @@ fn watches(some: bool) -> Watches {
     ws
 }
 
+/// 100,000 watches as reps write them: 40% on companies (domains), 40% on
+/// people (email addresses), 20% on single leads, with page, form and
+/// any-event conditions, a 30-minute cooldown. 603 of them (0.6%) are on
+/// 400 people, 200 leads and 3 companies of the stream (taken from `events` itself, as a rep watches
+/// who they know), the rest on targets the stream never has.
+fn mixed_watches(events: &[Event]) -> Watches {
+    let any = EventCondition::new(EventConditionSpec::default()).expect("a valid condition");
+    let pricing = EventCondition::new(EventConditionSpec {
+        events: vec![EventType::PageView],
+        url: Some("*/pricing*".into()),
+        ..Default::default()
+    })
+    .expect("a valid condition");
+    let forms = EventCondition::new(EventConditionSpec {
+        events: vec![EventType::FormSubmit],
+        ..Default::default()
+    })
+    .expect("a valid condition");
+    let mut emails = std::collections::BTreeSet::new();
+    let mut leads = std::collections::BTreeSet::new();
+    for e in events {
+        leads.insert(e.lead_id.clone());
+        if let leadpulse::core::EventKind::ProfileUpdate { attributes } = &e.kind {
+            if let Some(m) = attributes.get("email") {
+                emails.insert(m.clone());
+            }
+        }
+    }
+    let emails: Vec<String> = emails.into_iter().step_by(20).take(400).collect();
+    let leads: Vec<String> = leads.into_iter().step_by(40).take(200).collect();
+    // Three of the stream's companies: each is hundreds of leads.
+    let companies = ["acme.io", "initech.com", "hooli.com"];
+    let mut ws = Watches::new();
+    for i in 0..100_000usize {
+        let condition = match i % 3 {
+            0 => pricing.clone(),
+            1 => forms.clone(),
+            _ => any.clone(),
+        };
+        let target = match i % 5 {
+            0 if i < 5 * companies.len() => Target::Domain(companies[i / 5].into()),
+            0 | 1 => Target::Domain(format!("nobody{i}.example")),
+            2 if i % 250 == 2 && !emails.is_empty() => {
+                Target::Email(emails[(i / 250) % emails.len()].clone())
+            }
+            2 | 3 => Target::Email(format!("nobody{i}@example.org")),
+            _ if i % 500 == 4 && !leads.is_empty() => {
+                Target::Lead(leads[(i / 500) % leads.len()].clone())
+            }
+            _ => Target::Lead(format!("nobody-{i}")),
+        };
+        ws.upsert(Watch {
+            id: format!("w-{i:06}").into(),
+            rep: format!("rep-{}", i % 200).into(),
+            target,
+            condition,
+            created_at: 0,
+            expires_at: None,
+            deleted_at: None,
+            cooldown: 30 * 60_000,
+            note: None,
+        });
+    }
+    ws
+}
+
+/// `watches/none` against `watches/100k_mixed`, alternated `rounds` times
+/// in one process: the fastest pass of each, so that a load spike on a
+/// shared machine hits one pass and not the ratio.
+fn interleaved(desk: &Desk, mixed: &Watches, events: &[Event], rounds: usize) {
+    let none = Watches::new();
+    let (mut best_none, mut best_mixed) = (f64::MAX, f64::MAX);
+    let mut alerts = 0;
+    for _ in 0..rounds {
+        for (ws, best) in [(&none, &mut best_none), (mixed, &mut best_mixed)] {
+            let t = std::time::Instant::now();
+            let (n, part) = watched(desk, ws, events);
+            let secs = t.elapsed().as_secs_f64();
+            drop(part);
+            *best = best.min(secs);
+            if std::ptr::eq(ws, mixed) {
+                alerts = n;
+            }
+        }
+    }
+    let rate = |s: f64| events.len() as f64 / s / 1000.0;
+    println!(
+        "watches interleaved ({rounds} rounds, fastest pass): none {:.0}k events/s, \
+         100k_mixed {:.0}k events/s ({alerts} watch alerts), 100k_mixed / none = {:.3}",
+        rate(best_none),
+        rate(best_mixed),
+        best_none / best_mixed
+    );
+}
+
 /// The service's step over `events`, with `watches`, committing every
 /// `BATCH`; returns the watch alerts and the partition.
 fn watched(desk: &Desk, watches: &Watches, events: &[Event]) -> (usize, PartitionState) {
@@ -246,6 +344,10 @@ fn smoke() {
     assert_eq!(watched(&desk, &Watches::new(), &i.decoded).0, 0);
     assert_eq!(watched(&desk, &watches(false), &i.decoded).0, 0);
     assert!(watched(&desk, &watches(true), &i.decoded).0 > 0);
+    let mixed = mixed_watches(&i.decoded);
+    assert_eq!(mixed.len(), 100_000);
+    assert!(watched(&desk, &mixed, &i.decoded).0 > 0);
+    interleaved(&desk, &mixed, &i.decoded, 1);
     for m in [model(), model_with_refresh()] {
         let desk = Desk::new(Scorer::new(m), None);
         let (_, p) = through_partition(&desk, &i.decoded);
@@ -306,6 +408,7 @@ fn bench(c: &mut Criterion) {
         ("none", Watches::new()),
         ("100k_unmatched", watches(false)),
         ("100k_some_matching", watches(true)),
+        ("100k_mixed", mixed_watches(&decoded)),
     ] {
         g.bench_function(name, |b| {
             b.iter_batched(
@@ -316,6 +419,7 @@ fn bench(c: &mut Criterion) {
         });
     }
     g.finish();
+    interleaved(&desk, &mixed_watches(&decoded), &decoded, 10);
 
     // The decay refresh at 1M leads: the same events through the desk and
     // the timer index, without and with `[refresh]`, in one run.

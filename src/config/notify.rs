@@ -125,8 +125,12 @@ pub struct WebhookChannel {
     pub url: String,
     /// One `whsec_…` secret, or two while rotating: every request is then
     /// signed with both.
-    #[serde(deserialize_with = "secrets")]
+    #[serde(default, deserialize_with = "secrets")]
     pub secrets: Vec<SecretString>,
+    /// Or a file (a mounted Kubernetes Secret) with the secrets, one a
+    /// line.
+    #[serde(default)]
+    pub secrets_file: Option<PathBuf>,
     #[serde(default)]
     pub allow_http_localhost: bool,
     #[serde(default = "four")]
@@ -376,6 +380,25 @@ impl NotifySettings {
                 ChannelSettings::Webhook(w) => {
                     if let Some(p) = endpoint_problem(&w.url, w.allow_http_localhost) {
                         return bad(key("url"), p);
+                    }
+                    if let Some(path) = &w.secrets_file {
+                        if !w.secrets.is_empty() {
+                            return bad(
+                                key("secrets_file"),
+                                "set either `secrets` or `secrets_file`, not both".into(),
+                            );
+                        }
+                        let text =
+                            std::fs::read_to_string(path).map_err(|e| SettingsError::Field {
+                                key: key("secrets_file"),
+                                message: format!("cannot read {}: {e}", path.display()),
+                            })?;
+                        w.secrets = text
+                            .lines()
+                            .map(str::trim)
+                            .filter(|l| !l.is_empty())
+                            .map(SecretString::from)
+                            .collect();
                     }
                     if w.secrets.is_empty() || w.secrets.len() > 2 {
                         return bad(

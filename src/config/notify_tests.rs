@@ -78,6 +78,16 @@ fn bad_channels_are_refused_naming_the_field() {
             None,
         ),
         (
+            format!("{HOOK}url = \"https://h.example/x\"\n{good_secret}secrets_file = \"/x\"\n"),
+            "notify.channel[0].secrets_file",
+            None,
+        ),
+        (
+            format!("{HOOK}url = \"https://h.example/x\"\nsecrets_file = \"/nonexistent/hook-secrets\"\n"),
+            "notify.channel[0].secrets_file",
+            None,
+        ),
+        (
             "[notify.feedback]\nenabled = true\n".to_owned(),
             "notify.feedback.link_key",
             None,
@@ -94,6 +104,30 @@ fn bad_channels_are_refused_naming_the_field() {
             assert!(!err.contains(secret), "the error shows the secret: {err}");
         }
     }
+    // Secrets from a mounted file, one a line, checked like inline ones.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("hook-secrets");
+    std::fs::write(&file, "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\n\n").unwrap();
+    let s = load(&format!(
+        "{HOOK}url = \"https://h.example/x\"\nsecrets_file = \"{}\"\n",
+        file.display()
+    ))
+    .unwrap();
+    let crate::config::ChannelSettings::Webhook(w) = &s.notify.channels[0] else {
+        panic!("not a webhook")
+    };
+    assert_eq!(w.secrets.len(), 1);
+    std::fs::write(&file, "whsec_!!\n").unwrap();
+    let err = load(&format!(
+        "{HOOK}url = \"https://h.example/x\"\nsecrets_file = \"{}\"\n",
+        file.display()
+    ))
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("`notify.channel[0].secrets`") && !err.contains("whsec_!!"),
+        "{err}"
+    );
     // Allowed explicitly for a receiver on this machine.
     load(&format!(
         "{HOOK}url = \"http://127.0.0.1:8080/x\"\n{good_secret}allow_http_localhost = true\n"

@@ -1,6 +1,7 @@
 //! `leadpulse notify`: the last mile. Reads `hot-lead-alerts`,
-//! `sla-breaches` and `feedback-overdue` (read_committed, its own consumer
-//! group) and tells the people the roster names, on Standard Webhooks,
+//! `sla-breaches`, `feedback-overdue` and `watch-alerts` (read_committed,
+//! its own consumer group) and tells the people the roster names (for a
+//! watch alert, the watching rep), on Standard Webhooks,
 //! Slack, email and Teams; takes their one-click feedback back to
 //! `lead-feedback`. Reference: docs/notify.md.
 //!

@@ -1,5 +1,5 @@
-//! What a person is told: a notice built from one alert, breach or overdue
-//! record and the roster, and its view for one recipient (deadline in their
+//! What a person is told: a notice built from one alert, breach, overdue
+//! or watch-alert record and the roster, and its view for one recipient (deadline in their
 //! time zone, links). Pure: the caller gives the time.
 
 use std::sync::Arc;
@@ -8,7 +8,8 @@ use sha2::{Digest, Sha256};
 
 use crate::codec::format_rfc3339;
 use crate::core::{
-    Alert, FeedbackOverdue, Grade, Millis, Reason, ReasonKind, Rep, Roster, SlaBreach,
+    Alert, Contact, FeedbackOverdue, Grade, Millis, Reason, ReasonKind, Rep, Roster, SlaBreach,
+    WatchAlert,
 };
 
 /// Which record a notice comes from.
@@ -20,6 +21,8 @@ pub enum NoticeKind {
     SlaBreach,
     /// `feedback-overdue`: no accept or reject in time.
     FeedbackOverdue,
+    /// `watch-alerts`: a lead a rep watches did what the watch asks for.
+    WatchMatch,
 }
 
 impl NoticeKind {
@@ -29,6 +32,7 @@ impl NoticeKind {
             NoticeKind::HotLead => "lead.hot",
             NoticeKind::SlaBreach => "lead.sla_breached",
             NoticeKind::FeedbackOverdue => "lead.feedback_overdue",
+            NoticeKind::WatchMatch => "lead.watch_matched",
         }
     }
 }
@@ -39,6 +43,46 @@ pub enum Record {
     Alert(Alert),
     Breach(SlaBreach),
     Overdue(FeedbackOverdue),
+    Watch(WatchAlert),
+}
+
+/// Which watch an event met, and what the lead did.
+#[derive(Debug, Clone)]
+pub struct WatchMatch {
+    pub watch_id: String,
+    /// `domain acme.com`, `email ana@acme.com`, ...
+    pub target: String,
+    /// The watch's condition in words.
+    pub condition: String,
+    /// The rep's own words for the watch.
+    pub note: Option<String>,
+    /// The event type, e.g. `page_view`.
+    pub event_type: String,
+    pub event_id: String,
+    pub occurred_at: Millis,
+    /// The page or link, for page views and email clicks.
+    pub url: Option<String>,
+    /// The form, asset, campaign or webinar.
+    pub item: Option<String>,
+}
+
+impl WatchMatch {
+    /// What the lead did, e.g. `viewed https://acme.example/pricing`.
+    pub fn did(&self) -> String {
+        let what = match self.event_type.as_str() {
+            "page_view" => "viewed",
+            "form_submit" => "submitted form",
+            "content_download" => "downloaded",
+            "email_open" => "opened email",
+            "email_click" => "clicked in email",
+            "webinar_attended" => "attended webinar",
+            other => other,
+        };
+        match self.url.as_deref().or(self.item.as_deref()) {
+            Some(on) => format!("{what} {on}"),
+            None => what.replace('_', " "),
+        }
+    }
 }
 
 /// What every channel says about one record.
@@ -50,8 +94,13 @@ pub struct Notice {
     pub source_id: String,
     pub lead_id: String,
     pub alert_id: String,
+    /// The company's web domain.
     pub company: Option<String>,
     pub account_id: Option<String>,
+    /// The person's name, title and company name, when known.
+    pub contact: Contact,
+    /// The watch met, for watch alerts.
+    pub watch: Option<WatchMatch>,
     pub score: Option<f64>,
     pub grade: Option<Grade>,
     /// Largest share first.
@@ -94,6 +143,8 @@ impl Notice {
                     alert_id: a.alert_id.clone(),
                     company: a.company_domain.clone(),
                     account_id: a.account_id.clone(),
+                    contact: a.contact.clone(),
+                    watch: None,
                     score: Some(a.score),
                     grade: Some(a.grade),
                     reasons: a.reasons.clone(),
@@ -130,6 +181,8 @@ impl Notice {
                     alert_id: b.alert_id.clone(),
                     company: None,
                     account_id: None,
+                    contact: Contact::default(),
+                    watch: None,
                     score: None,
                     grade: None,
                     reasons: Vec::new(),
@@ -149,6 +202,8 @@ impl Notice {
                     alert_id: o.alert_id.clone(),
                     company: None,
                     account_id: None,
+                    contact: Contact::default(),
+                    watch: None,
                     score: None,
                     grade: None,
                     reasons: Vec::new(),
@@ -162,12 +217,86 @@ impl Notice {
                     )),
                 }
             }
+            Record::Watch(w) => {
+                add(&w.rep);
+                Notice {
+                    kind: NoticeKind::WatchMatch,
+                    source_id: w.watch_alert_id.clone(),
+                    lead_id: w.lead_id.clone(),
+                    alert_id: w.alert_id.clone().unwrap_or_default(),
+                    company: w.company_domain.clone(),
+                    account_id: w.account_id.clone(),
+                    contact: w.contact.clone(),
+                    watch: Some(WatchMatch {
+                        watch_id: w.watch_id.to_string(),
+                        target: w.target.to_string(),
+                        condition: w.condition.clone(),
+                        note: w.note.clone(),
+                        event_type: w.event_type.as_str().to_owned(),
+                        event_id: w.event_id.clone(),
+                        occurred_at: w.occurred_at,
+                        url: w.url.clone(),
+                        item: w.item.clone(),
+                    }),
+                    score: Some(w.score),
+                    grade: None,
+                    reasons: w.reasons.clone(),
+                    deadline: w.respond_by,
+                    team: None,
+                    recipients,
+                    what: Some(match &w.note {
+                        Some(note) => format!(
+                            "Your watch on {} ({}) matched: “{note}”.",
+                            w.target, w.condition
+                        ),
+                        None => format!("Your watch on {} ({}) matched.", w.target, w.condition),
+                    }),
+                }
+            }
         }
+    }
+
+    /// Whether the recipient can give feedback on it: there is a handoff
+    /// (a hot-lead alert) to give it on.
+    pub fn takes_feedback(&self) -> bool {
+        !self.alert_id.is_empty()
+    }
+
+    /// The lead in a few words: `Jane Doe at Initech`, else the company's
+    /// domain, else the lead id.
+    pub fn who_short(&self) -> String {
+        let company = self.contact.company.as_ref().or(self.company.as_ref());
+        match (&self.contact.name, company) {
+            (Some(n), Some(c)) => format!("{n} at {c}"),
+            (Some(n), None) => n.clone(),
+            (None, Some(c)) => c.clone(),
+            (None, None) => self.lead_id.clone(),
+        }
+    }
+
+    /// `Jane Doe, CTO at Initech`: the contact details known, or `None`.
+    pub fn contact_line(&self) -> Option<String> {
+        let c = &self.contact;
+        let mut s = c.name.clone().unwrap_or_default();
+        if let Some(t) = &c.title {
+            if !s.is_empty() {
+                s.push_str(", ");
+            }
+            s.push_str(t);
+        }
+        if let Some(co) = &c.company {
+            if s.is_empty() {
+                s.push_str(co);
+            } else {
+                s.push_str(&format!(" at {co}"));
+            }
+        }
+        (!s.is_empty()).then_some(s)
     }
 
     /// The headline, e.g. `Hot lead: initech.com (score 82, grade A)`.
     pub fn headline(&self) -> String {
-        let who = self.company.as_deref().unwrap_or(&self.lead_id);
+        let who = self.who_short();
         match (self.kind, self.score, self.grade) {
             (NoticeKind::HotLead, Some(s), Some(g)) => {
                 format!("Hot lead: {who} (score {s:.0}, grade {})", g.as_str())
@@ -175,6 +304,13 @@ impl Notice {
             (NoticeKind::HotLead, ..) => format!("Hot lead: {who}"),
             (NoticeKind::SlaBreach, ..) => format!("Follow-up missed: {who}"),
             (NoticeKind::FeedbackOverdue, ..) => format!("Feedback overdue: {who}"),
+            (NoticeKind::WatchMatch, score, _) => {
+                let score = score.map_or(String::new(), |s| format!(" (score {s:.0})"));
+                match &self.watch {
+                    Some(w) => format!("Watched lead active: {who}{score} {}", w.did()),
+                    None => format!("Watched lead active: {who}{score}"),
+                }
+            }
         }
     }
 
@@ -194,7 +330,9 @@ impl Notice {
             .collect()
     }
 
-    /// The lead's latest activities, newest first, in `tz`.
+    /// The lead's latest activities, newest first, in `tz`: the watched
+    /// event first for a watch alert, then the engagement rules' latest
+    /// matches.
     pub fn activity_lines(&self, tz: &jiff::tz::TimeZone) -> Vec<String> {
         let mut engagement: Vec<&Reason> = self
             .reasons
@@ -206,11 +344,22 @@ impl Notice {
                 .cmp(&a.last_seen)
                 .then(a.rule_id.cmp(&b.rule_id))
         });
-        engagement
-            .into_iter()
-            .take(LAST_ACTIVITIES)
-            .map(|r| format!("{}, last {}", r.label, local_time(r.last_seen, tz)))
-            .collect()
+        let mut out: Vec<String> = Vec::with_capacity(LAST_ACTIVITIES + 1);
+        if let Some(w) = &self.watch {
+            out.push(format!(
+                "{} ({}), {}",
+                w.did(),
+                w.event_type.replace('_', " "),
+                local_time(w.occurred_at, tz)
+            ));
+        }
+        out.extend(
+            engagement
+                .into_iter()
+                .take(LAST_ACTIVITIES)
+                .map(|r| format!("{}, last {}", r.label, local_time(r.last_seen, tz))),
+        );
+        out
     }
 }
 
@@ -329,169 +478,4 @@ pub fn encode(s: &str) -> String {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
-    use super::*;
-
-    pub(crate) fn alert() -> Alert {
-        Alert {
-            alert_id: "a1".into(),
-            lead_id: "lead-42".into(),
-            score: 82.4,
-            fit: 40.0,
-            engagement: 42.4,
-            grade: Grade::A,
-            threshold: 70.0,
-            qualification: "score ≥ 70".into(),
-            crossed_at: 1_764_670_000_000,
-            respond_by: 1_764_673_600_000,
-            model_version: "v1".into(),
-            event_id: "e1".into(),
-            reasons: vec![
-                Reason {
-                    rule_id: "pricing".into(),
-                    label: "Visited pricing".into(),
-                    kind: ReasonKind::Engagement,
-                    points: 25.0,
-                    count: 3,
-                    last_seen: 1_764_669_000_000,
-                },
-                Reason {
-                    rule_id: "cto".into(),
-                    label: "Title: CTO".into(),
-                    kind: ReasonKind::Fit,
-                    points: 20.0,
-                    count: 1,
-                    last_seen: 1_764_670_000_000,
-                },
-                Reason {
-                    rule_id: "demo".into(),
-                    label: "Requested a demo".into(),
-                    kind: ReasonKind::Engagement,
-                    points: 30.0,
-                    count: 1,
-                    last_seen: 1_764_670_000_000,
-                },
-            ],
-            company_domain: Some("initech.com".into()),
-            account_id: None,
-            owner_team: Some("emea".into()),
-            owner_rep: Some("lars".into()),
-            routed_via: Some("territory".into()),
-        }
-    }
-
-    pub(crate) fn roster() -> Roster {
-        Roster::from_toml(
-            "r.toml",
-            r#"
-[[team]]
-id = "emea"
-lead = "ingrid"
-slack_channel = "C0123ABCD"
-[[team.rep]]
-id = "lars"
-name = "Lars Jensen"
-email = "lars@example.com"
-slack_user = "U024BE7LH"
-time_zone = "Europe/Berlin"
-[[team.rep]]
-id = "ingrid"
-name = "Ingrid Berg"
-available = false
-"#,
-        )
-        .unwrap()
-    }
-
-    #[test]
-    fn a_deadline_reads_in_the_reps_time_zone_and_says_when_it_passed() {
-        let roster = roster();
-        let lars = roster.rep("lars");
-        let at = 1_764_673_600_000; // 2025-12-02T11:06:40Z
-        let d = Deadline::new(NoticeKind::HotLead, at, at - 40 * 60_000, lars);
-        assert_eq!(d.zone, "Europe/Berlin");
-        assert_eq!(d.local, "Tue 2 Dec 12:06 CET");
-        assert!(!d.passed);
-        assert_eq!(d.text, "respond by Tue 2 Dec 12:06 CET (in 40 min)");
-        let late = Deadline::new(NoticeKind::HotLead, at, at + 12 * 60_000, lars);
-        assert!(late.passed);
-        assert_eq!(
-            late.text,
-            "respond by Tue 2 Dec 12:06 CET has passed (12 min ago)"
-        );
-        let utc = Deadline::new(NoticeKind::HotLead, at, at, None);
-        assert_eq!(utc.local, "Tue 2 Dec 11:06 UTC");
-        assert!(utc.passed);
-    }
-
-    #[test]
-    fn a_notice_names_the_lead_its_reasons_and_its_latest_activities() {
-        let n = Notice::of(&Record::Alert(alert()), Some(&roster()));
-        assert_eq!(n.headline(), "Hot lead: initech.com (score 82, grade A)");
-        assert_eq!(n.recipients, vec![Arc::<str>::from("lars")]);
-        assert_eq!(
-            n.reason_lines(),
-            [
-                "+25 Visited pricing (×3)",
-                "+20 Title: CTO",
-                "+30 Requested a demo"
-            ]
-        );
-        let tz = jiff::tz::TimeZone::UTC;
-        assert_eq!(
-            n.activity_lines(&tz),
-            [
-                "Requested a demo, last Tue 2 Dec 10:06 UTC",
-                "Visited pricing, last Tue 2 Dec 09:50 UTC"
-            ]
-        );
-    }
-
-    #[test]
-    fn a_breach_tells_the_next_rep_the_one_who_missed_it_and_the_team_lead() {
-        let b = SlaBreach {
-            breach_id: "a1-1".into(),
-            lead_id: "lead-42".into(),
-            alert_id: "a1".into(),
-            team: "emea".into(),
-            rep: "lars".into(),
-            escalate_to: "ingrid".into(),
-            respond_by: 1,
-            breach_number: 1,
-            reassigned_to: None,
-            new_respond_by: None,
-        };
-        let n = Notice::of(&Record::Breach(b), Some(&roster()));
-        assert_eq!(n.recipients, vec![Arc::from("lars"), Arc::from("ingrid")]);
-        assert_eq!(
-            n.what.as_deref(),
-            Some("Lars Jensen missed the follow-up deadline (escalated to Ingrid Berg).")
-        );
-    }
-
-    #[test]
-    fn delivery_ids_are_stable_and_differ_per_channel_and_recipient() {
-        let id = delivery_id("a1", "crm", "lars");
-        assert_eq!(id, delivery_id("a1", "crm", "lars"));
-        assert_eq!(id.len(), 36);
-        assert!(id.starts_with("msg_"));
-        assert_ne!(id, delivery_id("a1", "crm", "chloe"));
-        assert_ne!(id, delivery_id("a1", "slack", "lars"));
-        // Parts are length-prefixed, so shifting text between them changes the id.
-        assert_ne!(delivery_id("a1c", "rm", "x"), delivery_id("a1", "crm", "x"));
-    }
-
-    #[test]
-    fn templates_are_filled_and_encoded() {
-        assert_eq!(
-            fill(
-                "https://crm.example/leads/{lead_id}?a={alert_id}",
-                "a b/c",
-                "x"
-            ),
-            "https://crm.example/leads/a%20b%2Fc?a=x"
-        );
-        assert_eq!(clip("abcdef", 4), "abc…");
-        assert_eq!(clip("abc", 4), "abc");
-    }
-}
+pub(crate) mod tests;

@@ -34,6 +34,9 @@ pub struct View<'a> {
     pub reasons: &'a [String],
     /// The notification's idempotency key.
     pub id: &'a str,
+    /// Signs the one-click feedback links of the webhook body.
+    pub signer: Option<&'a LinkSigner>,
+    pub link_expires: i64,
 }
 
 impl<'a> View<'a> {
@@ -41,7 +44,7 @@ impl<'a> View<'a> {
         notice: &'a Notice,
         rep: Option<&'a Rep>,
         roster: Option<&'a Roster>,
-        links: &Links<'_>,
+        links: &Links<'a>,
         now: Millis,
         id: &'a str,
     ) -> View<'a> {
@@ -60,12 +63,17 @@ impl<'a> View<'a> {
                 .map(|t| fill(t, &notice.lead_id, &notice.alert_id)),
             reasons: roster.map_or(&[][..], |r| &r.rejection_reasons[..]),
             id,
+            signer: links.signer,
+            link_expires: links.link_expires,
         }
     }
 
     fn who(&self) -> String {
         let n = self.notice;
-        let mut s = format!("Lead `{}`", n.lead_id);
+        let mut s = match n.contact_line() {
+            Some(c) => format!("{c} · Lead `{}`", n.lead_id),
+            None => format!("Lead `{}`", n.lead_id),
+        };
         if let Some(c) = &n.company {
             s.push_str(&format!(" at {c}"));
         }
@@ -126,7 +134,8 @@ impl<'a> View<'a> {
         signer: Option<&LinkSigner>,
         expires: i64,
     ) -> Vec<(String, String)> {
-        let (Some(signer), Some(rep)) = (signer, self.rep_id) else {
+        let (Some(signer), Some(rep), true) = (signer, self.rep_id, self.notice.takes_feedback())
+        else {
             return Vec::new();
         };
         let n = self.notice;
@@ -174,9 +183,17 @@ impl<'a> View<'a> {
                 "notification_id": self.id,
                 "source_id": n.source_id,
                 "lead_id": n.lead_id,
-                "alert_id": n.alert_id,
+                "alert_id": (!n.alert_id.is_empty()).then_some(&n.alert_id),
                 "company_domain": n.company,
                 "account_id": n.account_id,
+                "contact": {"name": n.contact.name, "title": n.contact.title,
+                            "company": n.contact.company},
+                "watch": n.watch.as_ref().map(|w| json!({
+                    "watch_id": w.watch_id, "target": w.target, "condition": w.condition,
+                    "note": w.note, "event_type": w.event_type, "event_id": w.event_id,
+                    "occurred_at": format_rfc3339(w.occurred_at), "url": w.url,
+                    "item": w.item, "did": w.did()})),
+                "activities": n.activity_lines(&self.tz()),
                 "score": n.score,
                 "grade": n.grade.map(|g| g.as_str()),
                 "reasons": reasons,
@@ -188,7 +205,15 @@ impl<'a> View<'a> {
                     "at": format_rfc3339(d.at), "local": d.local, "time_zone": d.zone,
                     "passed": d.passed, "text": d.text})),
                 "links": {"lead": self.lead_url, "crm": self.crm_url},
+                // The signed one-click links, as in the email: a receiver
+                // can offer them as buttons.
+                "feedback_links": self
+                    .feedback_links(self.signer, self.link_expires)
+                    .into_iter()
+                    .map(|(label, url)| json!({"label": label, "url": url}))
+                    .collect::<Vec<_>>(),
                 "text": n.headline(),
+                "who": self.who().replace('`', ""),
             }
         })
     }
@@ -210,6 +235,10 @@ impl<'a> View<'a> {
         }
         for r in n.reason_lines() {
             body.push(json!({"type": "TextBlock", "wrap": true, "spacing": "None", "text": r}));
+        }
+        for a in n.activity_lines(&self.tz()) {
+            body.push(json!({"type": "TextBlock", "wrap": true, "spacing": "None",
+                             "isSubtle": true, "text": a}));
         }
         body.push(
             json!({"type": "TextBlock", "isSubtle": true, "size": "Small",
@@ -282,7 +311,7 @@ impl<'a> View<'a> {
                     "text": {"type": "plain_text", "text": text}, "url": u}));
             }
         }
-        if let (true, Some(rep)) = (with_buttons, self.rep_id) {
+        if let (true, Some(rep), true) = (with_buttons, self.rep_id, n.takes_feedback()) {
             let value = clip(
                 &Click::button_value(&n.lead_id, &n.alert_id, rep),
                 slack_limits::BUTTON_VALUE,
@@ -414,169 +443,4 @@ pub mod slack_limits {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::super::notice::{Notice, Record};
-    use super::*;
-    use crate::core::{Reason, ReasonKind};
-
-    fn chars(v: &Value) -> usize {
-        v.as_str().map_or(0, |s| s.chars().count())
-    }
-
-    /// Every limit of `slack_limits`, checked on a rendered message.
-    fn assert_within_limits(blocks: &[Value]) {
-        use slack_limits::*;
-        assert!(blocks.len() <= BLOCKS);
-        for b in blocks {
-            match b["type"].as_str().unwrap() {
-                "header" => assert!(chars(&b["text"]["text"]) <= HEADER_TEXT, "{b}"),
-                "section" => {
-                    assert!(chars(&b["text"]["text"]) <= SECTION_TEXT, "{b}");
-                    if let Some(f) = b["fields"].as_array() {
-                        assert!(f.len() <= SECTION_FIELDS);
-                        assert!(f.iter().all(|f| chars(&f["text"]) <= FIELD_TEXT));
-                    }
-                    assert!(b["text"].is_object() || b["fields"].is_array());
-                }
-                "actions" => {
-                    let e = b["elements"].as_array().unwrap();
-                    assert!(e.len() <= ACTIONS_ELEMENTS);
-                    for e in e {
-                        assert!(chars(&e["action_id"]) <= ACTION_ID);
-                        match e["type"].as_str().unwrap() {
-                            "button" => {
-                                assert!(chars(&e["text"]["text"]) <= BUTTON_TEXT);
-                                assert!(chars(&e["value"]) <= BUTTON_VALUE);
-                                assert!(chars(&e["url"]) <= URL);
-                            }
-                            "static_select" => {
-                                let o = e["options"].as_array().unwrap();
-                                assert!(o.len() <= SELECT_OPTIONS && !o.is_empty());
-                                for o in o {
-                                    assert!(chars(&o["text"]["text"]) <= OPTION_TEXT, "{o}");
-                                    assert!(chars(&o["value"]) <= OPTION_VALUE, "{o}");
-                                }
-                            }
-                            other => panic!("unexpected element {other}"),
-                        }
-                    }
-                }
-                "context" => assert!(b["elements"].as_array().unwrap().len() <= 10),
-                other => panic!("unexpected block {other}"),
-            }
-        }
-    }
-
-    #[test]
-    fn slack_blocks_stay_within_block_kit_limits_even_for_huge_input() {
-        let roster = super::super::notice::tests::roster();
-        let mut alert = super::super::notice::tests::alert();
-        alert.company_domain = Some("x".repeat(5_000));
-        alert.lead_id = "l".repeat(3_000);
-        alert.alert_id = "a".repeat(3_000);
-        alert.reasons = (0..40)
-            .map(|i| Reason {
-                rule_id: format!("r{i}").into(),
-                label: "y".repeat(2_500).into(),
-                kind: ReasonKind::Engagement,
-                points: 1.0,
-                count: 2,
-                last_seen: i,
-            })
-            .collect();
-        let notice = Notice::of(&Record::Alert(alert), Some(&roster));
-        let links = Links {
-            lead_url: Some("https://app.example/leads/{lead_id}"),
-            crm_url: Some("https://crm.example/leads/{lead_id}"),
-            ..Links::default()
-        };
-        let id = "msg_x";
-        let view = View::new(&notice, roster.rep("lars"), Some(&roster), &links, 0, id);
-        let blocks = view.slack_blocks(true);
-        assert_within_limits(&blocks);
-        // The lead URLs were too long for a button and are left out, the
-        // feedback controls stay.
-        let actions = blocks.iter().find(|b| b["type"] == "actions").unwrap();
-        let ids: Vec<&str> = actions["elements"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| e["action_id"].as_str().unwrap())
-            .collect();
-        assert_eq!(ids, ["contacted", "accept", "reject"]);
-    }
-
-    #[test]
-    fn a_normal_slack_message_shows_the_lead_the_deadline_and_the_buttons() {
-        let roster = super::super::notice::tests::roster();
-        let alert = super::super::notice::tests::alert();
-        let respond_by = alert.respond_by;
-        let notice = Notice::of(&Record::Alert(alert), Some(&roster));
-        let links = Links {
-            crm_url: Some("https://crm.example/leads/{lead_id}"),
-            ..Links::default()
-        };
-        let view = View::new(
-            &notice,
-            roster.rep("lars"),
-            Some(&roster),
-            &links,
-            respond_by + 60_000,
-            "msg_1",
-        );
-        let blocks = view.slack_blocks(true);
-        assert_within_limits(&blocks);
-        let all = serde_json::to_string(&blocks).unwrap();
-        assert!(
-            all.contains("Hot lead: initech.com (score 82, grade A)"),
-            "{all}"
-        );
-        assert!(
-            all.contains(
-                ":warning: *Overdue:* respond by Tue 2 Dec 12:06 CET has passed (1 min ago)"
-            ),
-            "{all}"
-        );
-        assert!(all.contains("https://crm.example/leads/lead-42"), "{all}");
-        assert!(
-            all.contains("\"value\":\"no_budget|a1|lead-42|lars\""),
-            "{all}"
-        );
-    }
-
-    #[test]
-    fn the_email_text_has_the_content_and_signed_links() {
-        let roster = super::super::notice::tests::roster();
-        let alert = super::super::notice::tests::alert();
-        let notice = Notice::of(&Record::Alert(alert), Some(&roster));
-        let signer = LinkSigner::new(&[7; 32], "https://lp.example");
-        let links = Links {
-            lead_url: Some("https://app.example/leads/{lead_id}"),
-            ..Links::default()
-        };
-        let view = View::new(
-            &notice,
-            roster.rep("lars"),
-            Some(&roster),
-            &links,
-            0,
-            "msg_1",
-        );
-        let text = view.text(Some(&signer), 99);
-        for want in [
-            "Hot lead: initech.com (score 82, grade A)",
-            "Lead `lead-42` at initech.com",
-            "respond by Tue 2 Dec 12:06 CET (in ",
-            "+25 Visited pricing (×3)",
-            "Latest activity:\n  Requested a demo, last Tue 2 Dec 11:06 CET",
-            "Lead: https://app.example/leads/lead-42",
-            "Contacted: https://lp.example/feedback?action=contacted&lead=lead-42&alert=a1&rep=lars&exp=99&sig=",
-            "Reject (no_budget): https://lp.example/feedback?action=reject",
-        ] {
-            assert!(text.contains(want), "no {want:?} in\n{text}");
-        }
-        assert!(!text.contains("OVERDUE"));
-        let html = view.html(Some(&signer), 99);
-        assert!(html.contains("<h2>Hot lead: initech.com (score 82, grade A)</h2>"));
-    }
-}
+mod tests;

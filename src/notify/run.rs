@@ -37,15 +37,21 @@ pub enum NotifyError {
 }
 
 /// The topics the notifier reads, with the record kind each holds.
-/// A new notifying topic (e.g. watch alerts) is one more row here and one
-/// more [`Record`] variant.
-pub const INPUTS: [Topic; 3] = [Topic::Alerts, Topic::Breaches, Topic::Overdue];
+/// A new notifying topic is one more row here and one more [`Record`]
+/// variant.
+pub const INPUTS: [Topic; 4] = [
+    Topic::Alerts,
+    Topic::Breaches,
+    Topic::Overdue,
+    Topic::WatchAlerts,
+];
 
 fn decode(topic: Topic, bytes: &[u8]) -> Result<Record, String> {
     let r = match topic {
         Topic::Alerts => codec::decode_alert(bytes).map(Record::Alert),
         Topic::Breaches => codec::decode_breach(bytes).map(Record::Breach),
         Topic::Overdue => codec::decode_overdue(bytes).map(Record::Overdue),
+        Topic::WatchAlerts => return codec::decode_watch_alert(bytes).map(Record::Watch),
         _ => return Err("not a notifying topic".into()),
     };
     r.map_err(|e| e.to_string())

@@ -2,6 +2,10 @@
 //! broker. An in-process Kafka cluster (librdkafka's mock cluster) carries
 //! a synthetic event stream through the same transactional pipeline as
 //! `run`, and a read_committed consumer prints alerts as they fire.
+//! `leadpulse notify` delivers them to an embedded webhook receiver (the
+//! rep's inbox, [`inbox`]), where a simulated rep clicks "Contacted"
+//! through the notifier's one-click feedback link; the printer shows the
+//! lead's stage change that follows.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
@@ -25,8 +29,10 @@ use crate::service::{self, RunSummary};
 use crate::tools::generate::{malformed, Generator, GeneratorConfig};
 
 pub mod console;
+pub mod inbox;
 
 use console::{now_ms, View};
+use inbox::{InboxCounts, Out};
 
 /// What the demo runs.
 #[derive(Debug, Clone)]
@@ -83,6 +89,8 @@ pub struct DemoSummary {
     pub follow_ups: FollowUps,
     /// Alert id → what became of it: `contacted`, `breached`, or `open`.
     pub outcomes: BTreeMap<String, &'static str>,
+    /// What the rep's inbox received and clicked.
+    pub inbox: InboxCounts,
     /// Ctrl-C ended the demo before every deadline had passed.
     pub stopped_early: bool,
     /// The wait for the open deadlines reached its bound.
@@ -136,6 +144,7 @@ pub fn run(
         &t.watches,
         &t.watch_alerts,
         &t.merges,
+        &t.notifications_dlq,
         &t.changelog(&settings.kafka.group_id),
     ] {
         cluster.create_topic(topic, options.partitions, 1)?;
@@ -147,8 +156,9 @@ pub fn run(
             .map(|&ms| console::points(ms as f64 / 1000.0))
             .collect();
         format!(
-            " Alerts go to reps with a {} s follow-up SLA; simulated reps contact about 60% of \
-             their leads in time.",
+            " Alerts go to reps with a {} s follow-up SLA; `leadpulse notify` delivers them to \
+             the rep's inbox, where simulated reps click \"Contacted\" on about 60% of their \
+             leads in time.",
             secs.join("/")
         )
     });
@@ -175,9 +185,34 @@ pub fn run(
             .spawn(move || service::run(&settings, model, roster, None, &stop))?
     };
 
-    // The live console view of committed alerts, and the simulated reps.
+    // The live console view of committed alerts, the rep's inbox that
+    // `leadpulse notify` delivers to, and the simulated rep.
+    let out: Out = Arc::new(Mutex::new(Box::new(out)));
     let printed = Arc::new(AtomicU64::new(0));
     let story = Arc::new(Mutex::new(Story::default()));
+    let sla = options
+        .roster
+        .as_deref()
+        .and_then(|r| r.teams.iter().map(|t| t.sla).max())
+        .unwrap_or(0);
+    let key: [u8; 32] = rand::random();
+    let inbox = inbox::start(
+        key.to_vec(),
+        out.clone(),
+        story.clone(),
+        sla,
+        options.roster.clone(),
+    )?;
+    notify_settings(&mut settings, &inbox.url, &key)?;
+    let notify_stop = Arc::new(AtomicBool::new(false));
+    let notifier = {
+        let settings = settings.clone();
+        let roster = options.roster.clone();
+        let stop = notify_stop.clone();
+        thread::Builder::new()
+            .name("leadpulse-notify".into())
+            .spawn(move || crate::notify::run(&settings, roster, stop, None))?
+    };
     let printer_stop = Arc::new(AtomicBool::new(false));
     let printer = {
         let settings = settings.clone();
@@ -188,9 +223,10 @@ pub fn run(
         let printed = printed.clone();
         let story = story.clone();
         let stop = printer_stop.clone();
+        let out = out.clone();
         thread::Builder::new()
             .name("leadpulse-alerts".into())
-            .spawn(move || print_alerts(&settings, &view, out, &printed, &story, &stop))?
+            .spawn(move || print_alerts(&settings, &view, &out, &printed, &story, &stop))?
     };
 
     // The event source.
@@ -220,6 +256,15 @@ pub fn run(
         // Let the service drain what was produced.
         _ => thread::sleep(Duration::from_millis(1500)),
     }
+    // The rep stops clicking, the notifier stops (its feedback is on the
+    // topic by then), then the service.
+    let inbox = inbox.stop();
+    notify_stop.store(true, Ordering::Relaxed);
+    notifier
+        .join()
+        .map_err(|_| anyhow::anyhow!("the notifier thread panicked"))?
+        .map_err(|e| anyhow::anyhow!("notify: {e}"))?;
+    thread::sleep(Duration::from_millis(500));
     service_stop.store(true, Ordering::Relaxed);
     let summary = service
         .join()
@@ -252,6 +297,7 @@ pub fn run(
         alerts_seen,
         follow_ups,
         outcomes,
+        inbox,
         stopped_early,
         gave_up_waiting,
     })
@@ -304,6 +350,10 @@ fn produce(
     let producer: ThreadedProducer<DefaultProducerContext> = ClientConfig::new()
         .set("bootstrap.servers", bootstrap)
         .set("enable.idempotence", "true")
+        // Kafka's default partitioner, as docs/events.md asks of every
+        // producer: the notifier writes the reps' feedback with it, and
+        // feedback must land on its lead's partition.
+        .set("partitioner", "murmur2_random")
         .set("linger.ms", "5")
         .create()?;
     let rate = options.rate.max(1);
@@ -366,40 +416,42 @@ fn produce(
     Ok(produced)
 }
 
-/// A rep's simulated first contact, due at a wall-clock time.
-struct PlannedContact {
-    due: Instant,
-    alert_id: String,
-    lead_id: String,
-    rep: String,
-    after: Millis,
-    /// The alert's follow-up SLA.
-    sla: Millis,
-}
-
-/// Plays the sales team: about 60% of alerted leads are contacted after
-/// 15–60% of their SLA (3–12 s of 20 s), chosen from the alert id, so a
-/// seed gives the same plan; the others are left alone and breach it.
-fn plan_contact(alert: &Alert) -> Option<PlannedContact> {
-    let h = xxhash_rust::xxh3::xxh3_64(alert.alert_id.as_bytes());
-    let sla = alert.respond_by - alert.crossed_at;
-    (h % 100 < 60).then(|| {
-        let after = sla * (15 + ((h >> 8) % 46) as Millis) / 100;
-        PlannedContact {
-            due: Instant::now() + Duration::from_millis(after.max(0) as u64),
-            alert_id: alert.alert_id.clone(),
-            lead_id: alert.lead_id.clone(),
-            rep: alert.owner_rep.clone().unwrap_or_default(),
-            after,
-            sla,
-        }
-    })
+/// Points `leadpulse notify` at the inbox: one Standard Webhooks channel
+/// signed with `key`, and the one-click feedback endpoint on a free
+/// loopback port.
+fn notify_settings(settings: &mut Settings, inbox: &str, key: &[u8]) -> anyhow::Result<()> {
+    use base64::Engine;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let secret = base64::engine::general_purpose::STANDARD.encode(key);
+    let link_key = base64::engine::general_purpose::STANDARD.encode(rand::random::<[u8; 32]>());
+    let toml = format!(
+        r#"group_id = "leadpulse-demo-notify"
+listen = "127.0.0.1:{port}"
+lead_url = "https://app.example/leads/{{lead_id}}"
+backoff_initial_ms = 100
+commit_interval_ms = 200
+[feedback]
+enabled = true
+public_url = "http://127.0.0.1:{port}"
+link_key = "{link_key}"
+[[channel]]
+kind = "webhook"
+name = "inbox"
+url = "{inbox}"
+secrets = ["whsec_{secret}"]
+allow_http_localhost = true
+"#
+    );
+    settings.notify = toml::from_str(&toml)?;
+    Ok(())
 }
 
 fn print_alerts(
     settings: &Settings,
     view: &View,
-    mut out: impl Write,
+    out: &Out,
     printed: &AtomicU64,
     story: &Mutex<Story>,
     stop: &AtomicBool,
@@ -410,7 +462,7 @@ fn print_alerts(
         .map_err(|e| anyhow::anyhow!(service::client_error(&e)))?;
     let t = &settings.topics;
     let mut tpl = TopicPartitionList::new();
-    for topic in [&t.alerts, &t.breaches] {
+    for topic in [&t.alerts, &t.breaches, &t.handoffs] {
         let md = consumer.fetch_metadata(Some(topic), Duration::from_secs(10))?;
         for t in md.topics() {
             for p in t.partitions() {
@@ -419,54 +471,14 @@ fn print_alerts(
         }
     }
     consumer.assign(&tpl)?;
-    let reps: ThreadedProducer<DefaultProducerContext> = ClientConfig::new()
-        .set("bootstrap.servers", &settings.kafka.bootstrap_servers)
-        .set("enable.idempotence", "true")
-        .create()?;
-    let mut planned: Vec<PlannedContact> = Vec::new();
+    let say = |text: &str| {
+        let mut o = out.lock().unwrap_or_else(|p| p.into_inner());
+        let _ = writeln!(o, "{text}");
+        let _ = o.flush();
+    };
     let mut seen = Vec::new();
+    let mut contacts: BTreeSet<String> = BTreeSet::new();
     while !stop.load(Ordering::Relaxed) {
-        // Reps whose time has come contact their lead.
-        let now = Instant::now();
-        for c in planned.iter().filter(|c| c.due <= now) {
-            let event = crate::core::Event {
-                event_id: format!("demo-contact-{}", c.lead_id),
-                lead_id: c.lead_id.clone(),
-                visitor_id: None,
-                occurred_at: now_ms(),
-                company_domain: None,
-                account_id: None,
-                kind: crate::core::EventKind::Feedback {
-                    feedback: crate::core::Feedback::Contacted,
-                    rep_id: Some(c.rep.clone()),
-                },
-            };
-            let payload = codec::encode_event(&event, Format::Json);
-            let _ = reps.send(
-                BaseRecord::to(&t.feedback)
-                    .key(&c.lead_id)
-                    .payload(&payload),
-            );
-            {
-                let mut story = lock(story);
-                story.open.remove(&c.alert_id);
-                story.feedback += 1;
-                // A breach already seen stays the outcome.
-                story
-                    .outcomes
-                    .entry(c.alert_id.clone())
-                    .or_insert("contacted");
-            }
-            let _ = writeln!(
-                out,
-                "CONTACTED  {}  by {} after {} s, within the {} s SLA",
-                c.lead_id,
-                view.rep(&c.rep),
-                console::points((c.after as f64 / 100.0).round() / 10.0),
-                console::points(c.sla as f64 / 1000.0)
-            );
-        }
-        planned.retain(|c| c.due > now);
         let Some(m) = consumer.poll(Duration::from_millis(100)) else {
             continue;
         };
@@ -485,7 +497,26 @@ fn print_alerts(
                         None => story.open.remove(&b.alert_id),
                     };
                 }
-                let _ = writeln!(out, "{}", view.breach(&b));
+                say(&view.breach(&b));
+            }
+            continue;
+        }
+        if m.topic() == t.handoffs {
+            // The handoff a rep's click changes: the loop closed.
+            let Some(r) = m.payload().and_then(|p| codec::decode_handoff(p).ok()) else {
+                continue;
+            };
+            let h = &r.handoff;
+            let first = |at| contacts.insert(h.alert_id.clone()).then_some(at);
+            if let Some(at) = h.first_contact_at.and_then(first) {
+                say(&format!(
+                    "HANDOFF    {}  first contact by {} at {}: SLA {}, stage {} (lead-handoffs)",
+                    r.lead_id,
+                    view.rep(&h.rep),
+                    console::clock(at, view.offset),
+                    h.sla.as_str(),
+                    r.stage.map_or("-", |s| s.as_str()),
+                ));
             }
             continue;
         }
@@ -493,13 +524,13 @@ fn print_alerts(
             continue;
         };
         if alert.owner_rep.is_some() {
-            lock(story)
-                .open
-                .insert(alert.alert_id.clone(), alert.respond_by);
-            planned.extend(plan_contact(&alert));
+            let mut story = lock(story);
+            // Unless the rep was quicker than this printer.
+            if !story.outcomes.contains_key(&alert.alert_id) {
+                story.open.insert(alert.alert_id.clone(), alert.respond_by);
+            }
         }
-        let _ = writeln!(out, "{}", view.alert(&alert));
-        let _ = out.flush();
+        say(&view.alert(&alert));
         seen.push(alert);
         printed.fetch_add(1, Ordering::Relaxed);
     }

@@ -208,6 +208,24 @@ const COMPANIES: &[&str] = &[
     "monsters.inc",
     "gmail.com",
 ];
+const FIRST_NAMES: &[&str] = &[
+    "Ana", "Ben", "Chloe", "Dev", "Emma", "Farid", "Grace", "Hiro", "Ines", "Jonas", "Kemi",
+    "Lars", "Mia", "Noah", "Olga", "Priya", "Quinn", "Rosa", "Sam", "Tomás",
+];
+const LAST_NAMES: &[&str] = &[
+    "Lima", "Okafor", "Schmidt", "Tanaka", "Novak", "Dubois", "Patel", "Jensen", "García",
+    "Kowalski", "Brown", "Rossi", "Haddad",
+];
+
+/// `acme.io` → `Acme`, `stark.industries` → `Stark`.
+fn company_name(domain: &str) -> String {
+    let stem = domain.split('.').next().unwrap_or(domain);
+    let mut c = stem.chars();
+    c.next().map_or_else(String::new, |f| {
+        f.to_uppercase().chain(c).collect::<String>()
+    })
+}
+
 const TITLES: &[&str] = &[
     "VP Engineering",
     "CTO",
@@ -360,6 +378,21 @@ impl Generator {
         attributes.insert("company_size".into(), self.pick(SIZES).into());
         attributes.insert("industry".into(), self.pick(INDUSTRIES).into());
         attributes.insert("email".into(), format!("lead{}@{domain}", self.seq));
+        // Who the person is, for the alerts a rep reads. Drawn from the
+        // sequence number, not the random stream, so the stream's events
+        // and scores are those of a seed without names.
+        let n = self.seq as usize;
+        attributes.insert(
+            "first_name".into(),
+            FIRST_NAMES[n % FIRST_NAMES.len()].into(),
+        );
+        attributes.insert(
+            "last_name".into(),
+            LAST_NAMES[(n / FIRST_NAMES.len()) % LAST_NAMES.len()].into(),
+        );
+        if domain != "gmail.com" {
+            attributes.insert("company".into(), company_name(domain));
+        }
         EventKind::ProfileUpdate { attributes }
     }
 

@@ -31,6 +31,8 @@ def main():
     p.add_argument("--slow-rate", type=float, default=0.04)
     p.add_argument("--slow-secs", type=float, default=2.5)
     p.add_argument("--limit-rate", type=float, default=0.05)
+    p.add_argument("--keep-bodies", action="store_true",
+                   help="log each verified request's JSON body too")
     args = p.parse_args()
 
     hook = Webhook(args.secret)
@@ -87,6 +89,8 @@ def main():
                 "valid": valid,
                 "slow": bool(delay),
             }
+            if args.keep_bodies and valid:
+                record["body"] = json.loads(body)
             with lock:
                 log.write(json.dumps(record) + "\n")
             try:

@@ -19,6 +19,7 @@ mod model_e2e;
 mod model_suggest;
 mod newcomer;
 mod notify;
+mod notify_watch;
 mod ops;
 mod outage;
 mod packaging;

@@ -130,6 +130,40 @@ fn the_demo_tells_its_story_to_the_end_and_its_summary_adds_up() {
     assert_eq!(starting("HOT LEAD "), total, "{stdout}");
     let contacts = starting("CONTACTED ");
 
+    // The loop, end to end: every hot lead reaches its rep's inbox through
+    // `leadpulse notify`, each contact is a click on the notification's
+    // one-click link, and the handoff shows it.
+    for line in stdout.lines().filter(|l| l.starts_with("HOT LEAD ")) {
+        let lead = line.split_whitespace().nth(2).unwrap();
+        assert!(
+            stdout.contains(&format!("· Lead {lead}"))
+                || stdout.contains(&format!("\n           Lead {lead}")),
+            "no notification for {lead}:\n{stdout}"
+        );
+    }
+    assert!(contacts >= 1.0, "no rep clicked:\n{stdout}");
+    for line in stdout.lines().filter(|l| l.starts_with("CONTACTED ")) {
+        assert!(
+            line.contains("clicked \"Contacted\" in the notification → \"Thanks: lead "),
+            "{line}"
+        );
+        let lead = line.split_whitespace().nth(1).unwrap();
+        assert!(
+            stdout.lines().any(
+                |l| l.starts_with(&format!("HANDOFF    {lead}  first contact by "))
+                    && l.contains(": SLA met, stage ")
+            ),
+            "no handoff change for {lead}:\n{stdout}"
+        );
+    }
+    let notes = summary_line(&stdout, "notifications");
+    assert_eq!(
+        number_after(notes, "inbox ("),
+        total,
+        "one hot-lead notification per alert: {notes}"
+    );
+    assert_eq!(number_after(notes, "webhook-id;"), contacts, "{notes}");
+
     // Breaches: first ones, and second ones after a reassignment.
     let breaches = summary_line(&stdout, "SLA breaches");
     let records = number_after(breaches, "SLA breaches");

@@ -11,7 +11,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use leadpulse::codec::{self, Format};
-use leadpulse::core::{Alert, Grade, Reason, ReasonKind};
+use leadpulse::core::{Alert, Contact, Grade, Reason, ReasonKind};
 use leadpulse::notify::delivery_id;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
@@ -21,16 +21,16 @@ use serde_json::Value;
 use crate::support::*;
 
 const SECRET_OLD: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
-const SECRET_NEW: &str = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD";
+pub(crate) const SECRET_NEW: &str = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD";
 
 /// A Python helper of tests/contract/ that prints `listening PORT`.
-struct Helper {
+pub(crate) struct Helper {
     child: Child,
-    port: u16,
+    pub(crate) port: u16,
 }
 
 impl Helper {
-    fn start(script: &str, args: &[&str]) -> Helper {
+    pub(crate) fn start(script: &str, args: &[&str]) -> Helper {
         let path = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("tests/contract")
             .join(script);
@@ -62,20 +62,20 @@ impl Drop for Helper {
 }
 
 /// Topics and group of one notifier deployment.
-struct Notifier {
-    d: Deployment,
+pub(crate) struct Notifier {
+    pub(crate) d: Deployment,
 }
 
 impl Notifier {
-    fn new(prefix: &str) -> Notifier {
+    pub(crate) fn new(prefix: &str) -> Notifier {
         let d = Deployment::new(prefix, 3);
-        for t in ["alerts", "breaches", "overdue", "feedback"] {
+        for t in ["alerts", "breaches", "overdue", "feedback", "watch-alerts"] {
             d.create_topic(&d.topic(t), &[]);
         }
         Notifier { d }
     }
 
-    fn config(&self, extra: &str) -> PathBuf {
+    pub(crate) fn config(&self, extra: &str) -> PathBuf {
         let d = &self.d;
         let path = d.dir.path().join("notify.toml");
         let text = format!(
@@ -94,6 +94,7 @@ alerts = "{alerts}"
 breaches = "{breaches}"
 overdue = "{overdue}"
 feedback = "{feedback}"
+watch_alerts = "{watch_alerts}"
 notifications_dlq = "{dlq}"
 partitions = 3
 replication_factor = 1
@@ -106,13 +107,14 @@ replication_factor = 1
             breaches = d.topic("breaches"),
             overdue = d.topic("overdue"),
             feedback = d.topic("feedback"),
+            watch_alerts = d.topic("watch-alerts"),
             dlq = d.topic("notifications-dlq"),
         );
         std::fs::write(&path, text).unwrap();
         path
     }
 
-    fn spawn(&self, config: &Path, run: usize) -> Service {
+    pub(crate) fn spawn(&self, config: &Path, run: usize) -> Service {
         let log = self.d.dir.path().join(format!("notify-{run}.log"));
         let child = Command::new(env!("CARGO_BIN_EXE_leadpulse"))
             .args(["notify", "--config"])
@@ -127,13 +129,19 @@ replication_factor = 1
 
     /// Waits until the notifier's group has committed every record of
     /// the alerts topic.
-    fn wait_committed(&self, timeout: Duration) {
+    pub(crate) fn wait_committed(&self, timeout: Duration) {
+        self.wait_committed_on("alerts", timeout)
+    }
+
+    /// Waits until the notifier's group has committed every record of
+    /// one of its input topics.
+    pub(crate) fn wait_committed_on(&self, input: &str, timeout: Duration) {
         let consumer: BaseConsumer = Access::plain()
             .client()
             .set("group.id", format!("{}-notify", self.d.name))
             .create()
             .unwrap();
-        let topic = self.d.topic("alerts");
+        let topic = self.d.topic(input);
         let deadline = Instant::now() + timeout;
         loop {
             let mut tpl = TopicPartitionList::new();
@@ -164,7 +172,7 @@ replication_factor = 1
         }
     }
 
-    fn notify_section(&self) -> String {
+    pub(crate) fn notify_section(&self) -> String {
         format!(
             "[notify]\ngroup_id = \"{}-notify\"\nlisten = \"127.0.0.1:0\"\n",
             self.d.name
@@ -209,6 +217,11 @@ fn alert(n: usize, lead: &str, rep: &str, respond_by: i64) -> Alert {
         owner_team: Some("emea".into()),
         owner_rep: Some(rep.into()),
         routed_via: Some("territory".into()),
+        contact: Contact {
+            name: Some("Peter Gibbons".into()),
+            title: Some("VP Engineering".into()),
+            company: Some("Initech".into()),
+        },
     }
 }
 
@@ -411,7 +424,7 @@ max_concurrency = 4
     assert!(!last_log.contains("whsec_"), "a secret in the log");
 }
 
-const ROSTER: &str = r#"
+pub(crate) const ROSTER: &str = r#"
 [[team]]
 id = "emea"
 lead = "ingrid"
@@ -428,7 +441,7 @@ name = "Ingrid Berg"
 available = false
 "#;
 
-fn self_signed(dir: &Path) -> (PathBuf, PathBuf) {
+pub(crate) fn self_signed(dir: &Path) -> (PathBuf, PathBuf) {
     let (cert, key) = (dir.join("smtp.pem"), dir.join("smtp.key"));
     let ok = Command::new("openssl")
         .args([
@@ -532,12 +545,12 @@ from = "leadpulse <alerts@example.com>"
         "{raw}"
     );
     assert!(
-        raw.contains("Subject: Hot lead: initech.com (score 81, grade A)"),
+        raw.contains("Subject: Hot lead: Peter Gibbons at Initech (score 81, grade A)"),
         "{raw}"
     );
     let text = read(&id_on_time, "txt");
     for want in [
-        "Lead `lead-on-time` at initech.com",
+        "Peter Gibbons, VP Engineering at Initech · Lead `lead-on-time` at initech.com",
         "respond by ",
         " CET (in 1 h 59 min)",
         "+25 Visited pricing (×3)",

@@ -12,7 +12,7 @@ use super::time::{format_rfc3339, parse_rfc3339};
 
 mod refusal;
 use leadpulse_core::{
-    Alert, DisqualifiedBy, EnrichmentHold, Event, EventKind, EventType, Grade, LeadScore, Reason,
+    DisqualifiedBy, EnrichmentHold, Event, EventKind, EventType, Grade, LeadScore, Reason,
     ReasonKind, Rejection,
 };
 use refusal::{explain, not_an_object};
@@ -225,40 +225,13 @@ pub(super) fn encode_event(e: &Event) -> Vec<u8> {
 }
 
 #[derive(Serialize, Deserialize)]
-struct ReasonJson {
+pub(super) struct ReasonJson {
     rule_id: String,
     label: String,
     kind: String,
     points: f64,
     count: u32,
     last_seen: String,
-}
-
-#[derive(Serialize, Deserialize)]
-struct AlertJson {
-    alert_id: String,
-    lead_id: String,
-    score: f64,
-    fit: f64,
-    engagement: f64,
-    grade: String,
-    threshold: f64,
-    qualification: String,
-    crossed_at: String,
-    respond_by: String,
-    model_version: String,
-    event_id: String,
-    reasons: Vec<ReasonJson>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    company_domain: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    account_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    owner_team: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    owner_rep: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    routed_via: Option<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -301,7 +274,7 @@ struct HoldJson {
     reasons: Vec<ReasonJson>,
 }
 
-fn reasons_out(reasons: &[Reason]) -> Vec<ReasonJson> {
+pub(super) fn reasons_out(reasons: &[Reason]) -> Vec<ReasonJson> {
     reasons
         .iter()
         .map(|r| ReasonJson {
@@ -315,7 +288,7 @@ fn reasons_out(reasons: &[Reason]) -> Vec<ReasonJson> {
         .collect()
 }
 
-fn time_in(field: &str, s: &str) -> Result<i64, Rejection> {
+pub(super) fn time_in(field: &str, s: &str) -> Result<i64, Rejection> {
     parse_rfc3339(s).map_err(|detail| Rejection::InvalidField {
         field: field.to_owned(),
         detail,
@@ -346,7 +319,7 @@ pub(super) fn kind_in(s: &str) -> Result<ReasonKind, Rejection> {
     }
 }
 
-fn reasons_in(reasons: Vec<ReasonJson>) -> Result<Vec<Reason>, Rejection> {
+pub(super) fn reasons_in(reasons: Vec<ReasonJson>) -> Result<Vec<Reason>, Rejection> {
     reasons
         .into_iter()
         .map(|r| {
@@ -362,62 +335,15 @@ fn reasons_in(reasons: Vec<ReasonJson>) -> Result<Vec<Reason>, Rejection> {
         .collect()
 }
 
-fn malformed(e: serde_json::Error) -> Rejection {
+pub(super) fn malformed(e: serde_json::Error) -> Rejection {
     Rejection::Malformed {
         format: "json",
         detail: e.to_string(),
     }
 }
 
-fn to_vec(value: &impl Serialize) -> Vec<u8> {
+pub(super) fn to_vec(value: &impl Serialize) -> Vec<u8> {
     serde_json::to_vec(value).expect("serializing plain data cannot fail")
-}
-
-pub(super) fn encode_alert(a: &Alert) -> Vec<u8> {
-    to_vec(&AlertJson {
-        alert_id: a.alert_id.clone(),
-        lead_id: a.lead_id.clone(),
-        score: a.score,
-        fit: a.fit,
-        engagement: a.engagement,
-        grade: a.grade.as_str().to_owned(),
-        threshold: a.threshold,
-        qualification: a.qualification.clone(),
-        crossed_at: format_rfc3339(a.crossed_at),
-        respond_by: format_rfc3339(a.respond_by),
-        model_version: a.model_version.to_string(),
-        event_id: a.event_id.clone(),
-        reasons: reasons_out(&a.reasons),
-        company_domain: a.company_domain.clone(),
-        account_id: a.account_id.clone(),
-        owner_team: a.owner_team.clone(),
-        owner_rep: a.owner_rep.clone(),
-        routed_via: a.routed_via.clone(),
-    })
-}
-
-pub(super) fn decode_alert(bytes: &[u8]) -> Result<Alert, Rejection> {
-    let a: AlertJson = serde_json::from_slice(bytes).map_err(malformed)?;
-    Ok(Alert {
-        crossed_at: time_in("crossed_at", &a.crossed_at)?,
-        respond_by: time_in("respond_by", &a.respond_by)?,
-        reasons: reasons_in(a.reasons)?,
-        grade: grade_in("grade", &a.grade)?,
-        alert_id: a.alert_id,
-        lead_id: a.lead_id,
-        score: a.score,
-        fit: a.fit,
-        engagement: a.engagement,
-        threshold: a.threshold,
-        qualification: a.qualification,
-        model_version: Arc::from(a.model_version),
-        event_id: a.event_id,
-        company_domain: a.company_domain,
-        account_id: a.account_id,
-        owner_team: a.owner_team,
-        owner_rep: a.owner_rep,
-        routed_via: a.routed_via,
-    })
 }
 
 /// A timestamp written as RFC 3339 text without allocating.

@@ -15,6 +15,7 @@ pub mod proto {
         include_bytes!(concat!(env!("OUT_DIR"), "/leadpulse.fds"));
 }
 
+mod alert_json;
 mod json;
 mod protobuf;
 pub mod registry;
@@ -36,7 +37,8 @@ pub use self::sales::{
 pub use self::time::{format_rfc3339, parse_rfc3339};
 pub use self::visitor::{decode_merge, decode_visitor, encode_merge, encode_visitor};
 pub use self::watch::{
-    decode_watch, encode_watch, encode_watch_alert, TargetJson, WatchJson, MAX_WATCH_TEXT,
+    decode_watch, decode_watch_alert, encode_watch, encode_watch_alert, TargetJson, WatchJson,
+    MAX_WATCH_TEXT,
 };
 
 /// The wire format of a record.
@@ -100,7 +102,7 @@ pub fn encode_event(event: &Event, format: Format) -> Vec<u8> {
 /// Encodes a hot-lead alert for `hot-lead-alerts`.
 pub fn encode_alert(alert: &Alert, format: Format) -> Vec<u8> {
     match format {
-        Format::Json => json::encode_alert(alert),
+        Format::Json => alert_json::encode_alert(alert),
         Format::Protobuf => protobuf::encode_alert(alert),
     }
 }
@@ -117,7 +119,7 @@ pub fn encode_score(score: &LeadScore, format: Format) -> Vec<u8> {
 pub fn decode_alert(bytes: &[u8]) -> Result<Alert, Rejection> {
     let bytes = crate::registry::unframed(bytes);
     match Format::sniff(bytes) {
-        Format::Json => json::decode_alert(bytes),
+        Format::Json => alert_json::decode_alert(bytes),
         Format::Protobuf => protobuf::decode_alert(bytes),
     }
 }

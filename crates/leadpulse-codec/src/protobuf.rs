@@ -9,8 +9,8 @@ use super::bounce_type;
 use super::json::{grade_in, kind_in};
 use crate::proto::{self as pb, lead_event::Payload};
 use leadpulse_core::{
-    Alert, DisqualifiedBy, EnrichmentHold, Event, EventKind, EventType, Handoff, LeadScore, Millis,
-    Reason, Rejection, RoutingState, SlaStatus,
+    Alert, Contact, DisqualifiedBy, EnrichmentHold, Event, EventKind, EventType, Handoff,
+    LeadScore, Millis, Reason, Rejection, RoutingState, SlaStatus,
 };
 #[cfg(test)]
 use leadpulse_core::{Contribution, Disqualification, LeadState, Stage};
@@ -233,6 +233,9 @@ pub(super) fn encode_alert(a: &Alert) -> Vec<u8> {
         owner_team: a.owner_team.clone(),
         owner_rep: a.owner_rep.clone(),
         routed_via: a.routed_via.clone(),
+        lead_name: a.contact.name.clone(),
+        title: a.contact.title.clone(),
+        company: a.contact.company.clone(),
     }
     .encode_to_vec()
 }
@@ -258,6 +261,11 @@ pub(super) fn decode_alert(bytes: &[u8]) -> Result<Alert, Rejection> {
         owner_team: a.owner_team,
         owner_rep: a.owner_rep,
         routed_via: a.routed_via,
+        contact: Contact {
+            name: a.lead_name,
+            title: a.title,
+            company: a.company,
+        },
     })
 }
 

@@ -3,9 +3,10 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::json::{reasons_in, reasons_out, ReasonJson};
 use super::time::{format_rfc3339, parse_rfc3339};
 use leadpulse_core::{
-    EventCondition, EventConditionSpec, EventType, Millis, Target, Watch, WatchAlert,
+    Contact, EventCondition, EventConditionSpec, EventType, Millis, Target, Watch, WatchAlert,
 };
 
 /// A watch as written on `lead-watches`, in a `replay --watches` file, or
@@ -152,28 +153,41 @@ pub fn decode_watch(bytes: &[u8]) -> Result<Watch, String> {
     json.into_watch(String::new, 0)
 }
 
+/// Unknown fields are ignored on read: a newer writer may add some.
 #[derive(Serialize, Deserialize)]
 struct WatchAlertJson {
     watch_alert_id: String,
     watch_id: String,
     rep: String,
     target: TargetJson,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     note: Option<String>,
     condition: String,
     lead_id: String,
     event_id: String,
     event_type: EventType,
     occurred_at: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     url: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     item: Option<String>,
     score: f64,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     company_domain: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     account_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    lead_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    title: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    company: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    reasons: Vec<ReasonJson>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    respond_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    alert_id: Option<String>,
 }
 
 /// A `watch-alerts` record value (always JSON).
@@ -197,8 +211,62 @@ pub fn encode_watch_alert(a: &WatchAlert) -> Vec<u8> {
         score: a.score,
         company_domain: a.company_domain.clone(),
         account_id: a.account_id.clone(),
+        lead_name: a.contact.name.clone(),
+        title: a.contact.title.clone(),
+        company: a.contact.company.clone(),
+        reasons: reasons_out(&a.reasons),
+        respond_by: a.respond_by.map(format_rfc3339),
+        alert_id: a.alert_id.clone(),
     };
     serde_json::to_vec(&json).expect("serializing plain data cannot fail")
+}
+
+/// Reads a `watch-alerts` record value, naming the field at fault.
+pub fn decode_watch_alert(bytes: &[u8]) -> Result<WatchAlert, String> {
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    let a: WatchAlertJson = serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        if path == "." || inner.is_syntax() || inner.is_eof() {
+            format!("malformed json: {inner}")
+        } else {
+            format!("invalid field `{path}`: {inner}")
+        }
+    })?;
+    let time = |field: &str, v: &str| {
+        parse_rfc3339(v).map_err(|e| format!("invalid field `{field}`: {e}"))
+    };
+    let target = Target::parse(&a.target.kind, &a.target.value)
+        .map_err(|e| format!("invalid field `target`: {e}"))?;
+    Ok(WatchAlert {
+        occurred_at: time("occurred_at", &a.occurred_at)?,
+        respond_by: a
+            .respond_by
+            .as_deref()
+            .map(|t| time("respond_by", t))
+            .transpose()?,
+        reasons: reasons_in(a.reasons).map_err(|e| e.to_string())?,
+        alert_id: a.alert_id,
+        watch_alert_id: a.watch_alert_id,
+        watch_id: a.watch_id.into(),
+        rep: a.rep.into(),
+        target,
+        note: a.note,
+        condition: a.condition,
+        lead_id: a.lead_id,
+        event_id: a.event_id,
+        event_type: a.event_type,
+        url: a.url,
+        item: a.item,
+        score: a.score,
+        company_domain: a.company_domain,
+        account_id: a.account_id,
+        contact: Contact {
+            name: a.lead_name,
+            title: a.title,
+            company: a.company,
+        },
+    })
 }
 
 #[cfg(test)]
@@ -238,5 +306,51 @@ mod tests {
             let err = decode_watch(input.as_bytes()).unwrap_err();
             assert!(err.contains(want), "{input}\n got: {err}\nwant: {want}");
         }
+    }
+
+    #[test]
+    fn a_watch_alert_round_trips_with_its_contact_reasons_and_deadline() {
+        let a = WatchAlert {
+            watch_alert_id: "00ff".into(),
+            watch_id: "w-1".into(),
+            rep: "ana".into(),
+            target: Target::Domain("acme.com".into()),
+            note: Some("renewal".into()),
+            condition: "page_view".into(),
+            lead_id: "L-1".into(),
+            event_id: "e-1".into(),
+            event_type: EventType::PageView,
+            occurred_at: 1_795_168_800_000,
+            url: Some("https://acme.example/pricing".into()),
+            item: None,
+            score: 71.5,
+            company_domain: Some("acme.com".into()),
+            account_id: None,
+            contact: Contact {
+                name: Some("Ana Lima".into()),
+                title: Some("CTO".into()),
+                company: Some("Acme".into()),
+            },
+            reasons: vec![leadpulse_core::Reason {
+                rule_id: "pricing".into(),
+                label: "Visited pricing".into(),
+                kind: leadpulse_core::ReasonKind::Engagement,
+                points: 20.0,
+                count: 2,
+                last_seen: 1_795_168_800_000,
+            }],
+            respond_by: Some(1_795_172_400_000),
+            alert_id: Some("a-9".into()),
+        };
+        let bytes = encode_watch_alert(&a);
+        assert_eq!(decode_watch_alert(&bytes).unwrap(), a);
+        let text = String::from_utf8(bytes).unwrap();
+        assert!(text.contains(r#""lead_name":"Ana Lima","title":"CTO","company":"Acme""#));
+        // Fields a newer writer adds are ignored; errors name the field.
+        let newer = text.replacen('{', r#"{"later":1,"#, 1);
+        assert_eq!(decode_watch_alert(newer.as_bytes()).unwrap(), a);
+        let bad = text.replace("2026-11-20T10:00:00Z", "soon");
+        let err = decode_watch_alert(bad.as_bytes()).unwrap_err();
+        assert!(err.contains("`occurred_at`"), "{err}");
     }
 }

@@ -37,8 +37,8 @@ pub use model::{
     VisitorLimits, DAY_MS,
 };
 pub use outcome::{
-    Alert, DisqualifiedBy, EnrichmentHold, FeedbackOverdue, HandoffRecord, LeadScore, Outcome,
-    Reason, ReasonKind, Scored, SlaBreach, StageCause, StageChange,
+    Alert, Contact, DisqualifiedBy, EnrichmentHold, FeedbackOverdue, HandoffRecord, LeadScore,
+    Outcome, Reason, ReasonKind, Scored, SlaBreach, StageCause, StageChange,
 };
 pub use partition::{PartitionState, Step};
 pub use routing::{Owner, Rep, Roster, RoutingState, Team, DEFAULT_REJECTION_REASONS};

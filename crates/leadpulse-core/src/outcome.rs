@@ -80,6 +80,51 @@ pub struct Alert {
     pub owner_rep: Option<String>,
     /// How the owner was chosen: `owner`, `territory` or `team_lead`.
     pub routed_via: Option<String>,
+    /// Who the lead is, as far as its attributes say.
+    pub contact: Contact,
+}
+
+/// Who a lead is, as a rep reads it before calling: the person's name,
+/// job title and company, from the lead's attributes when known.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Contact {
+    /// `name`, or `first_name` and `last_name` joined.
+    pub name: Option<String>,
+    /// `title`, or `job_title`.
+    pub title: Option<String>,
+    /// The company's name: `company`, or `company_name`.
+    pub company: Option<String>,
+}
+
+impl Contact {
+    /// The contact details in a lead's attributes (empty values are absent).
+    pub fn of(lead: &LeadState) -> Contact {
+        let attr = |name: &str| {
+            lead.attributes
+                .get(name)
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+        };
+        let name = attr("name").map(str::to_owned).or_else(|| {
+            match (attr("first_name"), attr("last_name")) {
+                (Some(f), Some(l)) => Some(format!("{f} {l}")),
+                (f, l) => f.or(l).map(str::to_owned),
+            }
+        });
+        Contact {
+            name,
+            title: attr("title")
+                .or_else(|| attr("job_title"))
+                .map(str::to_owned),
+            company: attr("company")
+                .or_else(|| attr("company_name"))
+                .map(str::to_owned),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.name.is_none() && self.title.is_none() && self.company.is_none()
+    }
 }
 
 /// A lead that qualifies but lacks attributes sales needs: it waits on

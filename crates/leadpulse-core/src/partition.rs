@@ -201,10 +201,17 @@ impl PartitionState {
         let watch_alerts = if watches.is_empty() {
             Vec::new()
         } else {
-            let score = desk
-                .scorer()
-                .score_at(&staged.state, staged.state.updated_at);
-            watches.fire(event, &mut staged.state, score)
+            let scorer = desk.scorer();
+            let mut alerts = watches.fire(event, &mut staged.state, |lead| {
+                scorer.score_at(lead, lead.updated_at)
+            });
+            if !alerts.is_empty() {
+                let reasons = desk.scorer().reasons(&staged.state);
+                for a in &mut alerts {
+                    a.reasons.clone_from(&reasons);
+                }
+            }
+            alerts
         };
         self.visitors.expire(self.stream_time);
         Ok(Step {

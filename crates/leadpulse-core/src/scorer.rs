@@ -12,7 +12,7 @@ use super::event::{Event, EventKind, Millis};
 use super::lead::{Contribution, Disqualification, LeadState, MAX_WINDOW_MATCHES};
 use super::model::{Cap, Decay, DisqualifyWhen, Grade, Model, Rule};
 use super::outcome::{
-    Alert, DisqualifiedBy, EnrichmentHold, LeadScore, Reason, ReasonKind, Scored,
+    Alert, Contact, DisqualifiedBy, EnrichmentHold, LeadScore, Reason, ReasonKind, Scored,
 };
 
 /// Applies a model to leads.
@@ -423,6 +423,7 @@ impl Scorer {
             owner_team: None,
             owner_rep: None,
             routed_via: None,
+            contact: Contact::of(lead),
         }
     }
 

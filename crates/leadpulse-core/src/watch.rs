@@ -20,6 +20,7 @@ use xxhash_rust::xxh3::xxh3_128;
 use super::event::{Event, EventKind, EventType, Millis};
 use super::lead::{LeadState, WatchCooldown};
 use super::model::EventCondition;
+use super::outcome::{Contact, Reason};
 
 /// What a watch follows.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -159,6 +160,17 @@ pub struct WatchAlert {
     pub score: f64,
     pub company_domain: Option<String>,
     pub account_id: Option<String>,
+    /// Who the lead is (name, title, company), from its attributes.
+    pub contact: Contact,
+    /// Why the lead scores what it does after the event, largest share
+    /// first (filled by the partition, which has the scorer).
+    pub reasons: Vec<Reason>,
+    /// The lead's open follow-up deadline, when it is handed to the
+    /// watching rep and not yet contacted.
+    pub respond_by: Option<Millis>,
+    /// The hot-lead alert of the lead's handoff to the watching rep, if
+    /// any: feedback on the watch alert is about that handoff.
+    pub alert_id: Option<String>,
 }
 
 /// The watches in effect, indexed by target. Iteration and matching order
@@ -266,8 +278,14 @@ impl Watches {
 
     /// The alerts an applied event raises, minding each watch's cooldown,
     /// which is kept in the lead's state (and so in its changelog record).
-    /// `score` is the lead's score after the event.
-    pub fn fire(&self, event: &Event, lead: &mut LeadState, score: f64) -> Vec<WatchAlert> {
+    /// `score` gives the lead's score after the event; it is called only
+    /// when an alert is raised (a full score costs more than matching).
+    pub fn fire(
+        &self,
+        event: &Event,
+        lead: &mut LeadState,
+        score: impl FnOnce(&LeadState) -> f64,
+    ) -> Vec<WatchAlert> {
         if self.by_id.is_empty() {
             return Vec::new();
         }
@@ -279,6 +297,7 @@ impl Watches {
         // Cooldowns that have passed are no longer needed.
         lead.watch_cooldowns.retain(|c| c.quiet_until > t);
         let mut alerts = Vec::with_capacity(matched.len());
+        let (mut score, mut value) = (Some(score), 0.0);
         for w in matched {
             if lead
                 .watch_cooldowns
@@ -294,7 +313,10 @@ impl Watches {
                     quiet_until: t.saturating_add(w.cooldown),
                 });
             }
-            alerts.push(alert(w, event, lead, score));
+            if let Some(f) = score.take() {
+                value = f(lead);
+            }
+            alerts.push(alert(w, event, lead, value));
         }
         alerts
     }
@@ -323,6 +345,7 @@ fn alert(w: &Watch, event: &Event, lead: &LeadState, score: f64) -> WatchAlert {
         EventKind::WebinarAttended { webinar_id } => Some(webinar_id.clone()),
         _ => None,
     };
+    let handoff = lead.handoff.as_ref().filter(|h| h.rep == *w.rep);
     WatchAlert {
         watch_alert_id: watch_alert_id(&w.id, &event.lead_id, &event.event_id),
         watch_id: w.id.clone(),
@@ -339,6 +362,10 @@ fn alert(w: &Watch, event: &Event, lead: &LeadState, score: f64) -> WatchAlert {
         score: (score * 100.0).round() / 100.0,
         company_domain: lead.attributes.get("company_domain").map(str::to_owned),
         account_id: lead.attributes.get("account_id").map(str::to_owned),
+        contact: Contact::of(lead),
+        reasons: Vec::new(),
+        respond_by: handoff.and_then(|h| h.contact_due),
+        alert_id: handoff.map(|h| h.alert_id.clone()),
     }
 }
 

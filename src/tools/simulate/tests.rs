@@ -31,6 +31,7 @@ fn alerts(n: usize) -> Vec<Alert> {
                 owner_team: Some("inbound".into()),
                 owner_rep: Some(["sam", "priya", "tom"][i % 3].into()),
                 routed_via: Some("territory".into()),
+                contact: Default::default(),
             }
         })
         .collect()

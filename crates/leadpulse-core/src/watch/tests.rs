@@ -306,3 +306,59 @@ proptest! {
         prop_assert_eq!(run(&forward, &events), run(&backward, &events));
     }
 }
+
+#[test]
+fn a_watch_alert_says_who_the_lead_is_and_why_it_scores() {
+    let mut ws = Watches::new();
+    ws.upsert(watch("w-ana", Target::Email("ana@acme.com".into()), None));
+    let profile = EventKind::ProfileUpdate {
+        attributes: BTreeMap::from([
+            ("email".to_owned(), "ana@acme.com".to_owned()),
+            ("first_name".to_owned(), "Ana".to_owned()),
+            ("last_name".to_owned(), "Lima".to_owned()),
+            ("job_title".to_owned(), "CTO".to_owned()),
+            ("company".to_owned(), "Acme".to_owned()),
+        ]),
+    };
+    let alerts = run(
+        &ws,
+        &[
+            event(1, "L-1", 1_000, profile),
+            event(2, "L-1", 2_000, view("https://x.io/pricing")),
+        ],
+    );
+    assert_eq!(alerts.len(), 1);
+    let a = &alerts[0];
+    assert_eq!(
+        a.contact,
+        Contact {
+            name: Some("Ana Lima".into()),
+            title: Some("CTO".into()),
+            company: Some("Acme".into()),
+        }
+    );
+    let sum: f64 = a.reasons.iter().map(|r| r.points).sum();
+    assert!(
+        (sum - a.score).abs() < 0.05 * a.reasons.len().max(1) as f64,
+        "{a:?}"
+    );
+    // Not handed to anyone: no deadline, no handoff to give feedback on.
+    assert_eq!((a.respond_by, a.alert_id.as_deref()), (None, None));
+}
+
+#[test]
+fn contact_details_fall_back_to_the_other_attribute_names() {
+    let mut lead = LeadState::default();
+    assert!(Contact::of(&lead).is_empty());
+    lead.attributes.update(&[
+        ("name", "Bo Chen"),
+        ("first_name", "Bob"),
+        ("title", "Head of IT"),
+        ("job_title", "IT"),
+        ("company_name", "Globex"),
+    ]);
+    let c = Contact::of(&lead);
+    assert_eq!(c.name.as_deref(), Some("Bo Chen"));
+    assert_eq!(c.title.as_deref(), Some("Head of IT"));
+    assert_eq!(c.company.as_deref(), Some("Globex"));
+}

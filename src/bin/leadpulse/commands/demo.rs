@@ -87,8 +87,23 @@ fn render_summary(summary: &demo::DemoSummary) -> String {
     line(
         "feedback events",
         format!(
-            "{} sent by the simulated reps (one `contacted` per lead reached)",
+            "{} sent by the simulated reps (one `contacted` per lead reached, each a click on \
+             the notification's one-click link)",
             summary.feedback
+        ),
+    );
+    let i = &summary.inbox;
+    line(
+        "notifications",
+        format!(
+            "{} delivered by `leadpulse notify` to the rep's inbox ({} hot leads, {} SLA and \
+             feedback notices), signatures checked, {} redeliveries de-duplicated by \
+             webhook-id; {} \"Contacted\" clicks recorded",
+            i.received,
+            i.hot,
+            i.received - i.hot,
+            i.duplicates,
+            i.clicks
         ),
     );
     let sent = summary.produced + summary.feedback;
