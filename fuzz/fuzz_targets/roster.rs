@@ -46,13 +46,15 @@ fuzz_target!(|data: &[u8]| {
             team.reps.iter().any(|r| r.id == owner.rep) || team.lead == owner.rep,
             "{owner:?}"
         );
-        let respond_by = HANDED_AT.checked_add(team.sla);
+        let respond_by = team.deadline(HANDED_AT, team.sla);
         assert!(
-            respond_by.is_some_and(|t| t > HANDED_AT),
+            respond_by > HANDED_AT,
             "team `{}`: an SLA of {} ms",
             team.id,
             team.sla
         );
+        let feedback_by = roster.feedback_by(team, HANDED_AT);
+        assert!(feedback_by >= HANDED_AT, "team `{}`", team.id);
         // A breach moves the lead on, with a fresh deadline from the breach.
         let again = roster.route(
             &mut state,
@@ -63,6 +65,4 @@ fuzz_target!(|data: &[u8]| {
         );
         assert_eq!(again.team, owner.team);
     }
-    let feedback_by = roster.feedback_by(HANDED_AT);
-    assert!(feedback_by >= HANDED_AT);
 });
