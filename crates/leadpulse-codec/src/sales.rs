@@ -9,8 +9,8 @@ use super::time::{format_rfc3339, parse_rfc3339};
 use super::Format;
 use crate::proto as pb;
 use leadpulse_core::{
-    FeedbackOverdue, Handoff, HandoffRecord, Millis, Rejection, SlaBreach, SlaStatus, Stage,
-    StageCause, StageChange,
+    Contact, FeedbackOverdue, Handoff, HandoffRecord, Millis, Rejection, SlaBreach, SlaStatus,
+    Stage, StageCause, StageChange,
 };
 
 fn time_in(field: &str, s: &str) -> Result<Millis, Rejection> {
@@ -65,6 +65,12 @@ struct BreachJson {
     reassigned_to: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     new_respond_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    lead_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    title: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    company: Option<String>,
 }
 
 /// Encodes an SLA breach for `sla-breaches`.
@@ -81,6 +87,9 @@ pub fn encode_breach(b: &SlaBreach, format: Format) -> Vec<u8> {
             breach_number: b.breach_number,
             reassigned_to: b.reassigned_to.clone(),
             new_respond_by: b.new_respond_by.map(format_rfc3339),
+            lead_name: b.contact.name.clone(),
+            title: b.contact.title.clone(),
+            company: b.contact.company.clone(),
         }),
         Format::Protobuf => pb::SlaBreach {
             breach_id: b.breach_id.clone(),
@@ -93,6 +102,9 @@ pub fn encode_breach(b: &SlaBreach, format: Format) -> Vec<u8> {
             breach_number: b.breach_number,
             reassigned_to: b.reassigned_to.clone(),
             new_respond_by: b.new_respond_by.and_then(ts),
+            lead_name: b.contact.name.clone(),
+            title: b.contact.title.clone(),
+            company: b.contact.company.clone(),
         }
         .encode_to_vec(),
     }
@@ -115,6 +127,11 @@ pub fn decode_breach(bytes: &[u8]) -> Result<SlaBreach, Rejection> {
                 escalate_to: b.escalate_to,
                 breach_number: b.breach_number,
                 reassigned_to: b.reassigned_to,
+                contact: Contact {
+                    name: b.lead_name,
+                    title: b.title,
+                    company: b.company,
+                },
             })
         }
         Format::Protobuf => {
@@ -133,6 +150,11 @@ pub fn decode_breach(bytes: &[u8]) -> Result<SlaBreach, Rejection> {
                 escalate_to: b.escalate_to,
                 breach_number: b.breach_number,
                 reassigned_to: b.reassigned_to,
+                contact: Contact {
+                    name: b.lead_name,
+                    title: b.title,
+                    company: b.company,
+                },
             })
         }
     }
@@ -149,6 +171,12 @@ struct OverdueJson {
     escalate_to: String,
     handed_at: String,
     feedback_by: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    lead_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    title: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    company: Option<String>,
 }
 
 /// Encodes an overdue-feedback notice for `feedback-overdue`.
@@ -162,6 +190,9 @@ pub fn encode_overdue(o: &FeedbackOverdue, format: Format) -> Vec<u8> {
             escalate_to: o.escalate_to.clone(),
             handed_at: format_rfc3339(o.handed_at),
             feedback_by: format_rfc3339(o.feedback_by),
+            lead_name: o.contact.name.clone(),
+            title: o.contact.title.clone(),
+            company: o.contact.company.clone(),
         }),
         Format::Protobuf => pb::FeedbackOverdue {
             lead_id: o.lead_id.clone(),
@@ -171,6 +202,9 @@ pub fn encode_overdue(o: &FeedbackOverdue, format: Format) -> Vec<u8> {
             escalate_to: o.escalate_to.clone(),
             handed_at: ts(o.handed_at),
             feedback_by: ts(o.feedback_by),
+            lead_name: o.contact.name.clone(),
+            title: o.contact.title.clone(),
+            company: o.contact.company.clone(),
         }
         .encode_to_vec(),
     }
@@ -190,6 +224,11 @@ pub fn decode_overdue(bytes: &[u8]) -> Result<FeedbackOverdue, Rejection> {
                 team: o.team,
                 rep: o.rep,
                 escalate_to: o.escalate_to,
+                contact: Contact {
+                    name: o.lead_name,
+                    title: o.title,
+                    company: o.company,
+                },
             })
         }
         Format::Protobuf => {
@@ -202,6 +241,11 @@ pub fn decode_overdue(bytes: &[u8]) -> Result<FeedbackOverdue, Rejection> {
                 team: o.team,
                 rep: o.rep,
                 escalate_to: o.escalate_to,
+                contact: Contact {
+                    name: o.lead_name,
+                    title: o.title,
+                    company: o.company,
+                },
             })
         }
     }

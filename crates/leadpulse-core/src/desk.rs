@@ -11,7 +11,7 @@ use xxhash_rust::xxh3::xxh3_128;
 use super::event::{Event, EventKind, Feedback, Millis};
 use super::lead::{Handoff, LeadState, SlaStatus, Stage};
 use super::outcome::{
-    Alert, FeedbackOverdue, Outcome, ReasonKind, SlaBreach, StageCause, StageChange,
+    Alert, Contact, FeedbackOverdue, Outcome, ReasonKind, SlaBreach, StageCause, StageChange,
 };
 use super::routing::{Roster, RoutingState};
 use super::scorer::Scorer;
@@ -300,6 +300,7 @@ impl Desk {
                 breach_number: h.breaches,
                 reassigned_to: None,
                 new_respond_by: None,
+                contact: Contact::from_attributes(&lead.attributes),
             };
             h.contact_due = None;
             if let Some(team) =
@@ -336,6 +337,7 @@ impl Desk {
                     .map_or_else(String::new, |t| t.lead.to_string()),
                 handed_at: h.handed_at,
                 feedback_by: h.feedback_by,
+                contact: Contact::from_attributes(&lead.attributes),
             });
             out.handoff_changed = true;
         }

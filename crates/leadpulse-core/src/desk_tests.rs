@@ -492,3 +492,35 @@ fn a_team_with_business_hours_runs_its_clocks_on_working_time_only() {
     let (_, out) = hot(&d, &mut routing, "L-2", "FR", friday);
     assert_eq!(out.alert.unwrap().respond_by, friday + 30 * MIN);
 }
+
+#[test]
+fn breaches_and_overdue_notices_say_who_the_lead_is() {
+    let d = desk();
+    let mut routing = RoutingState::default();
+    let (mut lead, _) = hot(&d, &mut routing, "L-1", "US", 0);
+    d.apply(
+        &mut routing,
+        &mut lead,
+        &event(
+            4,
+            "L-1",
+            MIN,
+            profile(&[
+                ("first_name", "Ana"),
+                ("last_name", "Lima"),
+                ("job_title", "CTO"),
+                ("company", "Initech"),
+            ]),
+        ),
+    );
+    let who = Contact {
+        name: Some("Ana Lima".into()),
+        title: Some("CTO".into()),
+        company: Some("Initech".into()),
+    };
+    let out = d.fire(&mut routing, "L-1", &mut lead, 61 * MIN);
+    assert_eq!(out.breaches.len(), 1);
+    assert_eq!(out.breaches[0].contact, who);
+    let out = d.fire(&mut routing, "L-1", &mut lead, 30 * 86_400_000);
+    assert_eq!(out.overdue.expect("no accept or reject").contact, who);
+}

@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use super::attributes::Attributes;
 use super::event::{EventType, Millis};
 use super::lead::{Handoff, LeadState, Stage};
 use super::model::Grade;
@@ -99,8 +100,14 @@ pub struct Contact {
 impl Contact {
     /// The contact details in a lead's attributes (empty values are absent).
     pub fn of(lead: &LeadState) -> Contact {
+        Contact::from_attributes(&lead.attributes)
+    }
+
+    /// The contact details in these attributes; for callers that hold
+    /// another part of the lead mutably.
+    pub fn from_attributes(attributes: &Attributes) -> Contact {
         let attr = |name: &str| {
-            lead.attributes
+            attributes
                 .get(name)
                 .map(str::trim)
                 .filter(|v| !v.is_empty())
@@ -185,6 +192,8 @@ pub struct SlaBreach {
     /// The rep the lead was reassigned to, with a fresh deadline.
     pub reassigned_to: Option<String>,
     pub new_respond_by: Option<Millis>,
+    /// Who the lead is, so the escalation can name them.
+    pub contact: Contact,
 }
 
 /// Sales neither accepted nor rejected a lead by the feedback deadline.
@@ -197,6 +206,8 @@ pub struct FeedbackOverdue {
     pub escalate_to: String,
     pub handed_at: Millis,
     pub feedback_by: Millis,
+    /// Who the lead is, so the reminder can name them.
+    pub contact: Contact,
 }
 
 /// A lifecycle transition.

@@ -202,13 +202,52 @@ fn a_breach_tells_the_next_rep_the_one_who_missed_it_and_the_team_lead() {
         breach_number: 1,
         reassigned_to: None,
         new_respond_by: None,
+        contact: Contact::default(),
     };
-    let n = Notice::of(&Record::Breach(b), Some(&roster()));
+    let n = Notice::of(&Record::Breach(b.clone()), Some(&roster()));
     assert_eq!(n.recipients, vec![Arc::from("lars"), Arc::from("ingrid")]);
     assert_eq!(
         n.what.as_deref(),
         Some("Lars Jensen missed the follow-up deadline (escalated to Ingrid Berg).")
     );
+    assert_eq!(n.headline(), "Follow-up missed: lead-42");
+
+    // With the lead's contact details, the escalation names the person.
+    let named = SlaBreach {
+        contact: Contact {
+            name: Some("Ana Lima".into()),
+            title: Some("CTO".into()),
+            company: Some("Initech".into()),
+        },
+        ..b
+    };
+    let n = Notice::of(&Record::Breach(named), Some(&roster()));
+    assert_eq!(n.headline(), "Follow-up missed: Ana Lima at Initech");
+    assert_eq!(
+        n.contact_line().as_deref(),
+        Some("Ana Lima, CTO at Initech")
+    );
+}
+
+#[test]
+fn an_overdue_reminder_names_the_lead() {
+    let o = FeedbackOverdue {
+        lead_id: "lead-42".into(),
+        alert_id: "a1".into(),
+        team: "emea".into(),
+        rep: "lars".into(),
+        escalate_to: "ingrid".into(),
+        handed_at: 1,
+        feedback_by: 2,
+        contact: Contact {
+            name: Some("Ana Lima".into()),
+            title: None,
+            company: Some("Initech".into()),
+        },
+    };
+    let n = Notice::of(&Record::Overdue(o), Some(&roster()));
+    assert_eq!(n.headline(), "Feedback overdue: Ana Lima at Initech");
+    assert_eq!(n.recipients, vec![Arc::from("lars"), Arc::from("ingrid")]);
 }
 
 #[test]

@@ -1,4 +1,5 @@
 use super::*;
+use crate::core::Contact;
 use crate::core::Handoff as CoreHandoff;
 
 const T0: Millis = 1_790_000_000_000;
@@ -71,6 +72,7 @@ fn breach(r: &HandoffRecord, rep: &str, n: u32) -> SlaBreach {
         breach_number: n,
         reassigned_to: None,
         new_respond_by: None,
+        contact: Contact::default(),
     }
 }
 
