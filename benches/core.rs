@@ -12,11 +12,16 @@
 //!   1,000 watch leads of the stream (a pricing-page glob) and one a
 //!   company of it, and 100,000 mixed ones (companies, people, leads;
 //!   page, form and any-event conditions; 0.6% on the stream's
-//!   people, leads and companies). The group ends with `none` and `100k_mixed` alternated ten
-//!   times, printing the ratio of their fastest passes;
-//! - `refresh_1m_leads/off|on`: 2M events for 1M leads through a partition
+//!   people, leads and companies). The group ends with `none` and
+//!   `100k_mixed` alternated ten times in thread CPU time, printing the
+//!   ratio of their fastest passes;
+//! - `refresh_1m_leads`: 2M events for 1M leads through a partition
 //!   (desk and timer index) without and with the model's `[refresh]`,
-//!   timed in thread CPU time so a busy machine does not skew the ratio.
+//!   alternated three times in thread CPU time, printing the ratio of the
+//!   fastest passes (a pass takes seconds: too long for criterion).
+//!
+//! A filter on the command line (`-- watches`) skips the other groups'
+//! set-up too, not only their criterion cases.
 //!
 //! Events come from the deterministic generator and are scored with
 //! `examples/model.toml`, committed every `BATCH` events like one Kafka
@@ -245,20 +250,26 @@ fn mixed_watches(events: &[Event]) -> Watches {
     ws
 }
 
+/// Thread CPU time of `f`: a pass that another process preempts is not
+/// charged for the time it waited.
+fn cpu<T>(f: impl FnOnce() -> T) -> (std::time::Duration, T) {
+    let start = cpu_time::ThreadTime::now();
+    let out = f();
+    (start.elapsed(), out)
+}
+
 /// `watches/none` against `watches/100k_mixed`, alternated `rounds` times
-/// in one process: the fastest pass of each, so that a load spike on a
-/// shared machine hits one pass and not the ratio.
+/// in one process, in thread CPU time: the fastest pass of each, so that
+/// a load spike on a shared machine hits one pass and not the ratio.
 fn interleaved(desk: &Desk, mixed: &Watches, events: &[Event], rounds: usize) {
     let none = Watches::new();
     let (mut best_none, mut best_mixed) = (f64::MAX, f64::MAX);
     let mut alerts = 0;
     for _ in 0..rounds {
         for (ws, best) in [(&none, &mut best_none), (mixed, &mut best_mixed)] {
-            let t = std::time::Instant::now();
-            let (n, part) = watched(desk, ws, events);
-            let secs = t.elapsed().as_secs_f64();
+            let (took, (n, part)) = cpu(|| watched(desk, ws, events));
             drop(part);
-            *best = best.min(secs);
+            *best = best.min(took.as_secs_f64());
             if std::ptr::eq(ws, mixed) {
                 alerts = n;
             }
@@ -266,12 +277,67 @@ fn interleaved(desk: &Desk, mixed: &Watches, events: &[Event], rounds: usize) {
     }
     let rate = |s: f64| events.len() as f64 / s / 1000.0;
     println!(
-        "watches interleaved ({rounds} rounds, fastest pass): none {:.0}k events/s, \
+        "watches interleaved ({rounds} rounds, fastest pass, thread CPU): none {:.0}k events/s, \
          100k_mixed {:.0}k events/s ({alerts} watch alerts), 100k_mixed / none = {:.3}",
         rate(best_none),
         rate(best_mixed),
         best_none / best_mixed
     );
+}
+
+/// The decay refresh at 1M leads: 2M events through the desk and the
+/// timer index with `[refresh]` off and on, alternated `rounds` times, in
+/// thread CPU time (one pass takes seconds, too long for criterion's
+/// samples).
+fn refresh_interleaved(events: &[Event], rounds: usize) {
+    let (mut best_off, mut best_on) = (f64::MAX, f64::MAX);
+    for round in 0..rounds {
+        for (name, m, best) in [
+            ("off", model(), &mut best_off),
+            ("on", model_with_refresh(), &mut best_on),
+        ] {
+            let desk = Desk::new(Scorer::new(m), None);
+            let (took, (fired, p)) = cpu(|| through_partition(&desk, events));
+            if round == 0 {
+                println!(
+                    "refresh {name}: {} leads, {fired} timers fired, {} open at the end",
+                    p.store().len(),
+                    p.open_timers()
+                );
+            }
+            drop(black_box(p));
+            *best = best.min(took.as_secs_f64());
+        }
+    }
+    let rate = |s: f64| events.len() as f64 / s / 1000.0;
+    println!(
+        "refresh_1m_leads interleaved ({rounds} rounds, fastest pass, thread CPU): \
+         off {:.0}k events/s, on {:.0}k events/s, on / off = {:.3}",
+        rate(best_off),
+        rate(best_on),
+        best_off / best_on
+    );
+}
+
+/// Whether the command line's filter (criterion's first positional
+/// argument) asks for `group`; no filter asks for every group.
+fn wanted(group: &str) -> bool {
+    let mut args = std::env::args().skip(1);
+    let mut filter = None;
+    while let Some(a) = args.next() {
+        if a.starts_with("--") {
+            // Options that take a value; the rest are switches.
+            if !matches!(a.as_str(), "--bench" | "--verbose" | "--quiet" | "--noplot")
+                && !a.contains('=')
+            {
+                args.next();
+            }
+        } else {
+            filter = Some(a);
+            break;
+        }
+    }
+    filter.is_none_or(|f| group.contains(&f) || f.starts_with(group))
 }
 
 /// The service's step over `events`, with `watches`, committing every
@@ -401,57 +467,33 @@ fn bench(c: &mut Criterion) {
     });
     g.finish();
 
-    let desk = Desk::new(scorer.clone(), None);
-    let mut g = c.benchmark_group("watches");
-    g.throughput(Throughput::Elements(n as u64));
-    for (name, ws) in [
-        ("none", Watches::new()),
-        ("100k_unmatched", watches(false)),
-        ("100k_some_matching", watches(true)),
-        ("100k_mixed", mixed_watches(&decoded)),
-    ] {
-        g.bench_function(name, |b| {
-            b.iter_batched(
-                || (),
-                |()| watched(&desk, &ws, &decoded),
-                BatchSize::LargeInput,
-            )
-        });
+    if wanted("watches") {
+        let desk = Desk::new(scorer.clone(), None);
+        let mut g = c.benchmark_group("watches");
+        g.throughput(Throughput::Elements(n as u64));
+        for (name, ws) in [
+            ("none", Watches::new()),
+            ("100k_unmatched", watches(false)),
+            ("100k_some_matching", watches(true)),
+            ("100k_mixed", mixed_watches(&decoded)),
+        ] {
+            g.bench_function(name, |b| {
+                b.iter_batched(
+                    || (),
+                    |()| watched(&desk, &ws, &decoded),
+                    BatchSize::LargeInput,
+                )
+            });
+        }
+        g.finish();
+        interleaved(&desk, &mixed_watches(&decoded), &decoded, 10);
     }
-    g.finish();
-    interleaved(&desk, &mixed_watches(&decoded), &decoded, 10);
 
     // The decay refresh at 1M leads: the same events through the desk and
     // the timer index, without and with `[refresh]`, in one run.
-    let leads = 1_000_000;
-    let many = events(2_000_000, leads);
-    let mut g = c.benchmark_group("refresh_1m_leads");
-    g.throughput(Throughput::Elements(many.len() as u64));
-    for (name, m) in [("off", model()), ("on", model_with_refresh())] {
-        let desk = Desk::new(Scorer::new(m), None);
-        let (fired, p) = through_partition(&desk, &many);
-        println!(
-            "refresh {name}: {} leads, {fired} timers fired, {} open at the end",
-            p.store().len(),
-            p.open_timers()
-        );
-        drop(p);
-        // Thread CPU time, not wall time: on a shared machine the two
-        // cases would otherwise differ by the load, not by the refresh.
-        g.bench_function(name, |b| {
-            b.iter_custom(|iters| {
-                let mut cpu = std::time::Duration::ZERO;
-                for _ in 0..iters {
-                    let start = cpu_time::ThreadTime::now();
-                    let out = through_partition(&desk, &many);
-                    cpu += start.elapsed();
-                    drop(black_box(out));
-                }
-                cpu
-            })
-        });
+    if wanted("refresh_1m_leads") {
+        refresh_interleaved(&events(2_000_000, 1_000_000), 3);
     }
-    g.finish();
 }
 
 fn main() {

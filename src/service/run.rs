@@ -53,6 +53,10 @@ fn schema_registry(
     Ok((Some(registry), framing))
 }
 
+/// At most this many fetched events are scored between two polls of the
+/// watch and feedback readers and two timer checks.
+const EVENTS_PER_ROUND: usize = 1_000;
+
 /// What a run did, counting committed work only.
 #[derive(Debug, Clone, Default)]
 pub struct RunSummary {
@@ -162,10 +166,44 @@ pub fn run_with_status(
         if let Some(err) = e.deferred.take() {
             return Err(err);
         }
-        match polled {
-            Some(Ok(m)) => e.process(&consumer, &m, Topic::Events)?,
-            Some(Err(err)) => e.consumer_error(err)?,
-            None => {}
+        let mut more = match polled {
+            Some(Ok(m)) => {
+                e.process(&consumer, &m, Topic::Events)?;
+                true
+            }
+            Some(Err(err)) => {
+                e.consumer_error(err)?;
+                false
+            }
+            None => false,
+        };
+        // Take what is already fetched before the once-a-round work below:
+        // polling the watch and feedback readers and the timers costs more
+        // than scoring an event, so doing it per event would dominate.
+        let mut taken = 1;
+        while more && taken < EVENTS_PER_ROUND {
+            if e.txn.open_since().is_some_and(|t| t.elapsed() >= interval) {
+                break;
+            }
+            // Rebalance callbacks run inside poll and take the engine lock.
+            drop(e);
+            let next = consumer.poll(Duration::ZERO);
+            e = lock(&engine)?;
+            if let Some(err) = e.deferred.take() {
+                return Err(err);
+            }
+            more = match next {
+                Some(Ok(m)) => {
+                    e.process(&consumer, &m, Topic::Events)?;
+                    true
+                }
+                Some(Err(err)) => {
+                    e.consumer_error(err)?;
+                    false
+                }
+                None => false,
+            };
+            taken += 1;
         }
         // New watches; the admin edge shows what the loop matches against.
         if e.watches.poll() {
