@@ -593,7 +593,16 @@ fn the_account_example_in_docs_model_md_loads() {
     assert_eq!(a.breadth_window, 14 * D);
     assert_eq!(a.aggregate, Aggregate::Sum);
     assert!(a.breadth_at_least.is_some() && a.score_at_least.is_some());
-    assert!(a.is_free_mail("gmail.com"));
+    assert!(a.is_free_mail("gmail.com") && a.is_free_mail("mailbox.example"));
+    let s = m.summary();
+    for line in [
+        "Accounts (not yet scored by `leadpulse run`): a lead belongs to its account_id, else its company or email domain, never one of 36 free-mail domains.",
+        "An account alerts when its score (fit + the sum of its people's engagement, halving every 14 days) reaches 120, or when 3 people were engaged (engagement above 10) within 14 days.",
+        "After an alert it alerts again only once its score falls below 80 or 30 days pass; it keeps at most 100 people.",
+        "Named target account",
+    ] {
+        assert!(s.contains(line), "{s}");
+    }
 }
 
 /// The oracle: each person's latest contribution (by time, then
