@@ -26,6 +26,10 @@ use super::scorer::{halving, round2};
 pub const MAX_REASONS: usize = 5;
 /// The most people a score record or an alert shows, most engaged first.
 pub const MAX_SHOWN_PEOPLE: usize = 10;
+/// The largest engagement a contribution may carry, either way: far above
+/// any lead's, and small enough that `max_people` of them add up to a
+/// finite score.
+pub const MAX_CONTRIBUTED: f64 = 1e15;
 
 /// Which account a lead belongs to: its `account_id`, else its company's
 /// web domain. Written `id:<account_id>` or `domain:<domain>` as a record
@@ -314,13 +318,13 @@ impl AccountScorer {
         account_key(attributes, self.rules())
     }
 
-    /// Applies one contribution (of `c.account`'s) to its account's state.
-    /// A contribution whose engagement is not a finite number changes
-    /// nothing.
+    /// Applies one contribution to the state of its account, `c.account`.
+    /// A contribution whose engagement is not a number within
+    /// ±[`MAX_CONTRIBUTED`] changes nothing.
     pub fn apply(&self, state: &mut AccountState, c: &LeadContribution) -> AccountOutcome {
         let r = self.rules();
         let mut changed = false;
-        if c.engagement.is_finite() && remember(state, r, c) {
+        if c.engagement.abs() <= MAX_CONTRIBUTED && remember(state, r, c) {
             changed = true;
             if c.at > state.updated_at {
                 state.updated_at = c.at;

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use proptest::prelude::*;
 
+use super::account::{PersonShare, MAX_SHOWN_PEOPLE};
 use super::tests::{event, view};
 use super::*;
 
@@ -445,10 +446,10 @@ fn an_account_keeps_at_most_max_people_forgetting_the_oldest() {
 }
 
 #[test]
-fn a_contribution_that_is_not_a_number_changes_nothing() {
+fn a_contribution_that_is_not_a_bounded_number_changes_nothing() {
     let s = accounts("[account]\nscore_at_least = 100\n");
     let mut state = AccountState::default();
-    for bad in [f64::NAN, f64::INFINITY] {
+    for bad in [f64::NAN, f64::INFINITY, -1e300, 1.1e15] {
         let out = s.apply(&mut state, &contribution("A", T0, bad));
         assert!(!out.changed && state.people.is_empty());
         assert_eq!(out.score.score, 0.0);
@@ -679,6 +680,31 @@ proptest! {
                 prop_assert!(armed, "an alert while alerted");
             }
             armed = !o.score.alerted;
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// However many people engage, an account keeps at most `max_people`,
+    /// shows at most [`MAX_SHOWN_PEOPLE`], and its breadth never exceeds
+    /// the people it keeps; scores stay finite.
+    #[test]
+    fn an_account_s_people_are_bounded(
+        cs in prop::collection::vec((0u16..40, 0i64..(60 * 24), -20i32..200), 1..120),
+    ) {
+        let s = accounts("[account]\nbreadth_at_least = 4\nmax_people = 20\nhalf_life_days = 3\n");
+        let mut state = AccountState::default();
+        for &(lead, h, e) in &cs {
+            let c = contribution(&format!("L-{lead}"), T0 + h * H, f64::from(e));
+            let out = s.apply(&mut state, &c);
+            prop_assert!(state.people.len() <= 20);
+            prop_assert!(out.score.breadth as usize <= state.people.len());
+            prop_assert!(out.score.people.len() <= MAX_SHOWN_PEOPLE);
+            prop_assert!(out.score.score.is_finite());
+            let shown: Vec<&PersonShare> = out.score.people.iter().collect();
+            prop_assert!(shown.windows(2).all(|w| w[0].engagement >= w[1].engagement));
         }
     }
 }

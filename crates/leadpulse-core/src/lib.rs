@@ -26,7 +26,7 @@ pub mod watch;
 
 pub use account::{
     account_key, AccountAlert, AccountKey, AccountOutcome, AccountReason, AccountScore,
-    AccountScorer, AccountState, AccountTrigger, LeadContribution, Person, PersonShare,
+    AccountScorer, AccountState, AccountTrigger, LeadContribution,
 };
 pub use admit::{admit, Rejection};
 pub use attributes::Attributes;
