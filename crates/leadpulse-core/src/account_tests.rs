@@ -599,7 +599,7 @@ fn the_account_example_in_docs_model_md_loads() {
     for line in [
         "Accounts (not yet scored by `leadpulse run`): a lead belongs to its account_id, else its company or email domain, never one of 36 free-mail domains.",
         "An account alerts when its score (fit + the sum of its people's engagement, halving every 14 days) reaches 120, or when 3 people were engaged (engagement above 10) within 14 days.",
-        "After an alert it alerts again only once its score falls below 80 or 30 days pass; it keeps at most 100 people.",
+        "After an alert it alerts again only once its score is below 80 and fewer than 3 people are engaged, or once 30 days pass; it keeps at most 100 people.",
         "Named target account",
     ] {
         assert!(s.contains(line), "{s}");

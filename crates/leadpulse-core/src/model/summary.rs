@@ -166,14 +166,20 @@ fn account(out: &mut String, a: &AccountModel) {
         ));
     }
     let _ = writeln!(out, "An account alerts when {}.", when.join(", or when "));
-    let again = match (a.score_at_least, a.rearm_below) {
-        (Some(_), Some(r)) => format!("its score falls below {}", number(r)),
-        (Some(_), None) => "it no longer meets its thresholds".to_owned(),
-        (None, _) => "fewer people are engaged than it needs".to_owned(),
-    };
+    let mut fallen = Vec::new();
+    if let Some(s) = a.score_at_least {
+        fallen.push(format!(
+            "its score is below {}",
+            number(a.rearm_below.unwrap_or(s))
+        ));
+    }
+    if let Some(n) = a.breadth_at_least {
+        fallen.push(format!("fewer than {n} people are engaged"));
+    }
+    let again = fallen.join(" and ");
     let cooldown = a
         .cooldown
-        .map_or(String::new(), |c| format!(" or {} pass", days(c)));
+        .map_or(String::new(), |c| format!(", or once {} pass", days(c)));
     let _ = writeln!(
         out,
         "After an alert it alerts again only once {again}{cooldown}; it keeps at most {} people.",
