@@ -10,8 +10,8 @@
 //!
 //! The parts: `file` is the TOML schema as written, `load` turns it into a
 //! [`Model`] section by section (`fit`, `engagement`, `disqualify`,
-//! `qualify`, `account`), `condition` holds the attribute and event tests, `summary`
-//! says what a model means in plain words.
+//! `qualify`, `account`), `condition` holds the attribute and event tests,
+//! `summary` says what a model means in plain words.
 
 use std::collections::BTreeSet;
 use std::fmt;
