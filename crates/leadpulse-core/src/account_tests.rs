@@ -604,6 +604,30 @@ fn the_account_example_in_docs_model_md_loads() {
     ] {
         assert!(s.contains(line), "{s}");
     }
+    // Its worked example.
+    let mut run = Run::new(m.clone());
+    for i in 1..=5 {
+        run.person(i, "initech.io");
+    }
+    assert_eq!(run.lead_alerts, 0);
+    assert_eq!(run.alerts.len(), 1, "{:#?}", run.alerts);
+    let alert = &run.alerts[0];
+    assert_eq!(alert.trigger, AccountTrigger::Breadth);
+    assert_eq!((alert.lead_id.as_str(), alert.breadth), ("L-3", 3));
+    assert_eq!(alert.people.len(), 3);
+    assert!((alert.score - 95.0).abs() < 0.5, "{}", alert.score);
+    assert!(alert
+        .people
+        .iter()
+        .all(|p| (24.8..=25.0).contains(&p.engagement) && p.reasons.len() == 2));
+    let acme = AccountKey::Domain("initech.io".into());
+    let last = run.accounts.score_of(&acme, &run.states[&acme]);
+    assert!((last.score - 145.0).abs() < 1.0 && last.alerted, "{last:?}");
+    let mut run = Run::new(m);
+    for (i, d) in (1..).zip(["gmail.com", "yahoo.com", "gmx.de", "qq.com", "proton.me"]) {
+        run.person(i, d);
+    }
+    assert!(run.alerts.is_empty() && run.states.is_empty());
 }
 
 /// The oracle: each person's latest contribution (by time, then
