@@ -5,6 +5,7 @@
 //! drive this same code, which is why `replay` can serve as the oracle for
 //! the service.
 
+pub mod account;
 pub mod admit;
 pub mod attributes;
 pub mod desk;
@@ -23,6 +24,10 @@ pub mod tally;
 pub mod visitor;
 pub mod watch;
 
+pub use account::{
+    account_key, AccountAlert, AccountKey, AccountOutcome, AccountReason, AccountScore,
+    AccountScorer, AccountState, AccountTrigger, LeadContribution,
+};
 pub use admit::{admit, Rejection};
 pub use attributes::Attributes;
 pub use desk::Desk;
@@ -33,8 +38,8 @@ pub use lead::{
     MAX_WINDOW_MATCHES,
 };
 pub use model::{
-    Cap, Decay, EventCondition, EventConditionSpec, Grade, Model, ModelError, Refresh, Rule,
-    VisitorLimits, DAY_MS,
+    AccountModel, Aggregate, Cap, Decay, EventCondition, EventConditionSpec, Grade, Model,
+    ModelError, Refresh, Rule, VisitorLimits, DAY_MS,
 };
 pub use outcome::{
     Alert, Contact, DisqualifiedBy, EnrichmentHold, FeedbackOverdue, HandoffRecord, LeadScore,
@@ -47,6 +52,8 @@ pub use store::{LeadId, LeadStore, Staged, ROUTING_KEY};
 pub use visitor::{Merge, VisitorState, VisitorStore, VISITOR_KEY_PREFIX};
 pub use watch::{Target, Watch, WatchAlert, Watches};
 
+#[cfg(test)]
+mod account_tests;
 #[cfg(test)]
 mod contract_tests;
 #[cfg(test)]

@@ -21,7 +21,8 @@ pub struct Scorer {
     model: Arc<Model>,
 }
 
-fn round2(x: f64) -> f64 {
+/// Rounded to hundredths, as records show points (never -0).
+pub(crate) fn round2(x: f64) -> f64 {
     let r = (x * 100.0).round() / 100.0;
     if r == 0.0 {
         0.0
@@ -31,7 +32,7 @@ fn round2(x: f64) -> f64 {
 }
 
 /// 2^(-elapsed / half_life).
-fn halving(elapsed: Millis, half_life: Millis) -> f64 {
+pub(crate) fn halving(elapsed: Millis, half_life: Millis) -> f64 {
     if elapsed <= 0 {
         1.0
     } else {

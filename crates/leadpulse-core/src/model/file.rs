@@ -29,6 +29,42 @@ pub(super) struct ModelFile {
     #[serde(default)]
     pub(super) visitors: VisitorsFile,
     pub(super) refresh: Option<RefreshFile>,
+    pub(super) account: Option<Spanned<AccountFile>>,
+}
+
+/// `[account]`: scoring accounts (buying committees) from their people.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct AccountFile {
+    pub(super) free_mail_domains: Option<Spanned<Vec<Spanned<String>>>>,
+    pub(super) extra_free_mail_domains: Option<Spanned<Vec<Spanned<String>>>>,
+    #[serde(default)]
+    pub(super) fit: AccountFitFile,
+    pub(super) engagement: Option<Spanned<AggregateFile>>,
+    pub(super) half_life_days: Option<Spanned<f64>>,
+    pub(super) engaged_above: Option<Spanned<f64>>,
+    pub(super) breadth_window_days: Option<Spanned<f64>>,
+    pub(super) score_at_least: Option<Spanned<f64>>,
+    pub(super) breadth_at_least: Option<Spanned<f64>>,
+    pub(super) rearm_below: Option<Spanned<f64>>,
+    pub(super) cooldown_days: Option<Spanned<f64>>,
+    pub(super) max_people: Option<Spanned<f64>>,
+}
+
+/// `[account] engagement`: how the people's engagement adds up.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(super) enum AggregateFile {
+    Sum,
+    Max,
+}
+
+/// `[[account.fit.rule]]`: the same rules as `[[fit.rule]]`, on the account.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct AccountFitFile {
+    #[serde(default, rename = "rule")]
+    pub(super) rules: Vec<FitRuleFile>,
 }
 
 /// `[refresh]`: re-publish scores that decay has moved.

@@ -23,7 +23,11 @@ impl Loader<'_> {
             None => Some(NO_GRADES),
             Some(g) => self.grades(g.get_ref()),
         };
-        let rules: Vec<Option<FitRule>> = f.rules.iter().map(|r| self.fit_rule(r)).collect();
+        let rules: Vec<Option<FitRule>> = f
+            .rules
+            .iter()
+            .map(|r| self.fit_rule("fit rule", r))
+            .collect();
         if self.src.error_count() > errors {
             return None;
         }
@@ -34,9 +38,10 @@ impl Loader<'_> {
         (self.src.error_count() == errors).then_some((grades, rules))
     }
 
-    fn fit_rule(&mut self, r: &FitRuleFile) -> Option<FitRule> {
-        let id = self.unique_id("fit rule", &r.id);
-        let owner = Self::owner("fit rule", &r.id);
+    /// One fit rule; `kind` names it in messages (`fit rule`, `account fit rule`).
+    pub(super) fn fit_rule(&mut self, kind: &str, r: &FitRuleFile) -> Option<FitRule> {
+        let id = self.unique_id(kind, &r.id);
+        let owner = Self::owner(kind, &r.id);
         let condition = attr_condition(
             &owner,
             &r.attribute,

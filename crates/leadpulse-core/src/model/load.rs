@@ -1,8 +1,9 @@
 //! Loading a model: parse the TOML, then build and check it one section at
-//! a time (header, fit, engagement, disqualifiers, qualify, handoff). Each
-//! section reports every problem it finds and carries on, so one run of
-//! `model check` lists all of them; checks that need other sections (can
-//! any lead reach the threshold?) run when those sections are sound.
+//! a time (header, fit, engagement, disqualifiers, qualify, handoff,
+//! account). Each section reports every problem it finds and carries on,
+//! so one run of `model check` lists all of them; checks that need other
+//! sections (can any lead reach the threshold?) run when those sections
+//! are sound.
 
 use std::collections::BTreeSet;
 
@@ -53,6 +54,10 @@ impl Model {
             None => Some(None),
             Some(r) => l.refresh(r).map(Some),
         };
+        let account = match &file.account {
+            None => Some(None),
+            Some(a) => l.account(a).map(Some),
+        };
         if let (Some((grades, fit_rules)), Some((rules, _)), Some(qualify)) =
             (&fit, &rules, &qualify)
         {
@@ -70,6 +75,7 @@ impl Model {
             Some(dedup),
             Some(visitors),
             Some(refresh),
+            Some(account),
         ) = (
             version,
             respond_within,
@@ -81,6 +87,7 @@ impl Model {
             dedup,
             visitors,
             refresh,
+            account,
         )
         else {
             return Err(ModelError::Syntax {
@@ -102,6 +109,7 @@ impl Model {
             dedup,
             visitors,
             refresh,
+            account,
             by_type,
             dq_by_type,
             warnings,

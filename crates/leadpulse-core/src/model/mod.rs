@@ -10,8 +10,8 @@
 //!
 //! The parts: `file` is the TOML schema as written, `load` turns it into a
 //! [`Model`] section by section (`fit`, `engagement`, `disqualify`,
-//! `qualify`), `condition` holds the attribute and event tests, `summary`
-//! says what a model means in plain words.
+//! `qualify`, `account`), `condition` holds the attribute and event tests,
+//! `summary` says what a model means in plain words.
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -21,6 +21,7 @@ use serde::Deserialize;
 
 use super::event::{Event, EventType, Millis, HOUR_MS};
 
+mod account;
 mod condition;
 mod disqualify;
 mod engagement;
@@ -34,6 +35,9 @@ mod qualify;
 mod summary;
 mod url;
 
+pub use account::{
+    normalise_domain, AccountModel, Aggregate, ACCOUNT_ATTRIBUTE, DEFAULT_FREE_MAIL_DOMAINS,
+};
 pub use condition::AttrCondition;
 use condition::EventMatcher;
 pub use error::{ModelError, ModelWarning};
@@ -326,6 +330,9 @@ pub struct Model {
     /// Re-publishing of scores that decay has moved; `None`: scores are
     /// published on events only.
     pub refresh: Option<Refresh>,
+    /// `[account]`: scoring accounts from their people; `None`: leads
+    /// only, as before the section existed.
+    pub account: Option<AccountModel>,
     by_type: [Vec<usize>; EventType::ALL.len()],
     dq_by_type: [Vec<usize>; EventType::ALL.len()],
     warnings: Vec<ModelWarning>,

@@ -82,6 +82,15 @@ pub(super) const VISITOR_MAX_EVENTS: Bounds = Bounds {
     whole: true,
     ..span(0.0, 1_000.0)
 };
+/// `[account] engaged_above`: the engagement a person needs to count in
+/// an account's breadth.
+pub(super) const ENGAGED_ABOVE: Bounds = span(0.0, 1_000_000.0);
+/// `[account] breadth_at_least` and `max_people`: people of one account;
+/// each kept person costs the account's state a few hundred bytes.
+pub(super) const PEOPLE: Bounds = Bounds {
+    whole: true,
+    ..span(1.0, 1_000.0)
+};
 /// How many `engagement_levels` a matrix may have (cells go up to level 10).
 pub(super) const MAX_LEVELS: usize = 9;
 

@@ -2,7 +2,7 @@
 //! marketing ops and sales to check a model against what they agreed.
 
 use super::numbers::number;
-use super::{Cap, Decay, DisqualifyWhen, Model, DAY_MS};
+use super::{AccountModel, Cap, Decay, DisqualifyWhen, Model, DAY_MS};
 use crate::event::{Millis, HOUR_MS};
 
 impl Model {
@@ -126,6 +126,9 @@ impl Model {
                 let _ = writeln!(out, "  {:<40} {}", d.label, when);
             }
         }
+        if let Some(a) = &self.account {
+            account(&mut out, a);
+        }
         if !self.warnings.is_empty() {
             let _ = writeln!(out);
             for w in &self.warnings {
@@ -133,6 +136,63 @@ impl Model {
             }
         }
         out
+    }
+}
+
+/// `[account]` in words.
+fn account(out: &mut String, a: &AccountModel) {
+    use std::fmt::Write;
+    let _ = writeln!(
+        out,
+        "\nAccounts (not yet scored by `leadpulse run`): a lead belongs to its account_id, else its company or email domain, never one of {} free-mail domains.",
+        a.free_mail.len()
+    );
+    let decay = a
+        .half_life
+        .map_or(String::new(), |h| format!(", halving every {}", days(h)));
+    let mut when = Vec::new();
+    if let Some(s) = a.score_at_least {
+        when.push(format!(
+            "its score (fit + the {} of its people's engagement{decay}) reaches {}",
+            a.aggregate.as_str(),
+            number(s)
+        ));
+    }
+    if let Some(n) = a.breadth_at_least {
+        when.push(format!(
+            "{n} people were engaged (engagement above {}) within {}",
+            number(a.engaged_above),
+            days(a.breadth_window)
+        ));
+    }
+    let _ = writeln!(out, "An account alerts when {}.", when.join(", or when "));
+    let mut fallen = Vec::new();
+    if let Some(s) = a.score_at_least {
+        fallen.push(format!(
+            "its score is below {}",
+            number(a.rearm_below.unwrap_or(s))
+        ));
+    }
+    if let Some(n) = a.breadth_at_least {
+        fallen.push(format!("fewer than {n} people are engaged"));
+    }
+    let again = fallen.join(" and ");
+    let cooldown = a
+        .cooldown
+        .map_or(String::new(), |c| format!(", or once {} pass", days(c)));
+    let _ = writeln!(
+        out,
+        "After an alert it alerts again only once {again}{cooldown}; it keeps at most {} people.",
+        a.max_people
+    );
+    for r in &a.fit_rules {
+        let _ = writeln!(
+            out,
+            "  {:>+6}  {:<40} {}",
+            r.points,
+            r.label,
+            r.condition.describe()
+        );
     }
 }
 
