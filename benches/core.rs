@@ -12,9 +12,9 @@
 //!   1,000 watch leads of the stream (a pricing-page glob) and one a
 //!   company of it, and 100,000 mixed ones (companies, people, leads;
 //!   page, form and any-event conditions; 0.6% on the stream's
-//!   people, leads and companies). The group ends with `none` and
-//!   `100k_mixed` alternated ten times in thread CPU time, printing the
-//!   ratio of their fastest passes;
+//!   people, leads and companies). The group ends with `none`,
+//!   `100k_unmatched` and `100k_mixed` alternated ten times in thread CPU
+//!   time, printing the ratios of their fastest passes;
 //! - `refresh_1m_leads`: 2M events for 1M leads through a partition
 //!   (desk and timer index) without and with the model's `[refresh]`,
 //!   alternated three times in thread CPU time, printing the ratio of the
@@ -258,31 +258,39 @@ fn cpu<T>(f: impl FnOnce() -> T) -> (std::time::Duration, T) {
     (start.elapsed(), out)
 }
 
-/// `watches/none` against `watches/100k_mixed`, alternated `rounds` times
-/// in one process, in thread CPU time: the fastest pass of each, so that
-/// a load spike on a shared machine hits one pass and not the ratio.
-fn interleaved(desk: &Desk, mixed: &Watches, events: &[Event], rounds: usize) {
+/// `watches/none` against each case (`100k_unmatched`, `100k_mixed`, and
+/// `none` again as a control of the order), alternated `rounds` times in
+/// one process, in thread CPU time: the fastest pass of each, so that a
+/// load spike on a shared machine hits one pass and not the ratio.
+fn interleaved(desk: &Desk, cases: &[(&str, &Watches)], events: &[Event], rounds: usize) {
     let none = Watches::new();
-    let (mut best_none, mut best_mixed) = (f64::MAX, f64::MAX);
-    let mut alerts = 0;
+    let mut best = vec![f64::MAX; cases.len() + 1];
+    let mut alerts = vec![0; cases.len() + 1];
     for _ in 0..rounds {
-        for (ws, best) in [(&none, &mut best_none), (mixed, &mut best_mixed)] {
+        for (i, ws) in std::iter::once(&none)
+            .chain(cases.iter().map(|(_, ws)| *ws))
+            .enumerate()
+        {
             let (took, (n, part)) = cpu(|| watched(desk, ws, events));
             drop(part);
-            *best = best.min(took.as_secs_f64());
-            if std::ptr::eq(ws, mixed) {
-                alerts = n;
-            }
+            best[i] = best[i].min(took.as_secs_f64());
+            alerts[i] = n;
         }
     }
     let rate = |s: f64| events.len() as f64 / s / 1000.0;
-    println!(
-        "watches interleaved ({rounds} rounds, fastest pass, thread CPU): none {:.0}k events/s, \
-         100k_mixed {:.0}k events/s ({alerts} watch alerts), 100k_mixed / none = {:.3}",
-        rate(best_none),
-        rate(best_mixed),
-        best_none / best_mixed
+    let mut line = format!(
+        "watches interleaved ({rounds} rounds, fastest pass, thread CPU): none {:.0}k events/s",
+        rate(best[0])
     );
+    for (i, (name, _)) in cases.iter().enumerate() {
+        line += &format!(
+            "; {name} {:.0}k events/s ({} watch alerts), {name} / none = {:.3}",
+            rate(best[i + 1]),
+            alerts[i + 1],
+            best[0] / best[i + 1]
+        );
+    }
+    println!("{line}");
 }
 
 /// The decay refresh at 1M leads: 2M events through the desk and the
@@ -413,7 +421,7 @@ fn smoke() {
     let mixed = mixed_watches(&i.decoded);
     assert_eq!(mixed.len(), 100_000);
     assert!(watched(&desk, &mixed, &i.decoded).0 > 0);
-    interleaved(&desk, &mixed, &i.decoded, 1);
+    interleaved(&desk, &[("100k_mixed", &mixed)], &i.decoded, 1);
     for m in [model(), model_with_refresh()] {
         let desk = Desk::new(Scorer::new(m), None);
         let (_, p) = through_partition(&desk, &i.decoded);
@@ -486,7 +494,12 @@ fn bench(c: &mut Criterion) {
             });
         }
         g.finish();
-        interleaved(&desk, &mixed_watches(&decoded), &decoded, 10);
+        let cases = [
+            ("100k_unmatched", &watches(false)),
+            ("100k_mixed", &mixed_watches(&decoded)),
+            ("none_again", &Watches::new()),
+        ];
+        interleaved(&desk, &cases, &decoded, 10);
     }
 
     // The decay refresh at 1M leads: the same events through the desk and

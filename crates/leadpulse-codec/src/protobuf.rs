@@ -525,6 +525,7 @@ pub(super) fn decode_state(bytes: &[u8]) -> Result<LeadState, Rejection> {
         next_refresh_at: s.next_refresh_at_ms,
         refreshed_at: s.refreshed_at_ms,
         linked_visitors: s.linked_visitors,
+        watch_miss: Default::default(),
     })
 }
 

@@ -60,11 +60,45 @@ const KNOWN: [&str; 32] = [
 ];
 
 fn known(name: &str) -> Option<u32> {
-    // Rejects on length before comparing text: most names are not known.
-    KNOWN
-        .iter()
-        .position(|k| k.len() == name.len() && *k == name)
-        .map(|i| i as u32)
+    // A match compiles to a switch on the length and one comparison, where
+    // a search of `KNOWN` compares up to 32 names: every look-up of a fit
+    // rule or a watch key starts here. `known_matches_the_table` keeps the
+    // two in step.
+    Some(match name {
+        "company_domain" => 0,
+        "account_id" => 1,
+        "email" => 2,
+        "email_domain" => 3,
+        "job_title" => 4,
+        "title" => 5,
+        "country" => 6,
+        "region" => 7,
+        "state" => 8,
+        "city" => 9,
+        "company" => 10,
+        "company_size" => 11,
+        "employees" => 12,
+        "industry" => 13,
+        "annual_revenue" => 14,
+        "seniority" => 15,
+        "department" => 16,
+        "owner" => 17,
+        "first_name" => 18,
+        "last_name" => 19,
+        "phone" => 20,
+        "lifecycle" => 21,
+        "source" => 22,
+        "utm_source" => 23,
+        "utm_medium" => 24,
+        "utm_campaign" => 25,
+        "website" => 26,
+        "language" => 27,
+        "timezone" => 28,
+        "persona" => 29,
+        "segment" => 30,
+        "plan" => 31,
+        _ => return None,
+    })
 }
 
 /// A length or tag as one char: 1 byte below 128, at most 3 below 65,536.
@@ -108,6 +142,24 @@ impl Attributes {
             None => self.entries().find(|(tag, _)| *tag == Name::Text(name)),
         }
         .map(|(_, v)| v)
+    }
+
+    /// The values of several names in one pass over the packed string
+    /// (each [`Attributes::get`] is a pass of its own).
+    pub fn get_each<const N: usize>(&self, names: [&str; N]) -> [Option<&str>; N] {
+        let tags = names.map(|n| match known(n) {
+            Some(i) => Name::Known(i),
+            None => Name::Text(n),
+        });
+        let mut found = [None; N];
+        for (tag, value) in self.entries() {
+            for (want, slot) in tags.iter().zip(found.iter_mut()) {
+                if *want == tag {
+                    *slot = Some(value);
+                }
+            }
+        }
+        found
     }
 
     fn entries(&self) -> Entries<'_> {
@@ -324,6 +376,28 @@ impl fmt::Debug for Attributes {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn known_matches_the_table() {
+        for (i, name) in KNOWN.iter().enumerate() {
+            assert_eq!(known(name), Some(i as u32), "{name}");
+        }
+        assert_eq!(known("emails"), None);
+        assert_eq!(known(""), None);
+    }
+
+    #[test]
+    fn get_each_finds_what_get_finds_in_one_pass() {
+        let a: Attributes = [("email", "a@x.io"), ("custom", "c"), ("account_id", "A1")]
+            .into_iter()
+            .collect();
+        let names = ["account_id", "custom", "company_domain", "email"];
+        assert_eq!(a.get_each(names), names.map(|n| a.get(n)));
+        assert_eq!(
+            a.get_each(names),
+            [Some("A1"), Some("c"), None, Some("a@x.io")]
+        );
+    }
 
     #[test]
     fn pairs_come_back_sorted_by_name_with_later_values_winning() {

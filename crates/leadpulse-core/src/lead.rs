@@ -55,6 +55,22 @@ pub struct LeadState {
     /// `visitor_id`, oldest first, at most [`MAX_LINKED_VISITORS`], so a
     /// re-sent identify asks for the visitor's history once.
     pub linked_visitors: Vec<u64>,
+    /// The watch table and keys that last found no watch on this lead
+    /// (`core::watch`), so its next events skip the index. Memory only.
+    pub watch_miss: WatchMiss,
+}
+
+/// A stamp of a watch table's generation and a lead's watch keys (lead id,
+/// email, domain, account) under which no watch targets the lead; 0 when
+/// unknown. It is a cache: not in the changelog, and two leads that differ
+/// only in it are equal.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct WatchMiss(pub(crate) u64);
+
+impl PartialEq for WatchMiss {
+    fn eq(&self, _: &WatchMiss) -> bool {
+        true
+    }
 }
 
 /// The most visitor ids a lead remembers as linked: people browse from a

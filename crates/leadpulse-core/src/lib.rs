@@ -34,7 +34,7 @@ pub use desk::Desk;
 pub use event::{BounceType, Event, EventKind, EventType, Feedback, Millis, HOUR_MS};
 pub use hours::BusinessHours;
 pub use lead::{
-    Contribution, Disqualification, Handoff, LeadState, SlaStatus, Stage, WatchCooldown,
+    Contribution, Disqualification, Handoff, LeadState, SlaStatus, Stage, WatchCooldown, WatchMiss,
     MAX_WINDOW_MATCHES,
 };
 pub use model::{

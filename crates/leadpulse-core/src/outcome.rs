@@ -106,26 +106,25 @@ impl Contact {
     /// The contact details in these attributes; for callers that hold
     /// another part of the lead mutably.
     pub fn from_attributes(attributes: &Attributes) -> Contact {
-        let attr = |name: &str| {
-            attributes
-                .get(name)
-                .map(str::trim)
-                .filter(|v| !v.is_empty())
-        };
-        let name = attr("name").map(str::to_owned).or_else(|| {
-            match (attr("first_name"), attr("last_name")) {
-                (Some(f), Some(l)) => Some(format!("{f} {l}")),
-                (f, l) => f.or(l).map(str::to_owned),
-            }
+        let [name, first, last, title, job_title, company, company_name] = attributes
+            .get_each([
+                "name",
+                "first_name",
+                "last_name",
+                "title",
+                "job_title",
+                "company",
+                "company_name",
+            ])
+            .map(|v| v.map(str::trim).filter(|v| !v.is_empty()));
+        let name = name.map(str::to_owned).or_else(|| match (first, last) {
+            (Some(f), Some(l)) => Some(format!("{f} {l}")),
+            (f, l) => f.or(l).map(str::to_owned),
         });
         Contact {
             name,
-            title: attr("title")
-                .or_else(|| attr("job_title"))
-                .map(str::to_owned),
-            company: attr("company")
-                .or_else(|| attr("company_name"))
-                .map(str::to_owned),
+            title: title.or(job_title).map(str::to_owned),
+            company: company.or(company_name).map(str::to_owned),
         }
     }
 

@@ -17,8 +17,9 @@ use std::sync::Arc;
 
 use xxhash_rust::xxh3::xxh3_128;
 
+use super::attributes::Attributes;
 use super::event::{Event, EventKind, EventType, Millis};
-use super::lead::{LeadState, WatchCooldown};
+use super::lead::{LeadState, WatchCooldown, WatchMiss};
 use super::model::EventCondition;
 use super::outcome::{Contact, Reason};
 
@@ -180,6 +181,67 @@ pub struct Watches {
     by_id: BTreeMap<Arc<str>, Arc<Watch>>,
     /// Per target kind (see [`Target::slot`]), value → watches, by id.
     index: [hashbrown::HashMap<Box<str>, Vec<Arc<Watch>>>; 4],
+    /// Unique to this content among every table of the process: a lead's
+    /// [`WatchMiss`] stamp made under another table or content never
+    /// matches it.
+    generation: u64,
+}
+
+/// Hands out table generations; never 0, so a default stamp means unknown.
+static GENERATIONS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+/// The keys of a lead that watches target, read after the event.
+struct WatchKeys<'a> {
+    lead_id: &'a str,
+    email: Option<&'a str>,
+    /// The lead id, when it is an address other than `email`.
+    id_email: Option<&'a str>,
+    domain: Option<&'a str>,
+    account_id: Option<&'a str>,
+}
+
+impl<'a> WatchKeys<'a> {
+    fn of(event: &'a Event, attributes: &'a Attributes) -> WatchKeys<'a> {
+        let [email, company_domain, email_domain, account_id] =
+            attributes.get_each(["email", "company_domain", "email_domain", "account_id"]);
+        let id = event.lead_id.as_str();
+        WatchKeys {
+            lead_id: id,
+            email,
+            id_email: (id.contains('@') && email.is_none_or(|e| !e.eq_ignore_ascii_case(id)))
+                .then_some(id),
+            domain: company_domain.or(email_domain),
+            account_id,
+        }
+    }
+
+    /// The keys by index slot.
+    fn slots(&self) -> [(usize, Option<&'a str>); 5] {
+        [
+            (0, Some(self.lead_id)),
+            (1, self.email),
+            (1, self.id_email),
+            (2, self.domain),
+            (3, self.account_id),
+        ]
+    }
+
+    /// These keys under table `generation`, as a [`WatchMiss`] stamp.
+    fn stamp(&self, generation: u64) -> u64 {
+        let mut h = xxhash_rust::xxh3::Xxh3::with_seed(generation);
+        for (_, key) in self.slots() {
+            // Absent and empty differ; the separator keeps keys apart.
+            match key {
+                Some(k) => {
+                    h.update(&[1]);
+                    h.update(k.as_bytes());
+                    h.update(&[0xff]);
+                }
+                None => h.update(&[0]),
+            }
+        }
+        h.digest().max(1)
+    }
 }
 
 impl Watches {
@@ -207,6 +269,7 @@ impl Watches {
     /// Adds a watch, or replaces the one with its id.
     pub fn upsert(&mut self, watch: Watch) {
         self.remove(&watch.id.clone());
+        self.changed();
         let watch = Arc::new(watch);
         let list = self.index[watch.target.slot()]
             .entry(Box::from(watch.target.value()))
@@ -219,6 +282,7 @@ impl Watches {
     /// Forgets a watch entirely (a tombstone on `lead-watches`).
     pub fn remove(&mut self, id: &str) -> Option<Watch> {
         let old = self.by_id.remove(id)?;
+        self.changed();
         let slot = old.target.slot();
         if let Some(list) = self.index[slot].get_mut(old.target.value()) {
             list.retain(|w| *w.id != *id);
@@ -233,28 +297,19 @@ impl Watches {
     /// event meets, in effect at its time, by id. Reads the lead's state
     /// after the event, so a form that gives the email counts.
     pub fn matching<'a>(&'a self, event: &Event, lead: &LeadState) -> Vec<&'a Watch> {
-        let mut found: Vec<&Watch> = Vec::new();
         if self.by_id.is_empty() {
-            return found;
+            return Vec::new();
         }
-        let attr = |name: &str| lead.attributes.get(name);
-        let email = attr("email");
-        let by_id_email = event
-            .lead_id
-            .contains('@')
-            .then_some(event.lead_id.as_str());
-        let domain = attr("company_domain").or_else(|| attr("email_domain"));
-        let keys = [
-            (0, Some(event.lead_id.as_str())),
-            (1, email),
-            (
-                1,
-                by_id_email.filter(|id| email.is_none_or(|e| !e.eq_ignore_ascii_case(id))),
-            ),
-            (2, domain),
-            (3, attr("account_id")),
-        ];
-        for (slot, key) in keys {
+        self.matching_keys(event, &WatchKeys::of(event, &lead.attributes))
+            .0
+    }
+
+    /// [`Watches::matching`] on keys already read; also whether any watch
+    /// targets one of the keys at all, whatever its condition.
+    fn matching_keys<'a>(&'a self, event: &Event, keys: &WatchKeys<'_>) -> (Vec<&'a Watch>, bool) {
+        let mut found: Vec<&Watch> = Vec::new();
+        let mut targeted = false;
+        for (slot, key) in keys.slots() {
             let (Some(key), false) = (key, self.index[slot].is_empty()) else {
                 continue;
             };
@@ -264,6 +319,7 @@ impl Watches {
                 self.index[slot].get(key)
             };
             for w in hit.into_iter().flatten() {
+                targeted = true;
                 if w.in_effect(event.occurred_at) && w.condition.matches(&event.kind) {
                     found.push(w);
                 }
@@ -273,7 +329,11 @@ impl Watches {
             found.sort_by(|a, b| a.id.cmp(&b.id));
             found.dedup_by(|a, b| a.id == b.id);
         }
-        found
+        (found, targeted)
+    }
+
+    fn changed(&mut self) {
+        self.generation = GENERATIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// The alerts an applied event raises, minding each watch's cooldown,
@@ -290,7 +350,17 @@ impl Watches {
             return Vec::new();
         }
         let t = event.occurred_at;
-        let matched = self.matching(event, lead);
+        // Most leads are nobody's target: once the index has said so for
+        // this table and these keys, it is not asked again.
+        let keys = WatchKeys::of(event, &lead.attributes);
+        let stamp = keys.stamp(self.generation);
+        if lead.watch_miss.0 == stamp {
+            return Vec::new();
+        }
+        let (matched, targeted) = self.matching_keys(event, &keys);
+        if !targeted {
+            lead.watch_miss = WatchMiss(stamp);
+        }
         if matched.is_empty() {
             return Vec::new();
         }
@@ -346,6 +416,7 @@ fn alert(w: &Watch, event: &Event, lead: &LeadState, score: f64) -> WatchAlert {
         _ => None,
     };
     let handoff = lead.handoff.as_ref().filter(|h| h.rep == *w.rep);
+    let [company_domain, account_id] = lead.attributes.get_each(["company_domain", "account_id"]);
     WatchAlert {
         watch_alert_id: watch_alert_id(&w.id, &event.lead_id, &event.event_id),
         watch_id: w.id.clone(),
@@ -360,8 +431,8 @@ fn alert(w: &Watch, event: &Event, lead: &LeadState, score: f64) -> WatchAlert {
         url: event.kind.url().map(str::to_owned),
         item,
         score: (score * 100.0).round() / 100.0,
-        company_domain: lead.attributes.get("company_domain").map(str::to_owned),
-        account_id: lead.attributes.get("account_id").map(str::to_owned),
+        company_domain: company_domain.map(str::to_owned),
+        account_id: account_id.map(str::to_owned),
         contact: Contact::of(lead),
         reasons: Vec::new(),
         respond_by: handoff.and_then(|h| h.contact_due),

@@ -166,6 +166,29 @@ fn the_cooldown_is_kept_per_lead_in_its_state() {
 }
 
 #[test]
+fn a_lead_that_no_watch_targeted_is_seen_once_a_watch_targets_it() {
+    let mut ws = Watches::new();
+    ws.upsert(watch("w-other", Target::Lead("L-9".into()), None));
+    let desk = Desk::new(scorer(), None);
+    let mut part = PartitionState::default();
+    let mut step = |ws: &Watches, t: u32| {
+        part.apply_watched(&desk, ws, &event(t, "L-1", i64::from(t), view("/pricing")))
+            .unwrap()
+            .watch_alerts
+            .into_iter()
+            .map(|a| a.watch_id.to_string())
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    assert_eq!(step(&ws, 1), "", "no watch on L-1: its miss is remembered");
+    assert_eq!(step(&ws, 2), "");
+    ws.upsert(watch("w-l1", Target::Lead("L-1".into()), None));
+    assert_eq!(step(&ws, 3), "w-l1", "a new watch is seen at once");
+    ws.remove("w-l1");
+    assert_eq!(step(&ws, 4), "");
+}
+
+#[test]
 fn upsert_replaces_and_remove_forgets() {
     let mut ws = Watches::new();
     ws.upsert(watch("w", Target::Lead("L-1".into()), None));
@@ -283,6 +306,45 @@ proptest! {
             lead.attributes.update(&attrs);
             let found: Vec<&str> = ws.matching(e, &lead).iter().map(|w| &*w.id).collect();
             prop_assert_eq!(found, scan(&all, e, &lead));
+        }
+    }
+
+    /// A lead's remembered miss never hides a watch: events interleaved
+    /// with upserts, removals and changes of the lead's keys raise the same
+    /// alerts as when the index is asked every time.
+    #[test]
+    fn the_remembered_miss_never_hides_a_watch(
+        steps in prop::collection::vec(
+            prop_oneof![
+                arb_watch().prop_map(|w| (Some(w), None, None)),
+                (0..40u32).prop_map(|r| (None, Some(r), None)),
+                arb_event().prop_map(|e| (None, None, Some(e))),
+            ],
+            1..60,
+        ),
+    ) {
+        let mut ws = Watches::new();
+        let (mut cached, mut asked) = (LeadState::default(), LeadState::default());
+        for (i, step) in steps.into_iter().enumerate() {
+            match step {
+                (Some(w), _, _) => ws.upsert(w),
+                (_, Some(r), _) => { ws.remove(&format!("w-{r:02}")); }
+                (_, _, Some(mut e)) => {
+                    e.event_id = format!("e-{i}");
+                    e.lead_id = "L-1".into();
+                    for lead in [&mut cached, &mut asked] {
+                        let mut attrs = vec![];
+                        if let Some(d) = &e.company_domain { attrs.push(("company_domain", d.as_str())); }
+                        if let Some(a) = &e.account_id { attrs.push(("account_id", a.as_str())); }
+                        lead.attributes.update(&attrs);
+                    }
+                    asked.watch_miss = WatchMiss::default();
+                    let a = ws.fire(&e, &mut cached, |_| 0.0);
+                    let b = ws.fire(&e, &mut asked, |_| 0.0);
+                    prop_assert_eq!(a, b);
+                }
+                _ => unreachable!(),
+            }
         }
     }
 
