@@ -16,8 +16,9 @@ use crate::config::MAX_PARTITIONS;
 use crate::core::partitioner::partition_for_key;
 use crate::core::tally::BatchCounts;
 use crate::core::{
-    admit, Alert, Desk, EnrichmentHold, Event, FeedbackOverdue, HandoffRecord, LeadScore,
-    LeadState, Merge, Millis, Model, Outcome, PartitionState, Rejection, Roster, Scorer, SlaBreach,
+    admit, AccountAlert, AccountKey, AccountScore, AccountScorer, AccountState, Alert, Desk,
+    EnrichmentHold, Event, FeedbackOverdue, HandoffRecord, LeadContribution, LeadScore, LeadState,
+    Merge, Millis, Model, Outcome, PartitionState, Rejection, Roster, Scorer, SlaBreach,
     StageChange, WatchAlert, Watches,
 };
 
@@ -78,6 +79,11 @@ pub struct ReplayOutcome {
     pub span: Option<(Millis, Millis)>,
     /// Every watch alert, in order.
     pub watch_alerts: Vec<WatchAlert>,
+    /// The final state of every account (the model's `[account]`; empty
+    /// without it).
+    pub accounts: BTreeMap<AccountKey, AccountState>,
+    /// Every account alert, in order.
+    pub account_alerts: Vec<AccountAlert>,
 }
 
 impl ReplayOutcome {
@@ -88,6 +94,39 @@ impl ReplayOutcome {
             .into_iter()
             .map(|(id, state)| scorer.score_of(id, state))
             .collect()
+    }
+
+    /// Final account score records, ordered by account key.
+    pub fn account_scores(&self, scorer: &AccountScorer) -> Vec<AccountScore> {
+        self.accounts
+            .iter()
+            .map(|(key, state)| scorer.score_of(key, state))
+            .collect()
+    }
+
+    /// A lead whose score record changed contributes to its account, if
+    /// the model scores accounts and the lead has one: applied at once, in
+    /// the order of the leads' steps, as the account's partition will
+    /// read them from `lead-accounts`.
+    fn contribute(
+        &mut self,
+        accounts: Option<&AccountScorer>,
+        lead_id: &str,
+        lead: &LeadState,
+        scorer: &Scorer,
+    ) {
+        let Some(accounts) = accounts else {
+            return;
+        };
+        let Some(key) = accounts.key_of(&lead.attributes) else {
+            return;
+        };
+        let score = scorer.score_of(lead_id, lead);
+        let c = LeadContribution::of(key, &score, lead, accounts.rules());
+        let state = self.accounts.entry(c.account.clone()).or_default();
+        if let Some(alert) = accounts.apply(state, &c).alert {
+            self.account_alerts.push(alert);
+        }
     }
 
     fn absorb(
@@ -130,6 +169,8 @@ pub fn replay(
     mut on_alert: impl FnMut(&Alert),
     mut on_reject: impl FnMut(usize, &Rejection),
 ) -> std::io::Result<ReplayOutcome> {
+    let accounts = AccountScorer::new(model.clone());
+    let accounts = accounts.as_ref();
     let desk = Desk::new(Scorer::new(model), options.roster.clone());
     if options.partitions > MAX_PARTITIONS {
         return Err(std::io::Error::new(
@@ -169,7 +210,14 @@ pub fn replay(
         let t = event.occurred_at;
         out.span = Some(out.span.map_or((t, t), |(a, b)| (a.min(t), b.max(t))));
         stream_time = stream_time.max(t);
-        fire_due(&desk, &mut parts, stream_time, &mut out, &mut on_alert);
+        fire_due(
+            &desk,
+            accounts,
+            &mut parts,
+            stream_time,
+            &mut out,
+            &mut on_alert,
+        );
 
         let merge = if event.is_anonymous() {
             out.counts.scored += 1;
@@ -177,6 +225,7 @@ pub fn replay(
         } else {
             apply_event(
                 &desk,
+                accounts,
                 options,
                 &mut parts[p],
                 &event,
@@ -187,11 +236,19 @@ pub fn replay(
         // Every event is its own transaction here.
         parts[p].commit();
         if let Some(merge) = merge {
-            hop(&desk, options, &mut parts, merge, &mut out, &mut on_alert);
+            hop(
+                &desk,
+                accounts,
+                options,
+                &mut parts,
+                merge,
+                &mut out,
+                &mut on_alert,
+            );
         }
     }
     if let Some(until) = options.until {
-        fire_due(&desk, &mut parts, until, &mut out, &mut on_alert);
+        fire_due(&desk, accounts, &mut parts, until, &mut out, &mut on_alert);
     }
     for part in parts {
         for (id, state) in part.into_store().into_leads() {
@@ -205,6 +262,7 @@ pub fn replay(
 /// returns the link to its visitor, if it named a new one.
 fn apply_event(
     desk: &Desk,
+    accounts: Option<&AccountScorer>,
     options: &ReplayOptions,
     part: &mut PartitionState,
     event: &Event,
@@ -224,6 +282,9 @@ fn apply_event(
     } else {
         out.counts.scored += 1;
     }
+    if step.outcome.score_changed {
+        out.contribute(accounts, &event.lead_id, step.lead, desk.scorer());
+    }
     out.absorb(record, step.outcome, on_alert);
     step.merge
 }
@@ -235,6 +296,7 @@ fn apply_event(
 /// limits refuse is left out, in `run` too.
 fn hop(
     desk: &Desk,
+    accounts: Option<&AccountScorer>,
     options: &ReplayOptions,
     parts: &mut [PartitionState],
     merge: Merge,
@@ -254,7 +316,9 @@ fn hop(
             Merge::History { events, .. } => {
                 for event in &events {
                     if part.check(event).is_ok() {
-                        queue.extend(apply_event(desk, options, part, event, out, on_alert));
+                        queue.extend(apply_event(
+                            desk, accounts, options, part, event, out, on_alert,
+                        ));
                     }
                 }
             }
@@ -267,6 +331,7 @@ fn hop(
 /// id) across the partitions.
 fn fire_due(
     desk: &Desk,
+    accounts: Option<&AccountScorer>,
     parts: &mut [PartitionState],
     now: Millis,
     out: &mut ReplayOutcome,
@@ -288,6 +353,9 @@ fn fire_due(
                 .handoff_changed
                 .then(|| HandoffRecord::of(&lead_id, step.lead))
                 .flatten();
+            if step.outcome.score_changed {
+                out.contribute(accounts, &lead_id, step.lead, desk.scorer());
+            }
             out.absorb(record, step.outcome, on_alert);
         }
         part.commit();
@@ -364,5 +432,120 @@ mod tests {
         let err = replay(model, &b""[..], &options, |_| {}, |_, _| {}).unwrap_err();
         assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
         assert!(err.to_string().contains("at most 100000"), "{err}");
+    }
+
+    /// Leads alert at 50, accounts at 110: each person's 25 points (a
+    /// pricing view and a webinar) stay under both, five together pass
+    /// the account's.
+    const ACCOUNT_MODEL: &str = r#"
+version = "acct-replay"
+
+[engagement.groups.intent]
+half_life_days = 14
+
+[[engagement.rule]]
+id = "pricing"
+label = "Viewed pricing"
+group = "intent"
+event = "page_view"
+url = "*/pricing*"
+points = 10
+
+[[engagement.rule]]
+id = "webinar"
+label = "Attended a webinar"
+event = "webinar_attended"
+points = 15
+once = true
+
+[qualify]
+score_at_least = 50
+
+[account]
+score_at_least = 110
+half_life_days = 14
+"#;
+
+    /// Five people writing from `domain`, an hour apart.
+    fn committee(domain: &str) -> String {
+        let mut lines = Vec::new();
+        for i in 1..=5 {
+            let at = |m: u32| format!("2026-11-20T{:02}:{m:02}:00Z", 8 + i);
+            lines.push(format!(
+                r#"{{"event_id":"p-{i}","lead_id":"L-{i}","type":"profile_update","occurred_at":"{}","attributes":{{"email":"person{i}@{domain}","name":"Person {i}"}}}}"#,
+                at(0)
+            ));
+            lines.push(format!(
+                r#"{{"event_id":"v-{i}","lead_id":"L-{i}","type":"page_view","occurred_at":"{}","url":"https://initech.io/pricing"}}"#,
+                at(10)
+            ));
+            lines.push(format!(
+                r#"{{"event_id":"w-{i}","lead_id":"L-{i}","type":"webinar_attended","occurred_at":"{}","webinar_id":"launch"}}"#,
+                at(20)
+            ));
+        }
+        lines.join("\n")
+    }
+
+    fn replay_committee(domain: &str, partitions: i32) -> ReplayOutcome {
+        let model = Arc::new(Model::from_toml("m.toml", ACCOUNT_MODEL).expect("model"));
+        let mut options = ReplayOptions::new(i64::MAX / 2, 0);
+        options.partitions = partitions;
+        replay(
+            model,
+            committee(domain).as_bytes(),
+            &options,
+            |_| {},
+            |_, _| {},
+        )
+        .expect("replays")
+    }
+
+    #[test]
+    fn five_people_under_the_lead_threshold_make_one_account_alert_naming_them() {
+        let mut seen = Vec::new();
+        for partitions in [1, 4] {
+            let out = replay_committee("initech.io", partitions);
+            assert!(out.alerts.is_empty(), "no lead reaches 50");
+            assert_eq!(out.account_alerts.len(), 1, "{:?}", out.account_alerts);
+            let alert = &out.account_alerts[0];
+            assert_eq!(alert.account, AccountKey::Domain("initech.io".into()));
+            assert_eq!(alert.lead_id, "L-5", "the fifth webinar tips it");
+            let mut named: Vec<&str> = alert.people.iter().map(|p| p.lead_id.as_str()).collect();
+            named.sort_unstable();
+            assert_eq!(named, ["L-1", "L-2", "L-3", "L-4", "L-5"]);
+            assert!(alert.people.iter().all(|p| p.contact.name.is_some()));
+            assert!(
+                alert.score >= 110.0 && alert.score <= 125.0,
+                "{}",
+                alert.score
+            );
+            assert_eq!(out.accounts.len(), 1);
+            seen.push(out.account_alerts);
+        }
+        assert_eq!(seen[0], seen[1], "the same on any number of partitions");
+    }
+
+    #[test]
+    fn the_same_people_on_free_mail_make_no_account() {
+        let out = replay_committee("gmail.com", 1);
+        assert!(out.accounts.is_empty());
+        assert!(out.account_alerts.is_empty());
+    }
+
+    #[test]
+    fn without_an_account_section_nothing_about_accounts_is_kept() {
+        let model = ACCOUNT_MODEL.split("[account]").next().unwrap();
+        let model = Arc::new(Model::from_toml("m.toml", model).expect("model"));
+        let options = ReplayOptions::new(i64::MAX / 2, 0);
+        let out = replay(
+            model,
+            committee("initech.io").as_bytes(),
+            &options,
+            |_| {},
+            |_, _| {},
+        )
+        .expect("replays");
+        assert!(out.accounts.is_empty() && out.account_alerts.is_empty());
     }
 }

@@ -15,6 +15,7 @@ pub mod proto {
         include_bytes!(concat!(env!("OUT_DIR"), "/leadpulse.fds"));
 }
 
+mod account;
 mod alert_json;
 mod json;
 mod protobuf;
@@ -30,6 +31,10 @@ use leadpulse_core::{
     Alert, EnrichmentHold, Event, EventKind, EventType, LeadScore, LeadState, Rejection,
 };
 
+pub use self::account::{
+    decode_account_alert, decode_account_score, decode_account_state, decode_contribution,
+    encode_account_alert, encode_account_score, encode_account_state, encode_contribution,
+};
 pub use self::sales::{
     decode_breach, decode_handoff, decode_overdue, decode_stage, encode_breach, encode_handoff,
     encode_overdue, encode_stage,

@@ -11,7 +11,7 @@ use anyhow::Context;
 
 use leadpulse::codec::{self, parse_rfc3339, Format};
 use leadpulse::config::MAX_PARTITIONS;
-use leadpulse::core::{LeadScore, Model, Scorer};
+use leadpulse::core::{AccountScorer, LeadScore, Model, Scorer};
 use leadpulse::offline::{backtest, replay};
 
 #[derive(clap::Args)]
@@ -55,7 +55,8 @@ pub struct Args {
     /// Also write every output as NDJSON into this folder, one file per
     /// topic (hot-lead-alerts, lead-scores, leads-needing-enrichment,
     /// sla-breaches, feedback-overdue, lead-lifecycle, lead-handoffs,
-    /// watch-alerts).
+    /// watch-alerts; with the model's `[account]`, account-scores and
+    /// account-alerts too).
     #[arg(long)]
     outputs: Option<PathBuf>,
     /// The reps' watches to match events against: NDJSON (one
@@ -122,6 +123,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if let Some(e) = write_err {
         return Err(e.into());
     }
+    let account_scores = AccountScorer::new(model.clone()).map(|a| outcome.account_scores(&a));
     let final_scores = outcome.scores(&Scorer::new(model));
     if let Some(path) = args.scores {
         super::write_ndjson(
@@ -138,12 +140,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         )?;
     }
     if let Some(dir) = args.outputs {
-        write_outputs(&dir, &outcome, &final_scores)?;
+        write_outputs(&dir, &outcome, &final_scores, account_scores.as_deref())?;
     }
     let c = &outcome.counts;
     eprintln!(
         "replay: {} events, {} scored, {} re-sent, {} leads, {} alerts, {} dead-lettered; \
-         {} SLA breaches, {} overdue feedback, {} stage changes, {} watch alerts",
+         {} SLA breaches, {} overdue feedback, {} stage changes, {} watch alerts{}",
         c.consumed,
         c.scored,
         c.duplicates,
@@ -153,7 +155,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         outcome.breaches.len(),
         outcome.overdue.len(),
         outcome.stages.len(),
-        outcome.watch_alerts.len()
+        outcome.watch_alerts.len(),
+        match account_scores {
+            Some(a) => format!(
+                "; {} accounts, {} account alerts",
+                a.len(),
+                outcome.account_alerts.len()
+            ),
+            None => String::new(),
+        }
     );
     if c.dead_lettered_total() > 0 {
         eprint!(
@@ -170,6 +180,7 @@ fn write_outputs(
     dir: &Path,
     outcome: &replay::ReplayOutcome,
     scores: &[LeadScore],
+    account_scores: Option<&[leadpulse::core::AccountScore]>,
 ) -> anyhow::Result<()> {
     use super::write_ndjson;
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
@@ -209,6 +220,22 @@ fn write_outputs(
         &dir.join("watch-alerts.ndjson"),
         outcome.watch_alerts.iter().map(codec::encode_watch_alert),
     )?;
+    // Only with the model's [account]: without it the folder is as before.
+    if let Some(account_scores) = account_scores {
+        write_ndjson(
+            &dir.join("account-scores.ndjson"),
+            account_scores
+                .iter()
+                .map(|s| codec::encode_account_score(s, j)),
+        )?;
+        write_ndjson(
+            &dir.join("account-alerts.ndjson"),
+            outcome
+                .account_alerts
+                .iter()
+                .map(|a| codec::encode_account_alert(a, j)),
+        )?;
+    }
     Ok(())
 }
 
