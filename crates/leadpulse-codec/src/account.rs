@@ -10,32 +10,15 @@ use prost::Message;
 use serde::{Deserialize, Serialize};
 
 use super::protobuf::{malformed as proto_error, ms, ts};
-use super::time::{format_rfc3339, parse_rfc3339};
+use super::sales::{json_error, time_in, to_vec};
+use super::time::format_rfc3339;
 use super::Format;
 use crate::proto as pb;
 use leadpulse_core::account::{Person, PersonShare, MAX_CONTRIBUTED, MAX_REASONS};
 use leadpulse_core::{
     AccountAlert, AccountKey, AccountReason, AccountScore, AccountState, AccountTrigger,
-    Attributes, Contact, LeadContribution, Millis, Rejection,
+    Attributes, Contact, LeadContribution, Rejection,
 };
-
-fn json_error(e: serde_json::Error) -> Rejection {
-    Rejection::Malformed {
-        format: "json",
-        detail: e.to_string(),
-    }
-}
-
-fn to_vec(v: &impl Serialize) -> Vec<u8> {
-    serde_json::to_vec(v).expect("serializing plain data cannot fail")
-}
-
-fn time_in(field: &str, s: &str) -> Result<Millis, Rejection> {
-    parse_rfc3339(s).map_err(|detail| Rejection::InvalidField {
-        field: field.to_owned(),
-        detail,
-    })
-}
 
 fn key_in(field: &str, s: &str) -> Result<AccountKey, Rejection> {
     AccountKey::parse(s).ok_or_else(|| Rejection::InvalidField {

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use super::*;
 use leadpulse_core::account::{Person, PersonShare};
+use leadpulse_core::Millis;
 
 fn reason(id: &str, points: f64, at: Millis) -> AccountReason {
     AccountReason {

@@ -13,7 +13,7 @@ use leadpulse_core::{
     Stage, StageCause, StageChange,
 };
 
-fn time_in(field: &str, s: &str) -> Result<Millis, Rejection> {
+pub(super) fn time_in(field: &str, s: &str) -> Result<Millis, Rejection> {
     parse_rfc3339(s).map_err(|detail| Rejection::InvalidField {
         field: field.to_owned(),
         detail,
@@ -31,7 +31,7 @@ fn stage_in(field: &str, s: &str) -> Result<Stage, Rejection> {
     })
 }
 
-fn json_error(e: serde_json::Error) -> Rejection {
+pub(super) fn json_error(e: serde_json::Error) -> Rejection {
     Rejection::Malformed {
         format: "json",
         detail: e.to_string(),
@@ -45,7 +45,7 @@ fn proto_error(e: prost::DecodeError) -> Rejection {
     }
 }
 
-fn to_vec(v: &impl Serialize) -> Vec<u8> {
+pub(super) fn to_vec(v: &impl Serialize) -> Vec<u8> {
     serde_json::to_vec(v).expect("serializing plain data cannot fail")
 }
 

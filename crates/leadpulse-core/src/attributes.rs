@@ -129,10 +129,26 @@ fn take(s: &str, pos: &mut usize) -> u32 {
 /// Profile attributes, sorted by name. Each entry is a name (a tag
 /// `2 × index + 1` for a known name, or `2 × length` followed by the name)
 /// and a value (its length, then its text).
-#[derive(Clone, Default, PartialEq, Eq)]
+#[derive(Clone, Default)]
 pub struct Attributes {
     packed: Box<str>,
+    /// Unique to this content among every change of the process (0 when
+    /// empty), so a cache of something read from the attributes (a lead's
+    /// [`crate::WatchMiss`]) checks it with one compare instead of reading
+    /// them again. Memory only; equality ignores it.
+    revision: u64,
 }
+
+impl PartialEq for Attributes {
+    fn eq(&self, other: &Attributes) -> bool {
+        self.packed == other.packed
+    }
+}
+
+impl Eq for Attributes {}
+
+/// Hands out attribute revisions; never 0, which is the empty set's.
+static REVISIONS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 impl Attributes {
     /// The value of `name`, if set.
@@ -196,8 +212,22 @@ impl Attributes {
         }
         let packed = pack(&self.merged(pairs));
         let changed = packed != self.packed;
+        if changed {
+            self.revision = if packed.is_empty() {
+                0
+            } else {
+                REVISIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            };
+        }
         self.packed = packed;
         changed
+    }
+
+    /// Changes whenever the attributes do; equal revisions mean equal
+    /// attributes (not the reverse: a copy rebuilt from the same pairs
+    /// gets a revision of its own).
+    pub fn revision(&self) -> u64 {
+        self.revision
     }
 
     fn unchanged_by(&self, pairs: &[(&str, &str)]) -> bool {
@@ -376,6 +406,29 @@ impl fmt::Debug for Attributes {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_revision_changes_with_the_attributes_and_only_then() {
+        let mut a = Attributes::default();
+        assert_eq!(a.revision(), 0);
+        assert!(a.insert("email", "ana@acme.com"));
+        let first = a.revision();
+        assert_ne!(first, 0);
+        assert!(!a.insert("email", "ana@acme.com"));
+        assert_eq!(a.revision(), first, "an update that changes nothing");
+        let copy = a.clone();
+        assert!(a.insert("country", "PT"));
+        assert_ne!(a.revision(), first);
+        assert!(a.insert("country", ""));
+        assert_ne!(
+            a.revision(),
+            first,
+            "same content, new revision: a miss, never a false hit"
+        );
+        assert_eq!(a, copy, "equality ignores the revision");
+        assert!(a.insert("email", ""));
+        assert_eq!(a.revision(), 0, "empty again");
+    }
 
     #[test]
     fn known_matches_the_table() {

@@ -60,8 +60,9 @@ pub struct LeadState {
     pub watch_miss: WatchMiss,
 }
 
-/// A stamp of a watch table's generation and a lead's watch keys (lead id,
-/// email, domain, account) under which no watch targets the lead; 0 when
+/// A stamp of a watch table's generation and a revision of the lead's
+/// attributes (which give its watch keys: email, domain, account; the lead
+/// id is the state's own) under which no watch targets the lead; 0 when
 /// unknown. It is a cache: not in the changelog, and two leads that differ
 /// only in it are equal.
 #[derive(Debug, Clone, Copy, Default)]
