@@ -230,7 +230,7 @@ impl Notice {
                     watch: Some(WatchMatch {
                         watch_id: w.watch_id.to_string(),
                         target: w.target.to_string(),
-                        condition: w.condition.clone(),
+                        condition: w.condition.to_string(),
                         note: w.note.clone(),
                         event_type: w.event_type.as_str().to_owned(),
                         event_id: w.event_id.clone(),

@@ -106,17 +106,23 @@ impl Contact {
     /// The contact details in these attributes; for callers that hold
     /// another part of the lead mutably.
     pub fn from_attributes(attributes: &Attributes) -> Contact {
-        let [name, first, last, title, job_title, company, company_name] = attributes
-            .get_each([
-                "name",
-                "first_name",
-                "last_name",
-                "title",
-                "job_title",
-                "company",
-                "company_name",
-            ])
-            .map(|v| v.map(str::trim).filter(|v| !v.is_empty()));
+        Contact::from_values(attributes.get_each([
+            "name",
+            "first_name",
+            "last_name",
+            "title",
+            "job_title",
+            "company",
+            "company_name",
+        ]))
+    }
+
+    /// The contact details from the values of `name`, `first_name`,
+    /// `last_name`, `title`, `job_title`, `company` and `company_name`, for
+    /// a caller that reads other attributes in the same pass.
+    pub fn from_values(values: [Option<&str>; 7]) -> Contact {
+        let [name, first, last, title, job_title, company, company_name] =
+            values.map(|v| v.map(str::trim).filter(|v| !v.is_empty()));
         let name = name.map(str::to_owned).or_else(|| match (first, last) {
             (Some(f), Some(l)) => Some(format!("{f} {l}")),
             (f, l) => f.or(l).map(str::to_owned),

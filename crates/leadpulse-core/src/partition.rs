@@ -202,16 +202,9 @@ impl PartitionState {
             Vec::new()
         } else {
             let scorer = desk.scorer();
-            let mut alerts = watches.fire(event, &mut staged.state, |lead| {
-                scorer.score_at(lead, lead.updated_at)
-            });
-            if !alerts.is_empty() {
-                let reasons = desk.scorer().reasons(&staged.state);
-                for a in &mut alerts {
-                    a.reasons.clone_from(&reasons);
-                }
-            }
-            alerts
+            watches.fire(event, &mut staged.state, |lead| {
+                scorer.explain_at(lead, lead.updated_at)
+            })
         };
         self.visitors.expire(self.stream_time);
         Ok(Step {

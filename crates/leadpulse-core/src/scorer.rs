@@ -436,6 +436,13 @@ impl Scorer {
 
     /// Every rule's share of the lead's score at `t`.
     fn reasons_at(&self, lead: &LeadState, t: Millis) -> Vec<Reason> {
+        self.explain_at(lead, t).1
+    }
+
+    /// The full score at `t` ([`Scorer::score_at`]) and its reasons, from
+    /// one pass over the lead's engagement: a watch alert needs both, and
+    /// decaying every contribution twice cost more than building the alert.
+    pub fn explain_at(&self, lead: &LeadState, t: Millis) -> (f64, Vec<Reason>) {
         let m = &*self.model;
         let mut reasons: Vec<Reason> = m
             .fit_rules
@@ -450,11 +457,15 @@ impl Scorer {
                 last_seen: t,
             })
             .collect();
+        // Summed as `engagement_at` sums, so the score is the same bits.
+        let mut engagement = -0.0;
         for c in &lead.contributions {
             let Some(rule) = self.rule_of(c) else {
                 continue;
             };
-            let points = round2(self.points_at(rule, c, t));
+            let exact = self.points_at(rule, c, t);
+            engagement += exact;
+            let points = round2(exact);
             if points != 0.0 {
                 reasons.push(Reason {
                     rule_id: rule.id.clone(),
@@ -472,7 +483,7 @@ impl Scorer {
                 .total_cmp(&a.points.abs())
                 .then_with(|| a.rule_id.cmp(&b.rule_id))
         });
-        reasons
+        (lead.fit + engagement, reasons)
     }
 
     /// The lead's current score record, evaluated at its latest event or

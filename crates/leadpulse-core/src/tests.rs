@@ -607,6 +607,30 @@ fn reasons_explain_fit_and_engagement_and_add_up_to_the_score() {
 }
 
 #[test]
+fn explaining_a_score_gives_the_same_score_and_reasons_in_one_pass() {
+    let s = scorer();
+    let (lead, _) = feed(
+        &s,
+        &[
+            (0, profile(&[("job_title", "CTO"), ("email", "a@acme.io")])),
+            (D, view("/pricing")),
+            (2 * D, view("/careers")),
+            (3 * D, form("demo-request")),
+        ],
+    );
+    for t in [
+        lead.updated_at,
+        lead.updated_at + D,
+        lead.updated_at + 30 * D,
+    ] {
+        let (score, reasons) = s.explain_at(&lead, t);
+        assert_eq!(score.to_bits(), s.score_at(&lead, t).to_bits(), "at {t}");
+        let sum: f64 = reasons.iter().map(|r| r.points).sum();
+        assert!((sum - score).abs() < 0.02, "at {t}: {sum} vs {score}");
+    }
+}
+
+#[test]
 fn a_new_model_rescores_from_stored_matches() {
     let s1 = scorer();
     let (mut lead, _) = feed(&s1, &[(0, view("/pricing")), (1, view("/security"))]);

@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
-use xxhash_rust::xxh3::xxh3_128;
+use xxhash_rust::xxh3::Xxh3;
 
 use super::attributes::Attributes;
 use super::event::{Event, EventKind, EventType, Millis};
@@ -148,7 +148,7 @@ pub struct WatchAlert {
     pub target: Target,
     pub note: Option<String>,
     /// The condition in words.
-    pub condition: String,
+    pub condition: Arc<str>,
     pub lead_id: String,
     pub event_id: String,
     pub event_type: EventType,
@@ -164,7 +164,7 @@ pub struct WatchAlert {
     /// Who the lead is (name, title, company), from its attributes.
     pub contact: Contact,
     /// Why the lead scores what it does after the event, largest share
-    /// first (filled by the partition, which has the scorer).
+    /// first.
     pub reasons: Vec<Reason>,
     /// The lead's open follow-up deadline, when it is handed to the
     /// watching rep and not yet contacted.
@@ -330,13 +330,14 @@ impl Watches {
 
     /// The alerts an applied event raises, minding each watch's cooldown,
     /// which is kept in the lead's state (and so in its changelog record).
-    /// `score` gives the lead's score after the event; it is called only
-    /// when an alert is raised (a full score costs more than matching).
+    /// `explain` gives the lead's score after the event and its reasons;
+    /// it is called only when an alert is raised, and at most once (a full
+    /// score costs more than matching).
     pub fn fire(
         &self,
         event: &Event,
         lead: &mut LeadState,
-        score: impl FnOnce(&LeadState) -> f64,
+        explain: impl FnOnce(&LeadState) -> (f64, Vec<Reason>),
     ) -> Vec<WatchAlert> {
         if self.by_id.is_empty() {
             return Vec::new();
@@ -358,8 +359,8 @@ impl Watches {
         }
         // Cooldowns that have passed are no longer needed.
         lead.watch_cooldowns.retain(|c| c.quiet_until > t);
-        let mut alerts = Vec::with_capacity(matched.len());
-        let (mut score, mut value) = (Some(score), 0.0);
+        let mut alerts: Vec<WatchAlert> = Vec::with_capacity(matched.len());
+        let mut explain = Some(explain);
         for w in matched {
             if lead
                 .watch_cooldowns
@@ -375,10 +376,12 @@ impl Watches {
                     quiet_until: t.saturating_add(w.cooldown),
                 });
             }
-            if let Some(f) = score.take() {
-                value = f(lead);
-            }
-            alerts.push(alert(w, event, lead, value));
+            // Explained for the first alert; the others share it.
+            let (score, reasons) = match explain.take() {
+                Some(f) => f(lead),
+                None => (alerts[0].score, alerts[0].reasons.clone()),
+            };
+            alerts.push(alert(w, event, lead, score, reasons));
         }
         alerts
     }
@@ -397,7 +400,13 @@ fn lookup_lower<'m>(
     }
 }
 
-fn alert(w: &Watch, event: &Event, lead: &LeadState, score: f64) -> WatchAlert {
+fn alert(
+    w: &Watch,
+    event: &Event,
+    lead: &LeadState,
+    score: f64,
+    reasons: Vec<Reason>,
+) -> WatchAlert {
     let item = match &event.kind {
         EventKind::FormSubmit { form_id, .. } => Some(form_id.clone()),
         EventKind::ContentDownload { asset_id } => Some(asset_id.clone()),
@@ -408,14 +417,25 @@ fn alert(w: &Watch, event: &Event, lead: &LeadState, score: f64) -> WatchAlert {
         _ => None,
     };
     let handoff = lead.handoff.as_ref().filter(|h| h.rep == *w.rep);
-    let [company_domain, account_id] = lead.attributes.get_each(["company_domain", "account_id"]);
+    let [company_domain, account_id, name, first, last, title, job_title, company, company_name] =
+        lead.attributes.get_each([
+            "company_domain",
+            "account_id",
+            "name",
+            "first_name",
+            "last_name",
+            "title",
+            "job_title",
+            "company",
+            "company_name",
+        ]);
     WatchAlert {
         watch_alert_id: watch_alert_id(&w.id, &event.lead_id, &event.event_id),
         watch_id: w.id.clone(),
         rep: w.rep.clone(),
         target: w.target.clone(),
         note: w.note.clone(),
-        condition: w.condition.describe(),
+        condition: w.condition.described(),
         lead_id: event.lead_id.clone(),
         event_id: event.event_id.clone(),
         event_type: event.kind.event_type(),
@@ -425,8 +445,8 @@ fn alert(w: &Watch, event: &Event, lead: &LeadState, score: f64) -> WatchAlert {
         score: (score * 100.0).round() / 100.0,
         company_domain: company_domain.map(str::to_owned),
         account_id: account_id.map(str::to_owned),
-        contact: Contact::of(lead),
-        reasons: Vec::new(),
+        contact: Contact::from_values([name, first, last, title, job_title, company, company_name]),
+        reasons,
         respond_by: handoff.and_then(|h| h.contact_due),
         alert_id: handoff.map(|h| h.alert_id.clone()),
     }
@@ -435,13 +455,13 @@ fn alert(w: &Watch, event: &Event, lead: &LeadState, score: f64) -> WatchAlert {
 /// A stable 128-bit id, hex encoded (xxh3 is specified, so ids stay the
 /// same across builds).
 fn watch_alert_id(watch_id: &str, lead_id: &str, event_id: &str) -> String {
-    let mut buf = Vec::with_capacity(watch_id.len() + lead_id.len() + event_id.len() + 8);
-    buf.extend_from_slice(b"watch\0");
+    let mut h = Xxh3::new();
+    h.update(b"watch\0");
     for part in [watch_id, lead_id, event_id] {
-        buf.extend_from_slice(part.as_bytes());
-        buf.push(0);
+        h.update(part.as_bytes());
+        h.update(&[0]);
     }
-    format!("{:032x}", xxh3_128(&buf))
+    format!("{:032x}", h.digest128())
 }
 
 #[cfg(test)]

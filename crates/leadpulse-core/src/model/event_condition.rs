@@ -2,6 +2,8 @@
 //! the same keys, the same URL globs and the same "can never match" checks
 //! as an engagement rule, over one or more event types.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
@@ -41,6 +43,8 @@ pub struct EventCondition {
     spec: EventConditionSpec,
     /// Indexed by [`EventType::index`]; `None` for types it does not cover.
     by_type: Vec<Option<EventMatcher>>,
+    /// [`EventCondition::describe`], once: every alert of a watch says it.
+    described: Arc<str>,
 }
 
 impl PartialEq for EventCondition {
@@ -100,7 +104,13 @@ impl EventCondition {
                 return Err(errors.join("; "));
             }
         }
-        Ok(EventCondition { spec, by_type })
+        let mut condition = EventCondition {
+            spec,
+            by_type,
+            described: Arc::from(""),
+        };
+        condition.described = condition.describe().into();
+        Ok(condition)
     }
 
     /// The condition as written.
@@ -113,6 +123,11 @@ impl EventCondition {
         self.by_type[kind.event_type().index()]
             .as_ref()
             .is_some_and(|m| m.matches(kind))
+    }
+
+    /// [`EventCondition::describe`], shared.
+    pub fn described(&self) -> Arc<str> {
+        self.described.clone()
     }
 
     /// The condition in words, e.g. `page_view with url matches "*/pricing*"`.

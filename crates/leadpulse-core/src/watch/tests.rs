@@ -339,8 +339,8 @@ proptest! {
                         lead.attributes.update(&attrs);
                     }
                     asked.watch_miss = WatchMiss::default();
-                    let a = ws.fire(&e, &mut cached, |_| 0.0);
-                    let b = ws.fire(&e, &mut asked, |_| 0.0);
+                    let a = ws.fire(&e, &mut cached, |_| (0.0, Vec::new()));
+                    let b = ws.fire(&e, &mut asked, |_| (0.0, Vec::new()));
                     prop_assert_eq!(a, b);
                 }
                 _ => unreachable!(),
@@ -423,4 +423,17 @@ fn contact_details_fall_back_to_the_other_attribute_names() {
     assert_eq!(c.name.as_deref(), Some("Bo Chen"));
     assert_eq!(c.title.as_deref(), Some("Head of IT"));
     assert_eq!(c.company.as_deref(), Some("Globex"));
+}
+
+#[test]
+fn a_watch_alert_id_is_xxh3_128_of_its_parts() {
+    let mut parts = b"watch\0".to_vec();
+    for p in ["w-1", "L-1", "e-1"] {
+        parts.extend_from_slice(p.as_bytes());
+        parts.push(0);
+    }
+    assert_eq!(
+        watch_alert_id("w-1", "L-1", "e-1"),
+        format!("{:032x}", xxhash_rust::xxh3::xxh3_128(&parts))
+    );
 }
