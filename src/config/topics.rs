@@ -44,6 +44,14 @@ pub enum Topic {
     /// the partitions of a visitor and of its lead, co-partitioned with
     /// `events`.
     Merges,
+    /// `topics.accounts`: each changed lead score's contribution to its
+    /// account, from the lead's partition to the account's, co-partitioned
+    /// with `events`.
+    Accounts,
+    /// `topics.account_scores`: the latest score of each account.
+    AccountScores,
+    /// `topics.account_alerts`: accounts that became in market.
+    AccountAlerts,
 }
 
 /// What leadpulse does with a topic.
@@ -84,7 +92,7 @@ const CHANGELOG: &[(&str, &str)] = &[
 
 impl Topic {
     /// Every topic, inputs first.
-    pub const ALL: [Topic; 15] = [
+    pub const ALL: [Topic; 18] = [
         Topic::Events,
         Topic::Feedback,
         Topic::Scores,
@@ -100,6 +108,9 @@ impl Topic {
         Topic::Watches,
         Topic::WatchAlerts,
         Topic::Merges,
+        Topic::Accounts,
+        Topic::AccountScores,
+        Topic::AccountAlerts,
     ];
 
     /// The key under `[topics]`, e.g. `feedback`.
@@ -120,6 +131,9 @@ impl Topic {
             Topic::Watches => "watches",
             Topic::WatchAlerts => "watch_alerts",
             Topic::Merges => "merges",
+            Topic::Accounts => "accounts",
+            Topic::AccountScores => "account_scores",
+            Topic::AccountAlerts => "account_alerts",
         }
     }
 
@@ -141,6 +155,9 @@ impl Topic {
             Topic::Watches => "topics.watches",
             Topic::WatchAlerts => "topics.watch_alerts",
             Topic::Merges => "topics.merges",
+            Topic::Accounts => "topics.accounts",
+            Topic::AccountScores => "topics.account_scores",
+            Topic::AccountAlerts => "topics.account_alerts",
         }
     }
 
@@ -150,7 +167,7 @@ impl Topic {
             Topic::Dlq | Topic::NotificationsDlq => Role::DeadLetter,
             Topic::Changelog => Role::Changelog,
             Topic::Watches => Role::Table,
-            Topic::Merges => Role::Repartition,
+            Topic::Merges | Topic::Accounts => Role::Repartition,
             _ => Role::Output,
         }
     }
@@ -158,14 +175,20 @@ impl Topic {
     /// Keeps only the latest record per key (`cleanup.policy=compact`).
     pub fn compacted(self) -> bool {
         use Topic::*;
-        matches!(self, Scores | Handoffs | Changelog | Watches)
+        matches!(
+            self,
+            Scores | Handoffs | Changelog | Watches | AccountScores
+        )
     }
 
     /// Must have as many partitions as `events`: lead state for input
     /// partition N lives in changelog partition N, and a lead's feedback
     /// must reach the instance that holds its state.
     pub fn co_partitioned(self) -> bool {
-        matches!(self, Topic::Feedback | Topic::Changelog | Topic::Merges)
+        matches!(
+            self,
+            Topic::Feedback | Topic::Changelog | Topic::Merges | Topic::Accounts
+        )
     }
 
     /// Topic configuration leadpulse sets when it creates the topic.
@@ -196,6 +219,9 @@ impl Topic {
             Topic::Watches => "lead-watches".into(),
             Topic::WatchAlerts => "watch-alerts".into(),
             Topic::Merges => "lead-merges".into(),
+            Topic::Accounts => "lead-accounts".into(),
+            Topic::AccountScores => "account-scores".into(),
+            Topic::AccountAlerts => "account-alerts".into(),
         }
     }
 
@@ -224,6 +250,9 @@ pub struct TopicNames {
     pub watches: String,
     pub watch_alerts: String,
     pub merges: String,
+    pub accounts: String,
+    pub account_scores: String,
+    pub account_alerts: String,
 }
 
 impl TopicNames {
@@ -248,6 +277,9 @@ impl TopicNames {
             watches: t.watches.clone(),
             watch_alerts: t.watch_alerts.clone(),
             merges: t.merges.clone(),
+            accounts: t.accounts.clone(),
+            account_scores: t.account_scores.clone(),
+            account_alerts: t.account_alerts.clone(),
         }
     }
 
@@ -269,6 +301,9 @@ impl TopicNames {
             Topic::Watches => &self.watches,
             Topic::WatchAlerts => &self.watch_alerts,
             Topic::Merges => &self.merges,
+            Topic::Accounts => &self.accounts,
+            Topic::AccountScores => &self.account_scores,
+            Topic::AccountAlerts => &self.account_alerts,
         }
     }
 
@@ -360,6 +395,13 @@ pub struct TopicSettings {
     /// Repartition: anonymous visitors' links and histories, co-partitioned
     /// with `events`.
     pub merges: String,
+    /// Repartition: leads' contributions to their accounts (the model's
+    /// `[account]`), keyed by account, co-partitioned with `events`.
+    pub accounts: String,
+    /// Output: compacted latest score per account.
+    pub account_scores: String,
+    /// Output: accounts that became in market.
+    pub account_alerts: String,
     /// Create missing topics at startup.
     pub create_missing: bool,
     /// Partitions for a created `events` topic (outputs follow it).
@@ -387,6 +429,9 @@ impl Default for TopicSettings {
             watches: name(Topic::Watches),
             watch_alerts: name(Topic::WatchAlerts),
             merges: name(Topic::Merges),
+            accounts: name(Topic::Accounts),
+            account_scores: name(Topic::AccountScores),
+            account_alerts: name(Topic::AccountAlerts),
             create_missing: true,
             partitions: 6,
             replication_factor: -1,

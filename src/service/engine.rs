@@ -68,6 +68,8 @@ pub(super) struct Engine {
     pub(super) feedback: Arc<BaseConsumer<super::stats::FeedbackReader>>,
     /// Lead state, timers and stream time of each assigned partition.
     pub(super) partitions: BTreeMap<i32, PartitionState>,
+    /// The accounts of each assigned partition (`super::accounts`).
+    pub(super) accounts: BTreeMap<i32, super::accounts::AccountBook>,
     /// Next offset to read per input partition, to tell when it is caught up.
     pub(super) positions: BTreeMap<(Topic, i32), i64>,
     pub(super) topics: TopicNames,
@@ -138,6 +140,8 @@ impl Engine {
 
         let sent = if source == Topic::Merges {
             self.merge_record(m, partition)
+        } else if source == Topic::Accounts {
+            self.account_record(m, partition)
         } else {
             self.decode(m, schema).and_then(|event| {
                 if event.is_anonymous() {
@@ -171,6 +175,7 @@ impl Engine {
             format,
             watches,
             framing,
+            partition_count,
             ..
         } = self;
         let part = partitions.get_mut(&partition).expect("checked by process");
@@ -194,7 +199,18 @@ impl Engine {
         let outputs = Outputs::new(txn, topics, *format, desk, framing);
         let sent = outputs
             .emit(&step.outcome, &mut batch.counts)
-            .and_then(|()| outputs.emit_watch_alerts(&step.watch_alerts));
+            .and_then(|()| outputs.emit_watch_alerts(&step.watch_alerts))
+            .and_then(|()| match step.outcome.score_changed {
+                true => super::accounts::contribute(
+                    txn,
+                    topics,
+                    *partition_count,
+                    desk.scorer(),
+                    &event.lead_id,
+                    step.lead,
+                ),
+                false => Ok(()),
+            });
         Ok(sent.and_then(|()| merge.map_or(Ok(()), |m| self.send_merge(&m))))
     }
 
@@ -367,15 +383,27 @@ impl Engine {
                     topics,
                     format,
                     framing,
+                    partition_count,
                     ..
                 } = self;
                 let part = partitions.get_mut(&partition).expect("checked above");
-                let Some((_, step)) = part.fire_next(desk, now) else {
+                let Some((lead_id, step)) = part.fire_next(desk, now) else {
                     break;
                 };
                 batch.sales.observe(None, step.lead, &step.outcome);
                 let sent = Outputs::new(txn, topics, *format, desk, framing)
-                    .emit(&step.outcome, &mut batch.counts);
+                    .emit(&step.outcome, &mut batch.counts)
+                    .and_then(|()| match step.outcome.score_changed {
+                        true => super::accounts::contribute(
+                            txn,
+                            topics,
+                            *partition_count,
+                            desk.scorer(),
+                            &lead_id,
+                            step.lead,
+                        ),
+                        false => Ok(()),
+                    });
                 if sent.is_err() {
                     return self.settle(consumer, sent);
                 }
@@ -411,6 +439,9 @@ impl Engine {
             Ok(open_for) => {
                 for part in self.partitions.values_mut() {
                     part.commit();
+                }
+                for book in self.accounts.values_mut() {
+                    book.commit();
                 }
                 let batch = std::mem::take(&mut self.batch);
                 tracing::debug!(
@@ -472,6 +503,7 @@ impl Engine {
             &self.desk,
             &self.framing,
         );
+        self.publish_accounts()?;
         let mut score_updates = 0;
         for (&partition, part) in &self.partitions {
             let store = part.store();

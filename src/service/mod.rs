@@ -4,6 +4,7 @@
 //! Everything here is blocking and runs on a dedicated thread: librdkafka's
 //! transactional calls block, and rebalance callbacks are synchronous.
 
+mod accounts;
 pub mod admin;
 mod client;
 mod engine;

@@ -122,11 +122,14 @@ impl Engine {
             self.held.remove(&(Topic::Events, *p));
             self.held.remove(&(Topic::Feedback, *p));
             self.positions.remove(&(Topic::Merges, *p));
+            self.positions.remove(&(Topic::Accounts, *p));
+            self.accounts.remove(p);
         }
         let mut feedback = TopicPartitionList::new();
         for &p in partitions {
             feedback.add_partition(&self.topics.feedback, p);
             feedback.add_partition(&self.topics.merges, p);
+            feedback.add_partition(&self.topics.accounts, p);
         }
         self.feedback
             .incremental_unassign(&feedback)
@@ -165,7 +168,7 @@ impl Engine {
         Ok(())
     }
 
-    /// Starts reading the feedback and merges partitions that match newly
+    /// Starts reading the feedback, merges and accounts partitions that match newly
     /// assigned events partitions, from the group's committed offsets.
     fn follow_feedback(
         &mut self,
@@ -181,6 +184,7 @@ impl Engine {
             wanted.add_partition(&self.topics.events, p);
             wanted.add_partition(&self.topics.feedback, p);
             wanted.add_partition(&self.topics.merges, p);
+            wanted.add_partition(&self.topics.accounts, p);
         }
         let committed = consumer
             .committed_offsets(wanted, self.txn.timeout())

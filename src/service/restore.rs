@@ -4,6 +4,8 @@
 //! Two threads in a pipeline: this one reads the changelog and hands the
 //! records over in batches; a second decodes them into the partitions'
 //! stores, a later record of a lead replacing the state of an earlier one.
+//! The partition's anonymous visitors and accounts are read with its leads:
+//! their keys have prefixes of their own.
 //! Reading and decoding then overlap on two cores, and memory holds the
 //! states plus a few batches, never every record.
 
@@ -20,8 +22,8 @@ use super::PipelineError;
 use crate::codec;
 use crate::config::Settings;
 use crate::core::{
-    LeadId, LeadStore, PartitionState, Rejection, VisitorLimits, VisitorStore, ROUTING_KEY,
-    VISITOR_KEY_PREFIX,
+    AccountKey, AccountState, LeadId, LeadStore, PartitionState, Rejection, VisitorLimits,
+    VisitorStore, ACCOUNT_KEY_PREFIX, ROUTING_KEY, VISITOR_KEY_PREFIX,
 };
 
 /// Records handed from the reader to the decoder, their payloads in one
@@ -32,11 +34,12 @@ struct Batch {
     records: Vec<Record>,
 }
 
-/// A partition's leads and anonymous visitors, read back.
+/// A partition's leads, anonymous visitors and accounts, read back.
 #[derive(Default)]
 pub struct Restored {
     pub leads: LeadStore,
     pub visitors: VisitorStore,
+    pub accounts: BTreeMap<AccountKey, AccountState>,
 }
 
 struct Record {
@@ -132,6 +135,8 @@ impl super::engine::Engine {
             let mut part = PartitionState::new(restored.leads);
             *part.visitors_mut() = restored.visitors;
             self.partitions.insert(p, part);
+            let accounts = super::accounts::AccountBook::restored(restored.accounts);
+            self.accounts.insert(p, accounts);
         }
         Ok(leads)
     }
@@ -269,6 +274,7 @@ fn decode(
             let Restored {
                 leads: store,
                 visitors,
+                accounts,
             } = stores
                 .get_mut(&p)
                 .expect("only assigned partitions are read");
@@ -288,6 +294,17 @@ fn decode(
                     }
                     Err(e) => {
                         visitors.forget(visitor_id);
+                        broken.insert((p, key), (offset, e));
+                    }
+                }
+                continue;
+            }
+            if let Some(account) = key.strip_prefix(ACCOUNT_KEY_PREFIX) {
+                match restore_account(accounts, account, payload) {
+                    Ok(()) => {
+                        broken.remove(&(p, key));
+                    }
+                    Err(e) => {
                         broken.insert((p, key), (offset, e));
                     }
                 }
@@ -325,4 +342,24 @@ fn decode(
             "`{changelog}` partition {p} offset {offset}: {e}"
         ))),
     }
+}
+
+/// An account's changelog record, its state or a tombstone, in place of
+/// what an earlier one said; one that does not decode leaves it out.
+fn restore_account(
+    accounts: &mut BTreeMap<AccountKey, AccountState>,
+    key: &str,
+    payload: Option<&[u8]>,
+) -> Result<(), Rejection> {
+    let account = AccountKey::parse(key).ok_or(Rejection::KeyMismatch)?;
+    accounts.remove(&account);
+    let Some(bytes) = payload else {
+        return Ok(());
+    };
+    let (decoded, state) = codec::decode_account_state(bytes)?;
+    if decoded != account {
+        return Err(Rejection::KeyMismatch);
+    }
+    accounts.insert(account, state);
+    Ok(())
 }

@@ -121,6 +121,7 @@ pub fn run_with_status(
         desk: Desk::new(Scorer::new(model), roster),
         feedback: Arc::new(feedback),
         partitions: BTreeMap::new(),
+        accounts: BTreeMap::new(),
         positions: BTreeMap::new(),
         topics,
         format: settings.pipeline.output_format,

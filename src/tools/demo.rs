@@ -144,6 +144,9 @@ pub fn run(
         &t.watches,
         &t.watch_alerts,
         &t.merges,
+        &t.accounts,
+        &t.account_scores,
+        &t.account_alerts,
         &t.notifications_dlq,
         &t.changelog(&settings.kafka.group_id),
     ] {

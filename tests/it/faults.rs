@@ -101,6 +101,9 @@ fn aborted_transactions_change_no_output() {
         "watches",
         "watch-alerts",
         "merges",
+        "accounts",
+        "account-scores",
+        "account-alerts",
     ] {
         cluster.create_topic(&d.topic(what), PARTITIONS, 1).unwrap();
     }

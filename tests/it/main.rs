@@ -5,6 +5,7 @@
 
 mod support;
 
+mod accounts;
 mod admin_http;
 mod architecture;
 mod config_check;

@@ -127,6 +127,13 @@ fn committed_ends(d: &Deployment, topic: &str) -> BTreeMap<i32, i64> {
 /// and every committed merges record, twice a second apart (a committed
 /// link's history may be produced just as the offsets are read).
 fn wait_settled(d: &Deployment, timeout: Duration) {
+    wait_settled_on(d, &["events", "merges"], timeout)
+}
+
+/// [`wait_settled`] on the events topic and the repartition topics named
+/// after it (`what` as [`Deployment::topic`] takes it), whose committed
+/// records the group must have read.
+pub(crate) fn wait_settled_on(d: &Deployment, inputs: &[&str], timeout: Duration) {
     let consumer: BaseConsumer = d
         .access
         .client()
@@ -138,9 +145,9 @@ fn wait_settled(d: &Deployment, timeout: Duration) {
     loop {
         let mut all = true;
         let mut seen = Vec::new();
-        for what in ["events", "merges"] {
+        for &what in inputs {
             let topic = d.topic(what);
-            let ends = if what == "merges" {
+            let ends = if what != "events" {
                 committed_ends(d, &topic)
             } else {
                 (0..PARTITIONS)

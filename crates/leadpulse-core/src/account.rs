@@ -31,6 +31,11 @@ pub const MAX_SHOWN_PEOPLE: usize = 10;
 /// finite score.
 pub const MAX_CONTRIBUTED: f64 = 1e15;
 
+/// Changelog keys of accounts start with this, followed by the key as
+/// [`fmt::Display`] writes it: lead ids never start with a NUL byte, and
+/// visitors' keys start with `"\0visitor\0"`.
+pub const ACCOUNT_KEY_PREFIX: &str = "\u{0}account\u{0}";
+
 /// Which account a lead belongs to: its `account_id`, else its company's
 /// web domain. Written `id:<account_id>` or `domain:<domain>` as a record
 /// key, so an id never meets a domain that happens to read the same.
@@ -58,6 +63,13 @@ impl AccountKey {
             Some(("domain", v)) if !v.is_empty() => Some(AccountKey::Domain(v.to_owned())),
             _ => None,
         }
+    }
+}
+
+impl AccountKey {
+    /// The account's key in the changelog (see [`ACCOUNT_KEY_PREFIX`]).
+    pub fn changelog_key(&self) -> String {
+        format!("{ACCOUNT_KEY_PREFIX}{self}")
     }
 }
 
@@ -264,7 +276,10 @@ pub struct AccountAlert {
     pub breadth_threshold: Option<u32>,
     /// The account's latest contribution time when it crossed.
     pub crossed_at: Millis,
-    /// The lead whose contribution made it cross.
+    /// The lead whose contribution is the latest by event time (ties: the
+    /// greater lead id) when it crossed: the one at `crossed_at`. Event
+    /// time decides, not arrival, so contributions reaching the account
+    /// from several partitions in another order name the same lead.
     pub lead_id: String,
     pub fit_reasons: Vec<AccountReason>,
     /// The most engaged people, at most [`MAX_SHOWN_PEOPLE`].
@@ -373,7 +388,7 @@ impl AccountScorer {
                 threshold: r.score_at_least,
                 breadth_threshold: r.breadth_at_least,
                 crossed_at: t,
-                lead_id: c.lead_id.clone(),
+                lead_id: latest_person(state).unwrap_or(&c.lead_id).to_owned(),
                 fit_reasons: view.fit_reasons.clone(),
                 people: view.people.clone(),
                 model_version: self.model.version.clone(),
@@ -493,6 +508,15 @@ fn attributes_of(account: &AccountKey, s: &AccountState) -> Attributes {
     }
     merged.insert(ACCOUNT_ATTRIBUTE, account.value());
     merged.into_iter().collect()
+}
+
+/// The lead id of the person whose latest contribution is latest (ties:
+/// the greater lead id), as [`attributes_of`] orders them.
+fn latest_person(s: &AccountState) -> Option<&str> {
+    s.people
+        .iter()
+        .max_by_key(|(id, p)| (p.at, *id))
+        .map(|(id, _)| id.as_str())
 }
 
 /// Keeps what `c` says about its person; true if anything changed. A

@@ -209,6 +209,10 @@ fn five_people_under_the_lead_threshold_make_one_account_alert() {
     assert_eq!(again.alerts.len(), 1);
     assert_eq!(again.alerts[0].alert_id, a.alert_id);
     assert_eq!(a.alert_id.len(), 32);
+    // Event time decides, not arrival: the fourth person came last, yet
+    // the alert is the one the people in their own order raised, naming
+    // the latest of them.
+    assert_eq!(again.alerts[0], *a);
 }
 
 #[test]

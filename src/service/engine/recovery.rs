@@ -35,6 +35,10 @@ impl Engine {
             Err(TxnError::Fatal(e)) => return Err(e),
         }
         let batch = std::mem::take(&mut self.batch);
+        // Accounts keep what the batch changed apart: drop it.
+        for book in self.accounts.values_mut() {
+            book.discard();
+        }
         // The batch changed state in place: rebuild what it touched from
         // the changelog, which holds exactly the committed states.
         let dirty: Vec<(i32, Millis)> = self
@@ -77,8 +81,8 @@ impl Engine {
             }
             self.positions.insert((source, p), first);
             let topic = self.topic_of(source).to_owned();
-            // The events are the group consumer's; the feedback and the
-            // merges the assign-only reader's.
+            // The events are the group consumer's; the feedback, the
+            // merges and the accounts the assign-only reader's.
             let rewound = if source != Topic::Events {
                 self.feedback
                     .seek(&topic, p, Offset::Offset(first), timeout)
@@ -118,6 +122,7 @@ impl Engine {
         self.batch = Batch::default();
         let owned: Vec<i32> = self.partitions.keys().copied().collect();
         self.partitions.clear();
+        self.accounts.clear();
         let restored = self.restore_partitions(&owned);
         self.status
             .restore_finished(&owned, restored.is_ok(), self.leads_changed());
@@ -151,6 +156,7 @@ impl Engine {
             wanted.add_partition(&self.topics.events, p);
             wanted.add_partition(&self.topics.feedback, p);
             wanted.add_partition(&self.topics.merges, p);
+            wanted.add_partition(&self.topics.accounts, p);
         }
         let timeout = self.txn.timeout();
         let mut backoff = Duration::from_millis(200);

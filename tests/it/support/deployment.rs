@@ -78,6 +78,9 @@ changelog = "{changelog}"
 watches = "{watches}"
 watch_alerts = "{watch_alerts}"
 merges = "{merges}"
+accounts = "{accounts}"
+account_scores = "{account_scores}"
+account_alerts = "{account_alerts}"
 partitions = {partitions}
 replication_factor = 1
 
@@ -103,6 +106,9 @@ reload_interval_ms = 200
             watches = self.topic("watches"),
             watch_alerts = self.topic("watch-alerts"),
             merges = self.topic("merges"),
+            accounts = self.topic("accounts"),
+            account_scores = self.topic("account-scores"),
+            account_alerts = self.topic("account-alerts"),
             partitions = self.partitions,
             model = model.display(),
         );
