@@ -526,7 +526,39 @@ fn bench(c: &mut Criterion) {
     }
 }
 
+/// One pass of one `watches` case over the bench's 200,000 events, for an
+/// instruction count that a noisy machine cannot move:
+///
+/// ```sh
+/// valgrind --tool=callgrind --toggle-collect='*PartitionState::apply_watched*' \
+///   target/release/deps/core-* --one-pass 100k_mixed
+/// ```
+fn one_pass(case: &str) {
+    let decoded = events(200_000, 20_000);
+    let ws = match case {
+        "none" => Watches::new(),
+        "100k_unmatched" => watches(false),
+        "100k_mixed_quiet" => mixed_watches(&decoded, true),
+        "100k_mixed" => mixed_watches(&decoded, false),
+        other => panic!(
+            "--one-pass: no case {other} (none, 100k_unmatched, 100k_mixed_quiet, 100k_mixed)"
+        ),
+    };
+    let desk = Desk::new(Scorer::new(model()), None);
+    let (alerts, part) = watched(&desk, &ws, &decoded);
+    println!(
+        "{case}: {} events, {alerts} watch alerts, {} leads",
+        decoded.len(),
+        part.store().len()
+    );
+}
+
 fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--one-pass") {
+        one_pass(args.get(i + 1).map_or("", String::as_str));
+        return;
+    }
     if !full_run() {
         smoke();
         return;
