@@ -132,11 +132,12 @@ fn take(s: &str, pos: &mut usize) -> u32 {
 #[derive(Clone, Default)]
 pub struct Attributes {
     packed: Box<str>,
-    /// Unique to this content among every change of the process (0 when
-    /// empty), so a cache of something read from the attributes (a lead's
-    /// [`crate::WatchMiss`]) checks it with one compare instead of reading
-    /// them again. Memory only; equality ignores it.
-    revision: u64,
+    /// Unique to these [`KEY_NAMES`] values among every change of the
+    /// process (0 while none was ever set), so a cache of something read
+    /// from the keys (a lead's [`crate::WatchMiss`]) checks it with one
+    /// compare instead of reading them again, and a profile update that
+    /// leaves them alone keeps it. Memory only; equality ignores it.
+    keys_revision: u64,
 }
 
 impl PartialEq for Attributes {
@@ -147,7 +148,35 @@ impl PartialEq for Attributes {
 
 impl Eq for Attributes {}
 
-/// Hands out attribute revisions; never 0, which is the empty set's.
+/// The names a lead is found by (the keys watches target, besides its id):
+/// the first four known names, so a tag tells them apart with a compare.
+pub const KEY_NAMES: [&str; 4] = ["company_domain", "account_id", "email", "email_domain"];
+
+/// Per known name, whether it sorts after every key name: a walk for the
+/// keys stops there.
+const AFTER_KEYS: [bool; KNOWN.len()] = {
+    let mut after = [false; KNOWN.len()];
+    let mut i = 0;
+    while i < KNOWN.len() {
+        after[i] = sorts_after(KNOWN[i].as_bytes(), KEY_NAMES[3].as_bytes());
+        i += 1;
+    }
+    after
+};
+
+/// `a > b` as `str` orders them, in a constant.
+const fn sorts_after(a: &[u8], b: &[u8]) -> bool {
+    let mut i = 0;
+    while i < a.len() && i < b.len() {
+        if a[i] != b[i] {
+            return a[i] > b[i];
+        }
+        i += 1;
+    }
+    a.len() > b.len()
+}
+
+/// Hands out key revisions; never 0, which means no key was ever set.
 static REVISIONS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 impl Attributes {
@@ -173,6 +202,39 @@ impl Attributes {
                 if *want == tag {
                     *slot = Some(value);
                 }
+            }
+        }
+        found
+    }
+
+    /// The values of [`KEY_NAMES`], in that order: what [`Attributes::get_each`]
+    /// gives for them, in a walk that compares tags only and stops at the
+    /// first name that sorts after the last key (a watched lead's keys are
+    /// read on each event its watches may match).
+    pub fn keys(&self) -> [Option<&str>; 4] {
+        let mut found = [None; 4];
+        let s = &*self.packed;
+        let mut pos = 0;
+        while pos < s.len() {
+            let tag = take(s, &mut pos);
+            if tag % 2 == 1 {
+                let i = (tag / 2) as usize;
+                if AFTER_KEYS[i] {
+                    break;
+                }
+                let len = take(s, &mut pos) as usize;
+                if i < found.len() {
+                    found[i] = Some(&s[pos..pos + len]);
+                }
+                pos += len;
+            } else {
+                let name = &s[pos..pos + (tag / 2) as usize];
+                if name > KEY_NAMES[3] {
+                    break;
+                }
+                pos += name.len();
+                let len = take(s, &mut pos) as usize;
+                pos += len;
             }
         }
         found
@@ -210,24 +272,26 @@ impl Attributes {
         if self.unchanged_by(pairs) {
             return false;
         }
+        let keys_changed = pairs.iter().any(|&(k, v)| {
+            known(k).is_some_and(|i| (i as usize) < KEY_NAMES.len())
+                && self.get(k) != (!v.is_empty()).then_some(v)
+        });
         let packed = pack(&self.merged(pairs));
         let changed = packed != self.packed;
-        if changed {
-            self.revision = if packed.is_empty() {
-                0
-            } else {
-                REVISIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-            };
+        if changed && keys_changed {
+            // A later pair may undo an earlier one: a new revision then is
+            // only a needless miss, never a false hit.
+            self.keys_revision = REVISIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
         self.packed = packed;
         changed
     }
 
-    /// Changes whenever the attributes do; equal revisions mean equal
-    /// attributes (not the reverse: a copy rebuilt from the same pairs
-    /// gets a revision of its own).
-    pub fn revision(&self) -> u64 {
-        self.revision
+    /// Changes whenever a value of [`KEY_NAMES`] does; equal revisions mean
+    /// equal keys (not the reverse: a copy rebuilt from the same pairs gets
+    /// a revision of its own).
+    pub fn keys_revision(&self) -> u64 {
+        self.keys_revision
     }
 
     fn unchanged_by(&self, pairs: &[(&str, &str)]) -> bool {
@@ -262,15 +326,26 @@ impl Attributes {
         if self.unchanged_by(pairs) {
             return Ok(());
         }
+        let (count, before) =
+            (self.iter()).fold((0, 0), |(n, b), (k, v)| (n + 1, b + k.len() + v.len()));
+        // Every pair adding itself is the most an update can grow by: within
+        // the limits, the merge (a sorted copy of every attribute) is not
+        // needed to say so.
+        let set = pairs.iter().filter(|(_, v)| !v.is_empty());
+        let (most, most_bytes) = set.fold((count, before), |(n, b), (k, v)| {
+            (n + 1, b + k.len() + v.len())
+        });
+        if most <= MAX_ATTRIBUTES && most_bytes <= MAX_ATTRIBUTE_BYTES {
+            return Ok(());
+        }
         let merged = self.merged(pairs);
         let bytes: usize = merged.iter().map(|(k, v)| k.len() + v.len()).sum();
-        if merged.len() > MAX_ATTRIBUTES && merged.len() > self.len() {
+        if merged.len() > MAX_ATTRIBUTES && merged.len() > count {
             return Err(format!(
                 "{} attributes (at most {MAX_ATTRIBUTES} per lead)",
                 merged.len()
             ));
         }
-        let before: usize = self.iter().map(|(k, v)| k.len() + v.len()).sum();
         if bytes > MAX_ATTRIBUTE_BYTES && bytes > before {
             return Err(format!(
                 "{bytes} bytes of attributes (at most {MAX_ATTRIBUTE_BYTES} per lead)"
@@ -408,26 +483,80 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_revision_changes_with_the_attributes_and_only_then() {
+    fn the_keys_revision_changes_with_the_keys_and_only_then() {
         let mut a = Attributes::default();
-        assert_eq!(a.revision(), 0);
+        assert_eq!(a.keys_revision(), 0);
+        assert!(a.insert("country", "PT"));
+        assert_eq!(a.keys_revision(), 0, "no key set yet");
         assert!(a.insert("email", "ana@acme.com"));
-        let first = a.revision();
+        let first = a.keys_revision();
         assert_ne!(first, 0);
         assert!(!a.insert("email", "ana@acme.com"));
-        assert_eq!(a.revision(), first, "an update that changes nothing");
+        assert_eq!(a.keys_revision(), first, "an update that changes nothing");
         let copy = a.clone();
-        assert!(a.insert("country", "PT"));
-        assert_ne!(a.revision(), first);
-        assert!(a.insert("country", ""));
+        assert!(a.update(&[
+            ("country", "ES"),
+            ("job_title", "CTO"),
+            ("email", "ana@acme.com")
+        ]));
+        assert_eq!(a.keys_revision(), first, "other attributes changed, no key");
+        for (name, value) in [
+            ("company_domain", "acme.com"),
+            ("account_id", "A-1"),
+            ("email_domain", "acme.com"),
+            ("email", "ana@acme.io"),
+            ("email", "ana@acme.com"),
+            ("account_id", ""),
+        ] {
+            let before = a.keys_revision();
+            assert!(a.insert(name, value), "{name}={value}");
+            assert_ne!(a.keys_revision(), before, "{name}={value}");
+            assert_ne!(
+                a.keys_revision(),
+                first,
+                "same keys again: a miss, never a false hit"
+            );
+        }
+        assert_ne!(a, copy);
+        let mut b = copy.clone();
+        assert_eq!(b, copy, "equality ignores the revision");
+        assert!(b.update(&[
+            ("email", "x@y.z"),
+            ("email", "ana@acme.com"),
+            ("plan", "pro")
+        ]));
         assert_ne!(
-            a.revision(),
+            b.keys_revision(),
             first,
-            "same content, new revision: a miss, never a false hit"
+            "a pair undone by a later one still counts"
         );
-        assert_eq!(a, copy, "equality ignores the revision");
-        assert!(a.insert("email", ""));
-        assert_eq!(a.revision(), 0, "empty again");
+        assert_eq!(
+            KEY_NAMES.map(known),
+            [Some(0), Some(1), Some(2), Some(3)],
+            "the keys are the first known names"
+        );
+    }
+
+    proptest::proptest! {
+        /// The keys' walk, which stops early, finds what the full walk does.
+        #[test]
+        fn keys_are_what_get_each_finds(
+            pairs in proptest::collection::vec(
+                (
+                    proptest::sample::select(vec![
+                        "account_id", "company_domain", "email", "email_domain", "city",
+                        "company", "country", "email_opt_in", "emailx", "e", "first_name",
+                        "industry", "zz", "acc", "email_domaim", "email_domainz",
+                    ]),
+                    proptest::sample::select(vec!["", "x", "acme.com", "ana@acme.com"]),
+                ),
+                0..12,
+            ),
+        ) {
+            let mut a = Attributes::default();
+            a.update(&pairs);
+            proptest::prop_assert_eq!(a.keys(), a.get_each(KEY_NAMES));
+        }
     }
 
     #[test]
