@@ -22,11 +22,13 @@
 //!   alternated three times in thread CPU time, printing the ratio of the
 //!   fastest passes (a pass takes seconds: too long for criterion).
 //! - `accounts/*`: the cost of a model's `[account]`: events through a
-//!   partition as in `refresh_1m_leads`, each changed lead score making
-//!   its account's contribution as the service does (the account key, the
-//!   contribution encoded for `lead-accounts` and decoded on the account's
-//!   partition, `AccountScorer::apply`, and at each commit the changed
-//!   accounts' changelog state and score records encoded). `plain` has no
+//!   partition as in `refresh_1m_leads`, the leads' changelog and score
+//!   records encoded at each commit as in `publish/json`, each changed
+//!   lead score making its account's contribution as the service does
+//!   (the account key, the contribution encoded for `lead-accounts` and
+//!   decoded on the account's partition, `AccountScorer::apply`, and at
+//!   each commit the changed accounts' changelog state and score records
+//!   encoded). `plain` has no
 //!   account code at all, `off` runs it with the example model (no
 //!   `[account]`: the service's per-step check and nothing else), `on`
 //!   with an `[account]` section; the leads belong to accounts of about
@@ -131,7 +133,8 @@ fn in_accounts(mut events: Vec<Event>) -> Vec<Event> {
 /// The accounts of one partition, and how many alerts they raised.
 type Book = (BTreeMap<AccountKey, AccountState>, usize);
 
-/// [`through_partition`] with the service's account hop when `hop`: each
+/// [`through_partition`] with the leads' own records encoded at each
+/// commit (as [`publish`]), and the service's account hop when `hop`: each
 /// changed lead score's contribution, encoded and decoded as it crosses
 /// `lead-accounts`, applied to its account, and the changed accounts'
 /// state and score records encoded at each commit. The scorer is looked
@@ -179,6 +182,7 @@ fn through_accounts(desk: &Desk, events: &[Event], hop: bool) -> (PartitionState
                 black_box(codec::encode_account_score(&score, Format::Json));
             }
         }
+        publish(desk.scorer(), p.store());
         p.store_mut().commit();
     }
     (p, (accounts, alerts))
