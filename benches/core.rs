@@ -196,12 +196,35 @@ fn rss_bytes() -> u64 {
 }
 
 /// `plain`, `off` and `on` (see the module doc) alternated `rounds` times
-/// in thread CPU time, the ratios of their fastest passes; then the RSS
-/// growth per lead of an `off` and an `on` state built one after the
-/// other, both kept.
+/// in thread CPU time, the ratios of their fastest passes; before them,
+/// the RSS growth per lead of an `off` and an `on` state built one after
+/// the other, both kept.
 fn accounts_interleaved(events: &[Event], rounds: usize) {
     let off = Desk::new(Scorer::new(model()), None);
     let on = Desk::new(Scorer::new(model_with_accounts()), None);
+    // Memory first, on a fresh heap: after the timed passes, freed pages
+    // would be reused and hide the growth.
+    let before = rss_bytes();
+    let kept_off = through_accounts(&off, events, true);
+    let after_off = rss_bytes();
+    let kept_on = through_accounts(&on, events, true);
+    let after_on = rss_bytes();
+    let leads = kept_on.0.store().len().max(1) as f64;
+    let accounts = kept_on.1 .0.len().max(1) as f64;
+    let (off_bytes, on_bytes) = (
+        after_off.saturating_sub(before) as f64,
+        after_on.saturating_sub(after_off) as f64,
+    );
+    println!(
+        "accounts_1m_leads memory (RSS growth): off {:.0} bytes/lead, on {:.0} bytes/lead; \
+         the accounts' {:.0} bytes/lead = {:.0} bytes per account ({} accounts)",
+        off_bytes / leads,
+        on_bytes / leads,
+        (on_bytes - off_bytes) / leads,
+        (on_bytes - off_bytes) / accounts,
+        accounts
+    );
+    drop(black_box((kept_off, kept_on)));
     let cases = [
         ("plain", &off, false),
         ("off", &off, true),
@@ -234,27 +257,6 @@ fn accounts_interleaved(events: &[Event], rounds: usize) {
         best[0] / best[1],
         best[1] / best[2]
     );
-    let before = rss_bytes();
-    let kept_off = through_accounts(&off, events, true);
-    let after_off = rss_bytes();
-    let kept_on = through_accounts(&on, events, true);
-    let after_on = rss_bytes();
-    let leads = kept_on.0.store().len().max(1) as f64;
-    let accounts = kept_on.1 .0.len().max(1) as f64;
-    let (off_bytes, on_bytes) = (
-        after_off.saturating_sub(before) as f64,
-        after_on.saturating_sub(after_off) as f64,
-    );
-    println!(
-        "accounts_1m_leads memory (RSS growth): off {:.0} bytes/lead, on {:.0} bytes/lead; \
-         the accounts' {:.0} bytes/lead = {:.0} bytes per account ({} accounts)",
-        off_bytes / leads,
-        on_bytes / leads,
-        (on_bytes - off_bytes) / leads,
-        (on_bytes - off_bytes) / accounts,
-        accounts
-    );
-    drop(black_box((kept_off, kept_on)));
 }
 
 fn events(n: usize, leads: u32) -> Vec<Event> {
