@@ -253,3 +253,51 @@ fn a_committee_spread_over_partitions_alerts_its_account_once_through_kill_9_and
     want_alerts.sort_by(|x, y| x.alert_id.cmp(&y.alert_id));
     assert_eq!(alerts, want_alerts);
 }
+
+/// `replay --outputs`' account records, in JSON, are what the AsyncAPI
+/// document's `AccountScore` and `AccountAlert` schemas (and so
+/// `proto/json/`, which the Schema Registry gets) say, checked by the
+/// `jsonschema` package from PyPI.
+#[test]
+fn replayed_account_records_match_their_json_schemas() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("accounts-model.toml");
+    std::fs::write(&model, MODEL).unwrap();
+    let base = now_ms() - 10 * H;
+    let leads = people("schemas");
+    let records: Vec<InputRecord> = leads
+        .iter()
+        .enumerate()
+        .flat_map(|(i, lead)| person(lead, i as i64 + 1, "schemas.example", base))
+        .collect();
+    let (scores, alerts) = replayed(&records, dir.path(), &model);
+    assert_eq!((scores.len(), alerts.len()), (1, 1));
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let outputs = dir.path().join("replayed");
+    let check = r##"
+import json, sys, jsonschema, yaml
+schemas = yaml.safe_load(open(sys.argv[1]))["components"]["schemas"]
+for name, path in (("AccountScore", sys.argv[2]), ("AccountAlert", sys.argv[3])):
+    v = jsonschema.Draft202012Validator(
+        {"$ref": f"#/components/schemas/{name}", "components": {"schemas": schemas}},
+        format_checker=jsonschema.FormatChecker())
+    lines = [l for l in open(path) if l.strip()]
+    assert lines, path
+    for line in lines:
+        v.validate(json.loads(line))
+print("ok")
+"##;
+    let out = Command::new(python())
+        .arg("-c")
+        .arg(check)
+        .arg(root.join("docs/asyncapi.yaml"))
+        .arg(outputs.join("account-scores.ndjson"))
+        .arg(outputs.join("account-alerts.ndjson"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -285,6 +285,11 @@ pub struct AccountAlert {
     /// The most engaged people, at most [`MAX_SHOWN_PEOPLE`].
     pub people: Vec<PersonShare>,
     pub model_version: Arc<str>,
+    /// The account's owner, when account routing names one: `leadpulse
+    /// notify` tells this rep, and this team's channel, as it does a
+    /// hot-lead alert's `owner_rep` and `owner_team`.
+    pub owner_team: Option<String>,
+    pub owner_rep: Option<String>,
 }
 
 /// What one contribution did to an account.
@@ -392,6 +397,8 @@ impl AccountScorer {
                 fit_reasons: view.fit_reasons.clone(),
                 people: view.people.clone(),
                 model_version: self.model.version.clone(),
+                owner_team: None,
+                owner_rep: None,
             });
         }
         AccountOutcome {

@@ -27,7 +27,7 @@ pub mod watch;
 
 pub use account::{
     account_key, AccountAlert, AccountKey, AccountOutcome, AccountReason, AccountScore,
-    AccountScorer, AccountState, AccountTrigger, LeadContribution, ACCOUNT_KEY_PREFIX,
+    AccountScorer, AccountState, AccountTrigger, LeadContribution, PersonShare, ACCOUNT_KEY_PREFIX,
 };
 pub use admit::{admit, Rejection};
 pub use attributes::Attributes;
