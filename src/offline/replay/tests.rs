@@ -33,8 +33,8 @@ fn a_visitors_views_count_for_its_lead_once_on_any_partitions() {
     for partitions in [1, 3, 7] {
         let mut options = ReplayOptions::new(i64::MAX / 2, 0);
         options.partitions = partitions;
-        let out = replay(model.clone(), input.as_bytes(), &options, |_| {}, |_, _| {})
-            .expect("replays");
+        let out =
+            replay(model.clone(), input.as_bytes(), &options, |_| {}, |_, _| {}).expect("replays");
         let scorer = Scorer::new(model.clone());
         assert_eq!(out.leads.len(), 1, "the visitor is no lead");
         let score = scorer.score_of("L-42", &out.leads["L-42"]);
@@ -198,13 +198,25 @@ fn a_challenger_in_shadow_alerts_on_its_own_and_leaves_the_champion_alone() {
     let mut options = ReplayOptions::new(i64::MAX / 2, 0);
     options.partitions = 3;
     let events = committee("initech.io");
-    let plain = replay(model.clone(), events.as_bytes(), &options, |_| {}, |_, _| {})
-        .expect("replays");
+    let plain = replay(
+        model.clone(),
+        events.as_bytes(),
+        &options,
+        |_| {},
+        |_, _| {},
+    )
+    .expect("replays");
     options.shadow = Some(crate::core::Shadow::new(Arc::new(
         Model::from_toml("c.toml", &challenger).expect("challenger"),
     )));
-    let shadowed = replay(model.clone(), events.as_bytes(), &options, |_| {}, |_, _| {})
-        .expect("replays");
+    let shadowed = replay(
+        model.clone(),
+        events.as_bytes(),
+        &options,
+        |_| {},
+        |_, _| {},
+    )
+    .expect("replays");
     let scorer = Scorer::new(model);
     assert_eq!(shadowed.alerts, plain.alerts);
     assert_eq!(shadowed.scores(&scorer), plain.scores(&scorer));
@@ -214,7 +226,11 @@ fn a_challenger_in_shadow_alerts_on_its_own_and_leaves_the_champion_alone() {
         .iter()
         .map(|a| a.event_id.as_str())
         .collect();
-    assert_eq!(alerted, ["w-1", "w-2", "w-3", "w-4", "w-5"], "25 points pass 20");
+    assert_eq!(
+        alerted,
+        ["w-1", "w-2", "w-3", "w-4", "w-5"],
+        "25 points pass 20"
+    );
     assert!(shadowed
         .shadow_alerts
         .iter()
