@@ -10,7 +10,9 @@
 //! - median, p90 and mean follow-up time;
 //! - conversion by stage (MQL → SAL → SQL → opportunity → customer);
 //! - accept, reject (by reason) and overdue feedback;
-//! - won and lost (count and amount) by the rule that qualified the lead.
+//! - won and lost (count and amount) by the rule that qualified the lead;
+//! - with `[[shadow]]` alerts, the champion's and the challenger's alerts
+//!   compared by lead ([`shadow`]).
 //!
 //! Where the records come from (a `replay --outputs` folder or the topics
 //! of a running deployment) is [`crate::offline::report_input`]'s business; how the
@@ -19,10 +21,11 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use crate::core::{HandoffRecord, Millis, SlaBreach, SlaStatus, Stage, StageChange};
+use crate::core::{Alert, HandoffRecord, Millis, SlaBreach, SlaStatus, Stage, StageChange};
 
 pub mod html;
 pub mod markdown;
+pub mod shadow;
 
 /// The funnel stages a handoff can reach, in order.
 pub const FUNNEL: [Stage; 5] = [
@@ -46,6 +49,10 @@ pub struct ReportInput {
     pub stages: Vec<StageChange>,
     /// Every SLA breach.
     pub breaches: Vec<SlaBreach>,
+    /// Every champion alert (`hot-lead-alerts`).
+    pub alerts: Vec<Alert>,
+    /// Every challenger alert (`shadow-alerts`, with `[[shadow]]`).
+    pub shadow_alerts: Vec<Alert>,
 }
 
 impl ReportInput {
@@ -287,6 +294,8 @@ pub struct Report {
     pub teams: Vec<Group>,
     /// One row per rep, by team then rep id.
     pub reps: Vec<Group>,
+    /// Champion and challenger compared, with `[[shadow]]` alerts.
+    pub shadow: Option<shadow::Comparison>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -401,6 +410,7 @@ impl Report {
                     figures,
                 })
                 .collect(),
+            shadow: shadow::Comparison::new(&input.alerts, &input.shadow_alerts, period),
         }
     }
 }

@@ -57,10 +57,33 @@ enum Kind {
     Handoffs,
     Lifecycle,
     Breaches,
+    /// The challenger's alerts (`[[shadow]]`); optional.
+    ShadowAlerts,
+    /// The champion's alerts, read only to compare with the challenger's.
+    Alerts,
 }
 
 impl Kind {
-    const ALL: [Kind; 3] = [Kind::Handoffs, Kind::Lifecycle, Kind::Breaches];
+    /// The challenger's before the champion's: without challenger alerts
+    /// the champion's are not read.
+    const ALL: [Kind; 5] = [
+        Kind::Handoffs,
+        Kind::Lifecycle,
+        Kind::Breaches,
+        Kind::ShadowAlerts,
+        Kind::Alerts,
+    ];
+
+    /// Whether a missing file or topic is an error: the comparison's are
+    /// absent where no challenger ran.
+    fn required(self) -> bool {
+        !matches!(self, Kind::ShadowAlerts | Kind::Alerts)
+    }
+
+    /// Whether to read this kind at all, given what was read before it.
+    fn wanted(self, input: &ReportInput) -> bool {
+        !matches!(self, Kind::Alerts) || !input.shadow_alerts.is_empty()
+    }
 
     /// Where records of this kind are published.
     fn topic(self) -> Topic {
@@ -68,6 +91,8 @@ impl Kind {
             Kind::Handoffs => Topic::Handoffs,
             Kind::Lifecycle => Topic::Lifecycle,
             Kind::Breaches => Topic::Breaches,
+            Kind::ShadowAlerts => Topic::ShadowAlerts,
+            Kind::Alerts => Topic::Alerts,
         }
     }
 
@@ -95,22 +120,31 @@ fn absorb(
         (Kind::Handoffs, Some(b)) => input.add_handoff(codec::decode_handoff(b)?),
         (Kind::Lifecycle, Some(b)) => input.stages.push(codec::decode_stage(b)?),
         (Kind::Breaches, Some(b)) => input.breaches.push(codec::decode_breach(b)?),
+        (Kind::ShadowAlerts, Some(b)) => input.shadow_alerts.push(codec::decode_alert(b)?),
+        (Kind::Alerts, Some(b)) => input.alerts.push(codec::decode_alert(b)?),
     }
     Ok(())
 }
 
 /// Reads a `replay --outputs` folder: `lead-handoffs.ndjson` (a later line
 /// of the same handoff replaces an earlier one), `lead-lifecycle.ndjson`
-/// and `sla-breaches.ndjson`.
+/// and `sla-breaches.ndjson`; `shadow-alerts.ndjson` and
+/// `hot-lead-alerts.ndjson` if `replay --shadow` wrote them.
 pub fn from_dir(dir: &Path) -> Result<(ReportInput, Skipped), InputError> {
     let mut input = ReportInput::default();
     let mut skipped = Skipped::default();
     for kind in Kind::ALL {
+        if !kind.wanted(&input) {
+            continue;
+        }
         let path = dir.join(kind.file());
-        let text = std::fs::read(&path).map_err(|source| InputError::File {
-            path: path.display().to_string(),
-            source,
-        })?;
+        let text = match std::fs::read(&path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !kind.required() => continue,
+            read => read.map_err(|source| InputError::File {
+                path: path.display().to_string(),
+                source,
+            })?,
+        };
         for (i, line) in text.split(|&b| b == b'\n').enumerate() {
             if line.iter().all(u8::is_ascii_whitespace) {
                 continue;
@@ -124,6 +158,7 @@ pub fn from_dir(dir: &Path) -> Result<(ReportInput, Skipped), InputError> {
 }
 
 /// Reads the handoff, lifecycle and breach topics named in `settings`
+/// (and `shadow-alerts`, then with challenger alerts `hot-lead-alerts`)
 /// from the beginning to their end (the last stable offset: read_committed
 /// skips aborted and open transactions). Gives up after `timeout` when no
 /// broker answers, with one error rather than librdkafka's log of every
@@ -139,6 +174,9 @@ pub fn from_kafka(
     let mut input = ReportInput::default();
     let mut skipped = Skipped::default();
     for kind in Kind::ALL {
+        if !kind.wanted(&input) {
+            continue;
+        }
         let topic = names.name(kind.topic());
         let consumer: BaseConsumer<crate::service::Reader> =
             crate::service::reader_config(settings)
@@ -151,6 +189,7 @@ pub fn from_kafka(
             Some(m) if m.error().is_none() && !m.partitions().is_empty() => {
                 m.partitions().iter().map(|p| p.id()).collect()
             }
+            _ if !kind.required() => continue,
             _ => return Err(InputError::MissingTopic(topic.to_owned())),
         };
         let mut tpl = TopicPartitionList::new();

@@ -4,9 +4,11 @@
 //! mid-stream. The committed `shadow-alerts` equal `replay --shadow`'s
 //! `shadow-alerts.ndjson` (once each), and the champion's `alerts` and
 //! `scores` equal a replay without the challenger: it changes nothing the
-//! champion publishes.
+//! champion publishes. `report` compares the two models alike from the
+//! topics and from replay's folder.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::process::Command;
 use std::time::Duration;
 
 use leadpulse::codec;
@@ -129,5 +131,33 @@ fn shadow_alerts_equal_replay_through_kill_9_and_leave_the_champion_alone() {
     assert!(
         !challenger_leads.is_subset(&champion_leads),
         "the challenger at 50 must alert leads the champion at 70 does not"
+    );
+
+    // The report's comparison reads the same from the topics as from
+    // replay's folder.
+    let section = |args: &[&std::ffi::OsStr]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_leadpulse"))
+            .arg("report")
+            .args(args)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let at = text
+            .find("## Champion and challenger")
+            .expect("the comparison");
+        text[at..].to_owned()
+    };
+    let from_kafka = section(&["--config".as_ref(), config.as_os_str()]);
+    let from_dir = section(&["--from".as_ref(), outputs.as_os_str()]);
+    assert_eq!(from_kafka, from_dir);
+    let only = challenger_leads.difference(&champion_leads).count();
+    assert!(
+        from_kafka.contains(&format!("only the challenger ({only}):")),
+        "{from_kafka}"
     );
 }

@@ -423,6 +423,15 @@ pub fn render(report: &Report, currency: &Currency) -> String {
         table(&mut out, id, &h, &group_rule_rows(groups), keys + 1);
         out.push_str("</div>");
     }
-    out.push_str("</section>\n</body></html>\n");
+    out.push_str("</section>\n");
+    if let Some(c) = &report.shadow {
+        out.push_str("<h2>Champion and challenger</h2>");
+        let headers: Vec<String> = super::shadow::HEADERS.map(String::from).into();
+        table(&mut out, "shadow", &headers, &c.rows(), 1);
+        for line in c.only_lines() {
+            let _ = write!(out, "<p>{}</p>", escape(&line));
+        }
+    }
+    out.push_str("</body></html>\n");
     out
 }
