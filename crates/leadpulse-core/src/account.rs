@@ -18,7 +18,11 @@ use xxhash_rust::xxh3::xxh3_128;
 use super::attributes::Attributes;
 use super::event::Millis;
 use super::lead::LeadState;
-use super::model::{normalise_domain, AccountModel, Aggregate, Model, ACCOUNT_ATTRIBUTE};
+#[cfg(doc)]
+use super::model::DEFAULT_FREE_MAIL_DOMAINS;
+use super::model::{
+    is_default_free_mail, normalise_domain, AccountModel, Aggregate, Model, ACCOUNT_ATTRIBUTE,
+};
 use super::outcome::{Contact, LeadScore, Reason, ReasonKind};
 use super::scorer::{halving, round2};
 
@@ -87,6 +91,21 @@ impl fmt::Display for AccountKey {
 /// (`email_domain`, or the part of `email` after `@`), unless free mail.
 /// `None`: the lead belongs to no account (a private person, or unknown).
 pub fn account_key(attributes: &Attributes, rules: &AccountModel) -> Option<AccountKey> {
+    account_key_by(attributes, |d| rules.is_free_mail(d))
+}
+
+/// [`account_key`] with [`DEFAULT_FREE_MAIL_DOMAINS`]: for a model without
+/// `[account]`, whose roster still names accounts.
+pub fn default_account_key(attributes: &Attributes) -> Option<AccountKey> {
+    account_key_by(attributes, is_default_free_mail)
+}
+
+/// [`account_key`], with `is_free_mail` telling the domains that form no
+/// account.
+fn account_key_by(
+    attributes: &Attributes,
+    is_free_mail: impl Fn(&str) -> bool,
+) -> Option<AccountKey> {
     let attr = |name: &str| {
         attributes
             .get(name)
@@ -105,7 +124,7 @@ pub fn account_key(attributes: &Attributes, rules: &AccountModel) -> Option<Acco
         .into_iter()
         .flatten()
         .filter_map(normalise_domain)
-        .find(|d| !rules.is_free_mail(d))
+        .find(|d| !is_free_mail(d))
         .map(AccountKey::Domain)
 }
 

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use xxhash_rust::xxh3::xxh3_128;
 
+use super::account::{account_key, default_account_key, AccountKey};
 use super::event::{Event, EventKind, Feedback, Millis};
 use super::lead::{Handoff, LeadState, SlaStatus, Stage};
 use super::outcome::{
@@ -223,6 +224,19 @@ impl Desk {
         lead.next_refresh_at = self.scorer.next_refresh(lead, refresh, at);
     }
 
+    /// The lead's account, when the roster names accounts: by the model's
+    /// `[account]` keys, or the default free-mail list without one, so a
+    /// named account is the account that `account-scores` shows.
+    fn account_for_routing(&self, roster: &Roster, lead: &LeadState) -> Option<AccountKey> {
+        if !roster.account_owners.names_accounts() {
+            return None;
+        }
+        match &self.scorer.model().account {
+            Some(rules) => account_key(&lead.attributes, rules),
+            None => default_account_key(&lead.attributes),
+        }
+    }
+
     /// Routes a new alert, stamps its owner and SLA deadline, and opens the
     /// handoff with its timers.
     fn hand_off(&self, routing: &mut RoutingState, lead: &mut LeadState, alert: &mut Alert) {
@@ -241,7 +255,15 @@ impl Desk {
             ..Handoff::default()
         };
         if let Some(roster) = &self.roster {
-            let owner = roster.route(routing, &lead.attributes, alert.grade, None, None);
+            let account = self.account_for_routing(roster, lead);
+            let owner = roster.route(
+                routing,
+                &lead.attributes,
+                account.as_ref(),
+                alert.grade,
+                None,
+                None,
+            );
             let team = roster
                 .team(&owner.team)
                 .expect("route returns a roster team");
@@ -309,6 +331,7 @@ impl Desk {
                 let owner = roster.route(
                     routing,
                     &lead.attributes,
+                    None,
                     grade,
                     Some(&h.rep),
                     Some(&team.id),
