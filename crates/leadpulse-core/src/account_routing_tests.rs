@@ -86,9 +86,9 @@ fn named_accounts_load_with_their_keys() {
     assert_eq!(
         named,
         [
+            ("id:001-GLOBEX".to_owned(), "zed"),
             ("domain:acme.com".to_owned(), "bob"),
             ("domain:initech.io".to_owned(), "lee"),
-            ("id:001-GLOBEX".to_owned(), "zed"),
         ]
     );
     assert_eq!(r.account_owners.attribute.as_deref(), Some("account_owner"));
