@@ -18,8 +18,6 @@ use xxhash_rust::xxh3::xxh3_128;
 use super::attributes::Attributes;
 use super::event::Millis;
 use super::lead::LeadState;
-#[cfg(doc)]
-use super::model::DEFAULT_FREE_MAIL_DOMAINS;
 use super::model::{
     is_default_free_mail, normalise_domain, AccountModel, Aggregate, Model, ACCOUNT_ATTRIBUTE,
 };
@@ -68,9 +66,7 @@ impl AccountKey {
             _ => None,
         }
     }
-}
 
-impl AccountKey {
     /// The account's key in the changelog (see [`ACCOUNT_KEY_PREFIX`]).
     pub fn changelog_key(&self) -> String {
         format!("{ACCOUNT_KEY_PREFIX}{self}")
@@ -94,14 +90,12 @@ pub fn account_key(attributes: &Attributes, rules: &AccountModel) -> Option<Acco
     account_key_by(attributes, |d| rules.is_free_mail(d))
 }
 
-/// [`account_key`] with [`DEFAULT_FREE_MAIL_DOMAINS`]: for a model without
-/// `[account]`, whose roster still names accounts.
+/// [`account_key`] with the default free-mail list, for a model without `[account]`.
 pub fn default_account_key(attributes: &Attributes) -> Option<AccountKey> {
     account_key_by(attributes, is_default_free_mail)
 }
 
-/// [`account_key`], with `is_free_mail` telling the domains that form no
-/// account.
+/// [`account_key`], `is_free_mail` telling the domains of no account.
 fn account_key_by(
     attributes: &Attributes,
     is_free_mail: impl Fn(&str) -> bool,
