@@ -21,6 +21,23 @@
 //!   (desk and timer index) without and with the model's `[refresh]`,
 //!   alternated three times in thread CPU time, printing the ratio of the
 //!   fastest passes (a pass takes seconds: too long for criterion).
+//! - `accounts/*`: the cost of a model's `[account]`: events through a
+//!   partition as in `refresh_1m_leads`, the leads' changelog and score
+//!   records encoded at each commit as in `publish/json`, each changed
+//!   lead score making its account's contribution as the service does
+//!   (the account key, the contribution encoded for `lead-accounts` and
+//!   decoded on the account's partition, `AccountScorer::apply`, and at
+//!   each commit the changed accounts' changelog state and score records
+//!   encoded). `plain` has no
+//!   account code at all, `off` runs it with the example model (no
+//!   `[account]`: the service's per-step check and nothing else), `on`
+//!   with an `[account]` section; the leads belong to accounts of about
+//!   five people (an `account_id` per five leads). The group ends with
+//!   `accounts_1m_leads`: 2M events for 1M leads, the three alternated
+//!   three times in thread CPU time with the ratios of their fastest
+//!   passes, and the RSS growth per lead of `off` and `on` (each state
+//!   kept alive while the next is built, as `leadpulse-bench
+//!   state-memory` measures bytes per lead).
 //!
 //! A filter on the command line (`-- watches`) skips the other groups'
 //! set-up too, not only their criterion cases.
@@ -32,14 +49,15 @@
 //! flags such as `--test-threads`) runs each case once on a small stream,
 //! without criterion, as a smoke test that asserts nothing about time.
 
+use std::collections::BTreeMap;
 use std::hint::black_box;
 use std::sync::Arc;
 
 use criterion::{BatchSize, Criterion, Throughput};
 use leadpulse::codec::{self, decode_event, Format};
 use leadpulse::core::{
-    Desk, Event, EventCondition, EventConditionSpec, EventType, LeadStore, Model, PartitionState,
-    Scorer, Target, Watch, Watches,
+    AccountKey, AccountScorer, AccountState, Desk, Event, EventCondition, EventConditionSpec,
+    EventType, LeadContribution, LeadStore, Model, PartitionState, Scorer, Target, Watch, Watches,
 };
 use leadpulse::tools::generate::{Generator, GeneratorConfig};
 
@@ -85,6 +103,160 @@ fn through_partition(desk: &Desk, events: &[Event]) -> (usize, PartitionState) {
         p.store_mut().commit();
     }
     (fired, p)
+}
+
+/// The example model with an `[account]` section: a decayed sum of the
+/// people's engagement, breadth in a fortnight, both thresholds.
+fn model_with_accounts() -> Arc<Model> {
+    let text = format!(
+        "{}\n[account]\nhalf_life_days = 14\nengaged_above = 10\nscore_at_least = 150\nbreadth_at_least = 4\nrearm_below = 60\n",
+        include_str!("../examples/model.toml")
+    );
+    Arc::new(Model::from_toml("examples/model.toml", &text).expect("the model loads"))
+}
+
+/// `events` with an `account_id` per five leads (from the lead id's
+/// number), so accounts have a handful of people as B2B accounts do; the
+/// generator's own companies are 15 for any number of leads.
+fn in_accounts(mut events: Vec<Event>) -> Vec<Event> {
+    for e in &mut events {
+        let n: u64 = e
+            .lead_id
+            .bytes()
+            .filter(u8::is_ascii_digit)
+            .fold(0, |n, b| n * 10 + u64::from(b - b'0'));
+        e.account_id = Some(format!("acct-{}", n / 5));
+    }
+    events
+}
+
+/// The accounts of one partition, and how many alerts they raised.
+type Book = (BTreeMap<AccountKey, AccountState>, usize);
+
+/// [`through_partition`] with the leads' own records encoded at each
+/// commit (as [`publish`]), and the service's account hop when `hop`: each
+/// changed lead score's contribution, encoded and decoded as it crosses
+/// `lead-accounts`, applied to its account, and the changed accounts'
+/// state and score records encoded at each commit. The scorer is looked
+/// up per step as `service::accounts::contribute` does, so a model
+/// without `[account]` pays what the service pays for it.
+fn through_accounts(desk: &Desk, events: &[Event], hop: bool) -> (PartitionState, Book) {
+    let mut p = PartitionState::default();
+    let mut accounts: BTreeMap<AccountKey, AccountState> = BTreeMap::new();
+    let mut changed: Vec<AccountKey> = Vec::new();
+    let mut alerts = 0;
+    for batch in events.chunks(BATCH) {
+        for event in batch {
+            let step = p.apply(desk, event).expect("generated events fit");
+            black_box(step.outcome.score_changed);
+            if !(hop && step.outcome.score_changed) {
+                continue;
+            }
+            let Some(scorer) = AccountScorer::new(desk.scorer().model().clone()) else {
+                continue;
+            };
+            let Some(key) = scorer.key_of(&step.lead.attributes) else {
+                continue;
+            };
+            let score = desk.scorer().score_of(&event.lead_id, step.lead);
+            let c = LeadContribution::of(key, &score, step.lead, scorer.rules());
+            let bytes = codec::encode_contribution(&c, Format::Protobuf);
+            let c = codec::decode_contribution(&bytes).expect("it round-trips");
+            let state = accounts.entry(c.account.clone()).or_default();
+            let out = scorer.apply(state, &c);
+            if let Some(alert) = out.alert {
+                black_box(codec::encode_account_alert(&alert, Format::Json));
+                alerts += 1;
+            }
+            if out.changed {
+                changed.push(c.account);
+            }
+        }
+        if let Some(scorer) = AccountScorer::new(desk.scorer().model().clone()) {
+            changed.sort_unstable();
+            changed.dedup();
+            for key in changed.drain(..) {
+                let state = &accounts[&key];
+                black_box(codec::encode_account_state(&key, state));
+                let score = scorer.score_of(&key, state);
+                black_box(codec::encode_account_score(&score, Format::Json));
+            }
+        }
+        publish(desk.scorer(), p.store());
+        p.store_mut().commit();
+    }
+    (p, (accounts, alerts))
+}
+
+fn rss_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| s.split_whitespace().nth(1)?.parse::<u64>().ok())
+        .map_or(0, |pages| pages * 4096)
+}
+
+/// `plain`, `off` and `on` (see the module doc) alternated `rounds` times
+/// in thread CPU time, the ratios of their fastest passes; before them,
+/// the RSS growth per lead of an `off` and an `on` state built one after
+/// the other, both kept.
+fn accounts_interleaved(events: &[Event], rounds: usize) {
+    let off = Desk::new(Scorer::new(model()), None);
+    let on = Desk::new(Scorer::new(model_with_accounts()), None);
+    // Memory first, on a fresh heap: after the timed passes, freed pages
+    // would be reused and hide the growth.
+    let before = rss_bytes();
+    let kept_off = through_accounts(&off, events, true);
+    let after_off = rss_bytes();
+    let kept_on = through_accounts(&on, events, true);
+    let after_on = rss_bytes();
+    let leads = kept_on.0.store().len().max(1) as f64;
+    let accounts = kept_on.1 .0.len().max(1) as f64;
+    let (off_bytes, on_bytes) = (
+        after_off.saturating_sub(before) as f64,
+        after_on.saturating_sub(after_off) as f64,
+    );
+    println!(
+        "accounts_1m_leads memory (RSS growth): off {:.0} bytes/lead, on {:.0} bytes/lead; \
+         the accounts' {:.0} bytes/lead = {:.0} bytes per account ({} accounts)",
+        off_bytes / leads,
+        on_bytes / leads,
+        (on_bytes - off_bytes) / leads,
+        (on_bytes - off_bytes) / accounts,
+        accounts
+    );
+    drop(black_box((kept_off, kept_on)));
+    let cases = [
+        ("plain", &off, false),
+        ("off", &off, true),
+        ("on", &on, true),
+    ];
+    let mut best = [f64::MAX; 3];
+    for round in 0..rounds {
+        for (i, (name, desk, hop)) in cases.iter().enumerate() {
+            let (took, (p, (accounts, alerts))) = cpu(|| through_accounts(desk, events, *hop));
+            if round == 0 {
+                let people: usize = accounts.values().map(|a| a.people.len()).sum();
+                println!(
+                    "accounts {name}: {} leads, {} accounts, {people} people, {alerts} account alerts",
+                    p.store().len(),
+                    accounts.len()
+                );
+            }
+            drop(black_box((p, accounts)));
+            best[i] = best[i].min(took.as_secs_f64());
+        }
+    }
+    let rate = |s: f64| events.len() as f64 / s / 1000.0;
+    println!(
+        "accounts_1m_leads interleaved ({rounds} rounds, fastest pass, thread CPU): \
+         plain {:.0}k events/s, off {:.0}k events/s, on {:.0}k events/s; \
+         off / plain = {:.3}, on / off = {:.3}",
+        rate(best[0]),
+        rate(best[1]),
+        rate(best[2]),
+        best[0] / best[1],
+        best[1] / best[2]
+    );
 }
 
 fn events(n: usize, leads: u32) -> Vec<Event> {
@@ -443,7 +615,15 @@ fn smoke() {
         let (_, p) = through_partition(&desk, &i.decoded);
         assert_eq!(p.store().len(), leads);
     }
-    println!("benches/core: smoke run of 8 cases on {} events ok", i.n);
+    let grouped = in_accounts(i.decoded.clone());
+    let off = Desk::new(Scorer::new(model()), None);
+    assert!(through_accounts(&off, &grouped, true).1 .0.is_empty());
+    let on = Desk::new(Scorer::new(model_with_accounts()), None);
+    let (p, (accounts, _)) = through_accounts(&on, &grouped, true);
+    assert_eq!(p.store().len(), leads);
+    assert!(accounts.len() > leads / 10, "{} accounts", accounts.len());
+    accounts_interleaved(&grouped, 1);
+    println!("benches/core: smoke run of 11 cases on {} events ok", i.n);
 }
 
 fn bench(c: &mut Criterion) {
@@ -523,6 +703,32 @@ fn bench(c: &mut Criterion) {
     // the timer index, without and with `[refresh]`, in one run.
     if wanted("refresh_1m_leads") {
         refresh_interleaved(&events(2_000_000, 1_000_000), 3);
+    }
+
+    // The cost of `[account]`: the same events, in accounts of about five
+    // people, without the account code, with it and no `[account]`, and
+    // with an `[account]` section.
+    if wanted("accounts") {
+        let grouped = in_accounts(decoded.clone());
+        let off = Desk::new(scorer.clone(), None);
+        let on = Desk::new(Scorer::new(model_with_accounts()), None);
+        let mut g = c.benchmark_group("accounts");
+        g.throughput(Throughput::Elements(n as u64));
+        for (name, desk, hop) in [
+            ("plain", &off, false),
+            ("off", &off, true),
+            ("on", &on, true),
+        ] {
+            g.bench_function(name, |b| {
+                b.iter_batched(
+                    || (),
+                    |()| through_accounts(desk, &grouped, hop),
+                    BatchSize::LargeInput,
+                )
+            });
+        }
+        g.finish();
+        accounts_interleaved(&in_accounts(events(2_000_000, 1_000_000)), 3);
     }
 }
 

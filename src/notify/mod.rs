@@ -1,7 +1,8 @@
 //! `leadpulse notify`: the last mile. Reads `hot-lead-alerts`,
-//! `sla-breaches`, `feedback-overdue` and `watch-alerts` (read_committed,
-//! its own consumer group) and tells the people the roster names (for a
-//! watch alert, the watching rep), on Standard Webhooks,
+//! `sla-breaches`, `feedback-overdue`, `watch-alerts` and `account-alerts`
+//! (read_committed, its own consumer group) and tells the people the
+//! roster names (for a watch alert, the watching rep; for an account
+//! alert, the account's owner), on Standard Webhooks,
 //! Slack, email and Teams; takes their one-click feedback back to
 //! `lead-feedback`. Reference: docs/notify.md.
 //!

@@ -1,5 +1,5 @@
-//! What a person is told: a notice built from one alert, breach, overdue
-//! or watch-alert record and the roster, and its view for one recipient (deadline in their
+//! What a person is told: a notice built from one alert, breach, overdue,
+//! watch-alert or account-alert record and the roster, and its view for one recipient (deadline in their
 //! time zone, links). Pure: the caller gives the time.
 
 use std::sync::Arc;
@@ -8,9 +8,12 @@ use sha2::{Digest, Sha256};
 
 use crate::codec::format_rfc3339;
 use crate::core::{
-    Alert, Contact, FeedbackOverdue, Grade, Millis, Reason, ReasonKind, Rep, Roster, SlaBreach,
-    WatchAlert,
+    AccountAlert, Alert, Contact, FeedbackOverdue, Grade, Millis, Reason, ReasonKind, Rep, Roster,
+    SlaBreach, WatchAlert,
 };
+
+mod account;
+pub use account::AccountSurge;
 
 /// Which record a notice comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,6 +26,8 @@ pub enum NoticeKind {
     FeedbackOverdue,
     /// `watch-alerts`: a lead a rep watches did what the watch asks for.
     WatchMatch,
+    /// `account-alerts`: several people of one account engaged at once.
+    AccountSurge,
 }
 
 impl NoticeKind {
@@ -33,6 +38,7 @@ impl NoticeKind {
             NoticeKind::SlaBreach => "lead.sla_breached",
             NoticeKind::FeedbackOverdue => "lead.feedback_overdue",
             NoticeKind::WatchMatch => "lead.watch_matched",
+            NoticeKind::AccountSurge => "account.surge",
         }
     }
 }
@@ -44,6 +50,7 @@ pub enum Record {
     Breach(SlaBreach),
     Overdue(FeedbackOverdue),
     Watch(WatchAlert),
+    Account(AccountAlert),
 }
 
 /// Which watch an event met, and what the lead did.
@@ -101,6 +108,8 @@ pub struct Notice {
     pub contact: Contact,
     /// The watch met, for watch alerts.
     pub watch: Option<WatchMatch>,
+    /// The account and its people, for account alerts.
+    pub account: Option<AccountSurge>,
     pub score: Option<f64>,
     pub grade: Option<Grade>,
     /// Largest share first.
@@ -145,6 +154,7 @@ impl Notice {
                     account_id: a.account_id.clone(),
                     contact: a.contact.clone(),
                     watch: None,
+                    account: None,
                     score: Some(a.score),
                     grade: Some(a.grade),
                     reasons: a.reasons.clone(),
@@ -183,6 +193,7 @@ impl Notice {
                     account_id: None,
                     contact: b.contact.clone(),
                     watch: None,
+                    account: None,
                     score: None,
                     grade: None,
                     reasons: Vec::new(),
@@ -204,6 +215,7 @@ impl Notice {
                     account_id: None,
                     contact: o.contact.clone(),
                     watch: None,
+                    account: None,
                     score: None,
                     grade: None,
                     reasons: Vec::new(),
@@ -238,6 +250,7 @@ impl Notice {
                         url: w.url.clone(),
                         item: w.item.clone(),
                     }),
+                    account: None,
                     score: Some(w.score),
                     grade: None,
                     reasons: w.reasons.clone(),
@@ -253,6 +266,7 @@ impl Notice {
                     }),
                 }
             }
+            Record::Account(a) => account::notice(a),
         }
     }
 
@@ -265,6 +279,9 @@ impl Notice {
     /// The lead in a few words: `Jane Doe at Initech`, else the company's
     /// domain, else the lead id.
     pub fn who_short(&self) -> String {
+        if let Some(a) = &self.account {
+            return a.name.clone();
+        }
         let company = self.contact.company.as_ref().or(self.company.as_ref());
         match (&self.contact.name, company) {
             (Some(n), Some(c)) => format!("{n} at {c}"),
@@ -311,11 +328,21 @@ impl Notice {
                     None => format!("Watched lead active: {who}{score}"),
                 }
             }
+            (NoticeKind::AccountSurge, score, _) => {
+                let score = score.map_or(String::new(), |s| format!("score {s:.0}, "));
+                let breadth = self.account.as_ref().map_or(0, |a| a.breadth);
+                let people = if breadth == 1 { "person" } else { "people" };
+                format!("Account in market: {who} ({score}{breadth} {people} engaged)")
+            }
         }
     }
 
-    /// The top reasons, as `+25 Visited pricing (×3)`.
+    /// The top reasons, as `+25 Visited pricing (×3)`; an account's fit
+    /// reasons.
     pub fn reason_lines(&self) -> Vec<String> {
+        if let Some(a) = &self.account {
+            return a.fit_lines().into_iter().take(TOP_REASONS).collect();
+        }
         self.reasons
             .iter()
             .take(TOP_REASONS)
@@ -330,10 +357,21 @@ impl Notice {
             .collect()
     }
 
+    /// The heading of [`Notice::activity_lines`].
+    pub fn activity_heading(&self) -> &'static str {
+        match self.account {
+            Some(_) => "Who engaged",
+            None => "Latest activity",
+        }
+    }
+
     /// The lead's latest activities, newest first, in `tz`: the watched
     /// event first for a watch alert, then the engagement rules' latest
-    /// matches.
+    /// matches. For an account, its people, what they did and when.
     pub fn activity_lines(&self, tz: &jiff::tz::TimeZone) -> Vec<String> {
+        if let Some(a) = &self.account {
+            return a.people_lines(tz);
+        }
         let mut engagement: Vec<&Reason> = self
             .reasons
             .iter()

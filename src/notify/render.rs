@@ -5,9 +5,9 @@
 use serde_json::{json, Value};
 
 use super::links::{Action, Click, LinkSigner};
-use super::notice::{clip, fill, Deadline, Notice};
+use super::notice::{clip, fill, AccountSurge, Deadline, Notice};
 use crate::codec::format_rfc3339;
-use crate::core::{Millis, Rep, Roster};
+use crate::core::{AccountReason, Millis, Rep, Roster};
 
 /// The links a notice carries, from `[notify]`.
 #[derive(Default)]
@@ -55,11 +55,15 @@ impl<'a> View<'a> {
             deadline: notice
                 .deadline
                 .map(|at| Deadline::new(notice.kind, at, now, rep)),
+            // An account alert is about no one lead: its people are listed
+            // with their lead ids instead.
             lead_url: links
                 .lead_url
+                .filter(|_| notice.account.is_none())
                 .map(|t| fill(t, &notice.lead_id, &notice.alert_id)),
             crm_url: links
                 .crm_url
+                .filter(|_| notice.account.is_none())
                 .map(|t| fill(t, &notice.lead_id, &notice.alert_id)),
             reasons: roster.map_or(&[][..], |r| &r.rejection_reasons[..]),
             id,
@@ -70,6 +74,9 @@ impl<'a> View<'a> {
 
     fn who(&self) -> String {
         let n = self.notice;
+        if let Some(a) = &n.account {
+            return format!("Account `{}`", a.key);
+        }
         let mut s = match n.contact_line() {
             Some(c) => format!("{c} · Lead `{}`", n.lead_id),
             None => format!("Lead `{}`", n.lead_id),
@@ -109,7 +116,7 @@ impl<'a> View<'a> {
         }
         let activities = n.activity_lines(&self.tz());
         if !activities.is_empty() {
-            out.push_str("\nLatest activity:\n");
+            out.push_str(&format!("\n{}:\n", n.activity_heading()));
             for a in activities {
                 out.push_str(&format!("  {a}\n"));
             }
@@ -193,6 +200,7 @@ impl<'a> View<'a> {
                     "note": w.note, "event_type": w.event_type, "event_id": w.event_id,
                     "occurred_at": format_rfc3339(w.occurred_at), "url": w.url,
                     "item": w.item, "did": w.did()})),
+                "account": n.account.as_ref().map(account_json),
                 "activities": n.activity_lines(&self.tz()),
                 "score": n.score,
                 "grade": n.grade.map(|g| g.as_str()),
@@ -236,7 +244,14 @@ impl<'a> View<'a> {
         for r in n.reason_lines() {
             body.push(json!({"type": "TextBlock", "wrap": true, "spacing": "None", "text": r}));
         }
-        for a in n.activity_lines(&self.tz()) {
+        let activities = n.activity_lines(&self.tz());
+        if n.account.is_some() && !activities.is_empty() {
+            body.push(
+                json!({"type": "TextBlock", "weight": "Bolder", "wrap": true,
+                             "text": n.activity_heading()}),
+            );
+        }
+        for a in activities {
             body.push(json!({"type": "TextBlock", "wrap": true, "spacing": "None",
                              "isSubtle": true, "text": a}));
         }
@@ -297,7 +312,7 @@ impl<'a> View<'a> {
         }
         let activities = n.activity_lines(&self.tz());
         if !activities.is_empty() {
-            let text = format!("*Latest activity*\n{}", activities.join("\n"));
+            let text = format!("*{}*\n{}", n.activity_heading(), activities.join("\n"));
             blocks.push(json!({"type": "section", "text": {"type": "mrkdwn",
                 "text": clip(&escape_mrkdwn(&text), slack_limits::SECTION_TEXT)}}));
         }
@@ -377,7 +392,7 @@ impl<'a> View<'a> {
         }
         let activities = n.activity_lines(&self.tz());
         if !activities.is_empty() {
-            out.push_str("<h3>Latest activity</h3><ul>");
+            out.push_str(&format!("<h3>{}</h3><ul>", n.activity_heading()));
             for a in activities {
                 out.push_str(&format!("<li>{}</li>", e(&a)));
             }
@@ -399,6 +414,34 @@ impl<'a> View<'a> {
         out.push_str("</p></body></html>");
         out
     }
+}
+
+/// An account alert's own fields in the webhook body (`data.account`).
+fn account_json(a: &AccountSurge) -> Value {
+    let reasons = |r: &[AccountReason]| -> Vec<Value> {
+        r.iter()
+            .map(|r| {
+                json!({"rule_id": r.rule_id, "label": r.label, "points": r.points,
+                       "last_seen": format_rfc3339(r.last_seen)})
+            })
+            .collect()
+    };
+    let people: Vec<Value> = a
+        .people
+        .iter()
+        .map(|p| {
+            json!({"lead_id": p.lead_id, "name": p.contact.name, "title": p.contact.title,
+                   "company": p.contact.company, "engagement": p.engagement,
+                   "engaged_at": p.engaged_at.map(format_rfc3339), "in_breadth": p.in_breadth,
+                   "reasons": reasons(&p.reasons)})
+        })
+        .collect();
+    json!({
+        "account_key": a.key, "name": a.name, "trigger": a.trigger, "fit": a.fit,
+        "engagement": a.engagement, "breadth": a.breadth, "threshold": a.threshold,
+        "breadth_threshold": a.breadth_threshold, "crossed_at": format_rfc3339(a.crossed_at),
+        "fit_reasons": reasons(&a.fit_reasons), "people": people,
+    })
 }
 
 /// Slack's `&`, `<` and `>` escaping of mrkdwn text.

@@ -39,11 +39,12 @@ pub enum NotifyError {
 /// The topics the notifier reads, with the record kind each holds.
 /// A new notifying topic is one more row here and one more [`Record`]
 /// variant.
-pub const INPUTS: [Topic; 4] = [
+pub const INPUTS: [Topic; 5] = [
     Topic::Alerts,
     Topic::Breaches,
     Topic::Overdue,
     Topic::WatchAlerts,
+    Topic::AccountAlerts,
 ];
 
 fn decode(topic: Topic, bytes: &[u8]) -> Result<Record, String> {
@@ -52,6 +53,7 @@ fn decode(topic: Topic, bytes: &[u8]) -> Result<Record, String> {
         Topic::Breaches => codec::decode_breach(bytes).map(Record::Breach),
         Topic::Overdue => codec::decode_overdue(bytes).map(Record::Overdue),
         Topic::WatchAlerts => return codec::decode_watch_alert(bytes).map(Record::Watch),
+        Topic::AccountAlerts => codec::decode_account_alert(bytes).map(Record::Account),
         _ => return Err("not a notifying topic".into()),
     };
     r.map_err(|e| e.to_string())

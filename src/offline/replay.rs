@@ -113,7 +113,7 @@ impl ReplayOutcome {
         accounts: Option<&AccountScorer>,
         lead_id: &str,
         lead: &LeadState,
-        scorer: &Scorer,
+        desk: &Desk,
     ) {
         let Some(accounts) = accounts else {
             return;
@@ -121,10 +121,11 @@ impl ReplayOutcome {
         let Some(key) = accounts.key_of(&lead.attributes) else {
             return;
         };
-        let score = scorer.score_of(lead_id, lead);
+        let score = desk.scorer().score_of(lead_id, lead);
         let c = LeadContribution::of(key, &score, lead, accounts.rules());
         let state = self.accounts.entry(c.account.clone()).or_default();
-        if let Some(alert) = accounts.apply(state, &c).alert {
+        if let Some(mut alert) = accounts.apply(state, &c).alert {
+            desk.own_account_alert(&mut alert);
             self.account_alerts.push(alert);
         }
     }
@@ -283,7 +284,7 @@ fn apply_event(
         out.counts.scored += 1;
     }
     if step.outcome.score_changed {
-        out.contribute(accounts, &event.lead_id, step.lead, desk.scorer());
+        out.contribute(accounts, &event.lead_id, step.lead, desk);
     }
     out.absorb(record, step.outcome, on_alert);
     step.merge
@@ -354,7 +355,7 @@ fn fire_due(
                 .then(|| HandoffRecord::of(&lead_id, step.lead))
                 .flatten();
             if step.outcome.score_changed {
-                out.contribute(accounts, &lead_id, step.lead, desk.scorer());
+                out.contribute(accounts, &lead_id, step.lead, desk);
             }
             out.absorb(record, step.outcome, on_alert);
         }
@@ -532,7 +533,7 @@ half_life_days = 14
         let model = Arc::new(Model::from_toml("m.toml", ACCOUNT_MODEL).expect("model"));
         let b = crate::offline::backtest::Backtest::new(&Scorer::new(model), &out);
         let acc = b.accounts.as_ref().expect("the model scores accounts");
-        let day = 1_795_651_200_000_i64.div_euclid(crate::core::DAY_MS); // 2026-11-20
+        let day = 1_795_132_800_000_i64.div_euclid(crate::core::DAY_MS); // 2026-11-20
         assert_eq!(acc.alerted_per_day, BTreeMap::from([(day, 1)]));
         assert_eq!((acc.alerts, acc.accounts, acc.top.len()), (1, 1, 1));
         assert_eq!(

@@ -45,6 +45,11 @@ impl AccountBook {
         }
     }
 
+    /// The account's committed state (what the admin edge shows).
+    pub(super) fn committed(&self, key: &AccountKey) -> Option<&AccountState> {
+        self.committed.get(key)
+    }
+
     /// The account's state, as the open transaction sees it.
     fn get(&self, key: &AccountKey) -> AccountState {
         self.staged
@@ -125,12 +130,14 @@ impl Engine {
         let book = self.accounts.entry(partition).or_default();
         let mut state = book.get(&c.account);
         let out = accounts.apply(&mut state, &c);
+        self.batch.counts.account_contributions += 1;
         if out.changed {
             book.staged.insert(c.account, state);
         }
-        let Some(alert) = out.alert else {
+        let Some(mut alert) = out.alert else {
             return Ok(Ok(()));
         };
+        self.desk.own_account_alert(&mut alert);
         let outputs = Outputs::new(
             &self.txn,
             &self.topics,
@@ -139,12 +146,16 @@ impl Engine {
             &self.framing,
         );
         let payload = codec::encode_account_alert(&alert, self.format);
-        Ok(outputs.publish(&self.topics.account_alerts, &key, &payload))
+        let published = outputs.publish(&self.topics.account_alerts, &key, &payload);
+        self.batch.counts.account_alerts += 1;
+        Ok(published)
     }
 
     /// Writes each account the open transaction changed: its state to the
-    /// changelog (its partition's), its score to `account-scores`.
-    pub(super) fn publish_accounts(&self) -> Result<(), TxnError> {
+    /// changelog (its partition's), its score to `account-scores`. Returns
+    /// the scores written.
+    pub(super) fn publish_accounts(&self) -> Result<u64, TxnError> {
+        let mut scores = 0;
         let outputs = Outputs::new(
             &self.txn,
             &self.topics,
@@ -165,10 +176,16 @@ impl Engine {
                     let score = scorer.score_of(account, state);
                     let payload = codec::encode_account_score(&score, self.format);
                     outputs.publish(&self.topics.account_scores, &account.to_string(), &payload)?;
+                    scores += 1;
                 }
             }
         }
-        Ok(())
+        Ok(scores)
+    }
+
+    /// Accounts held in committed state on this instance.
+    pub(super) fn accounts_held(&self) -> usize {
+        self.accounts.values().map(|b| b.committed.len()).sum()
     }
 }
 

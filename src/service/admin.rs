@@ -1,12 +1,12 @@
-//! The admin HTTP edge: `/metrics`, `/healthz`, `/readyz` and
-//! `/leads/{id}`, served by axum on a small runtime of its own thread, so
+//! The admin HTTP edge: `/metrics`, `/healthz`, `/readyz`, `/leads/{id}`
+//! and `/accounts/{key}`, served by axum on a small runtime of its own thread, so
 //! nothing here can slow the Kafka loop down.
 //!
 //! It reads the pipeline only through [`Status`]: readiness from its
 //! snapshot, leads by asking the loop, which answers from committed state.
 //!
-//! `/metrics` and the probes are open; `/leads/{id}` returns per-lead data
-//! and asks for `admin.token` (loopback clients need none when no token is
+//! `/metrics` and the probes are open; `/leads/{id}` and `/accounts/{key}`
+//! return per-lead data and ask for `admin.token` (loopback clients need none when no token is
 //! set). Timeouts, a connection cap and a body limit keep clients from
 //! holding descriptors or memory: see [`server`] and docs/config.md.
 
@@ -35,6 +35,7 @@ use crate::core::Roster;
 use crate::service::status::{LeadQuery, Status};
 use crate::telemetry;
 
+mod accounts;
 mod server;
 mod watches;
 
@@ -116,6 +117,7 @@ fn router(app: Arc<App>) -> Router {
     let timeout = Duration::from_millis(limits.request_timeout_ms);
     let leads = Router::new()
         .route("/leads/{id}", get(lead))
+        .route("/accounts/{key}", get(accounts::account))
         .route("/watches", get(watches::list).post(watches::create))
         .route(
             "/watches/{id}",

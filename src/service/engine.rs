@@ -503,7 +503,7 @@ impl Engine {
             &self.desk,
             &self.framing,
         );
-        self.publish_accounts()?;
+        self.batch.counts.account_score_updates = self.publish_accounts()?;
         let mut score_updates = 0;
         for (&partition, part) in &self.partitions {
             let store = part.store();
@@ -550,6 +550,7 @@ impl Engine {
     pub(super) fn leads_changed(&self) -> usize {
         let leads = self.partitions.values().map(|p| p.store().len()).sum();
         telemetry::leads_in_state(leads);
+        telemetry::accounts_in_state(self.accounts_held());
         self.status.set_leads(leads);
         leads
     }
@@ -559,6 +560,11 @@ impl Engine {
         self.status.answer(|partition, lead_id| {
             let state = self.partitions.get(&partition)?.store().get(lead_id)?;
             Some(LeadView::new(self.desk.scorer(), lead_id, state))
+        });
+        self.status.answer_accounts(|partition, account| {
+            let scorer = crate::core::AccountScorer::new(self.desk.scorer().model().clone())?;
+            let state = self.accounts.get(&partition)?.committed(account)?;
+            Some(scorer.score_of(account, state))
         });
     }
 }

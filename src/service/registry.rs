@@ -308,8 +308,10 @@ impl OutputFraming {
 }
 
 /// The outputs written in the wire format and the record each holds.
-/// Watch alerts are JSON in either output format.
-const OUTPUTS: [(Topic, &str); 8] = [
+/// Watch alerts are JSON in either output format. The account topics are
+/// registered whether or not the model has an `[account]`: their subjects
+/// then exist before the first record does.
+const OUTPUTS: [(Topic, &str); 10] = [
     (Topic::Scores, "LeadScore"),
     (Topic::Alerts, "HotLeadAlert"),
     (Topic::Enrichment, "EnrichmentHold"),
@@ -318,6 +320,8 @@ const OUTPUTS: [(Topic, &str); 8] = [
     (Topic::Lifecycle, "StageChange"),
     (Topic::Handoffs, "HandoffRecord"),
     (Topic::WatchAlerts, "WatchAlert"),
+    (Topic::AccountScores, "AccountScore"),
+    (Topic::AccountAlerts, "AccountAlert"),
 ];
 
 /// Registers the outputs' schemas under `<topic>-value` and returns the

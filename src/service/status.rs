@@ -1,6 +1,6 @@
 //! What the pipeline shares with the admin edge: readiness, restore
 //! progress, the partitions this instance owns, and look-ups of a lead's
-//! committed state.
+//! or an account's committed state.
 //!
 //! The pipeline thread owns the lead state and never shares it: the admin
 //! edge sends a [`LeadQuery`] and the loop answers it between two polls,
@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, RwLock};
 
-use crate::core::{LeadScore, LeadState, Scorer, Watches};
+use crate::core::{AccountKey, AccountScore, LeadScore, LeadState, Scorer, Watches};
 
 /// A lead as the admin edge shows it.
 #[derive(Debug, Clone)]
@@ -52,6 +52,17 @@ pub struct LeadQuery {
     pub lead_id: String,
     /// `None`: this instance owns the partition but has no such lead.
     pub reply: tokio::sync::oneshot::Sender<Option<LeadView>>,
+}
+
+/// A request for one account's committed score.
+pub struct AccountQuery {
+    /// The account's partition of the events topic (`lead-accounts` is
+    /// co-partitioned with it).
+    pub partition: i32,
+    pub account: AccountKey,
+    /// `None`: this instance owns the partition but has no such account,
+    /// or the model has no `[account]`.
+    pub reply: tokio::sync::oneshot::Sender<Option<AccountScore>>,
 }
 
 /// A point-in-time copy of the pipeline's state.
@@ -103,6 +114,8 @@ pub struct Status {
     state: RwLock<Snapshot>,
     queries: mpsc::Sender<LeadQuery>,
     inbox: Mutex<mpsc::Receiver<LeadQuery>>,
+    account_queries: mpsc::Sender<AccountQuery>,
+    account_inbox: Mutex<mpsc::Receiver<AccountQuery>>,
     /// The watch table as the loop last read it; `None` before it was read.
     watches: RwLock<Option<Arc<Watches>>>,
 }
@@ -110,10 +123,13 @@ pub struct Status {
 impl Default for Status {
     fn default() -> Self {
         let (queries, inbox) = mpsc::channel();
+        let (account_queries, account_inbox) = mpsc::channel();
         Status {
             state: RwLock::default(),
             queries,
             inbox: Mutex::new(inbox),
+            account_queries,
+            account_inbox: Mutex::new(account_inbox),
             watches: RwLock::default(),
         }
     }
@@ -139,6 +155,22 @@ impl Status {
         let inbox = self.inbox.lock().unwrap_or_else(|p| p.into_inner());
         while let Ok(q) = inbox.try_recv() {
             let _ = q.reply.send(lookup(q.partition, &q.lead_id));
+        }
+    }
+
+    /// Asks the pipeline for an account. The answer comes between two polls.
+    pub fn query_account(&self, query: AccountQuery) {
+        let _ = self.account_queries.send(query);
+    }
+
+    /// Answers every pending account query with `lookup` (pipeline thread).
+    pub fn answer_accounts(
+        &self,
+        mut lookup: impl FnMut(i32, &AccountKey) -> Option<AccountScore>,
+    ) {
+        let inbox = self.account_inbox.lock().unwrap_or_else(|p| p.into_inner());
+        while let Ok(q) = inbox.try_recv() {
+            let _ = q.reply.send(lookup(q.partition, &q.account));
         }
     }
 

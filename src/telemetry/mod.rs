@@ -103,9 +103,17 @@ pub const METRICS: &[(&str, &str)] = &[
     (FEEDBACK_REFUSED, "counter"),
     (SCHEMA_LOOKUPS, "counter"),
     (SCHEMA_WAITING, "gauge"),
+    (ACCOUNT_CONTRIBUTIONS, "counter"),
+    (ACCOUNT_SCORE_UPDATES, "counter"),
+    (ACCOUNT_ALERTS, "counter"),
+    (ACCOUNTS, "gauge"),
 ];
 
 const EVENTS_CONSUMED: &str = "leadpulse_events_consumed_total";
+const ACCOUNT_CONTRIBUTIONS: &str = "leadpulse_account_contributions_consumed_total";
+const ACCOUNT_SCORE_UPDATES: &str = "leadpulse_account_score_updates_total";
+const ACCOUNT_ALERTS: &str = "leadpulse_account_alerts_total";
+const ACCOUNTS: &str = "leadpulse_accounts";
 const EVENTS_SCORED: &str = "leadpulse_events_scored_total";
 const EVENTS_DUPLICATE: &str = "leadpulse_events_duplicate_total";
 const EVENTS_DEAD_LETTERED: &str = "leadpulse_events_dead_lettered_total";
@@ -177,6 +185,22 @@ pub fn install_prometheus() -> Result<PrometheusHandle, String> {
         "Records read from the events topic (committed)."
     );
     describe_counter!(EVENTS_SCORED, "Events that were scored (committed).");
+    describe_counter!(
+        ACCOUNT_CONTRIBUTIONS,
+        "lead-accounts records applied to their accounts (committed)."
+    );
+    describe_counter!(
+        ACCOUNT_SCORE_UPDATES,
+        "Account score records published to account-scores (committed)."
+    );
+    describe_counter!(
+        ACCOUNT_ALERTS,
+        "Account alerts published to account-alerts (committed)."
+    );
+    describe_gauge!(
+        ACCOUNTS,
+        "Accounts held in committed state on this instance."
+    );
     describe_counter!(
         EVENTS_DUPLICATE,
         "Re-sent events (an event_id the lead already had) counted once and not scored again (committed)."
@@ -348,6 +372,9 @@ pub fn transaction_committed(counts: &BatchCounts, commit_seconds: f64) {
     counter!(ALERTS).increment(counts.alerts);
     counter!(SCORE_UPDATES).increment(counts.score_updates);
     counter!(ENRICHMENT_HOLDS).increment(counts.holds);
+    counter!(ACCOUNT_CONTRIBUTIONS).increment(counts.account_contributions);
+    counter!(ACCOUNT_SCORE_UPDATES).increment(counts.account_score_updates);
+    counter!(ACCOUNT_ALERTS).increment(counts.account_alerts);
     for (reason, n) in &counts.dead_lettered {
         counter!(EVENTS_DEAD_LETTERED, "reason" => *reason).increment(*n);
     }
@@ -363,6 +390,11 @@ pub fn transaction_aborted() {
 /// Records the number of leads held in memory.
 pub fn leads_in_state(n: usize) {
     gauge!(LEADS).set(n as f64);
+}
+
+/// Records the number of accounts held in memory.
+pub fn accounts_in_state(n: usize) {
+    gauge!(ACCOUNTS).set(n as f64);
 }
 
 /// Records leads restored from the changelog.

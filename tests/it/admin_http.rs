@@ -322,3 +322,78 @@ fn bad_limits_and_tokens_are_refused_naming_the_setting_and_never_the_token() {
         None
     );
 }
+
+/// `GET /accounts/{key}`: an account's committed score, breadth and most
+/// engaged people, as `account-scores` would carry it, behind the token.
+#[test]
+fn an_account_is_looked_up_by_its_key_with_the_token() {
+    use leadpulse::core::{AccountKey, AccountReason, AccountScore, Contact, PersonShare};
+    let (addr, status) = serve(&[("LEADPULSE_ADMIN__TOKEN", TOKEN)]);
+    let running = Arc::new(AtomicBool::new(true));
+    let flag = running.clone();
+    std::thread::spawn(move || {
+        let initech = AccountKey::Domain("initech.com".into());
+        while flag.load(Ordering::Relaxed) {
+            status.answer_accounts(|partition, key| {
+                assert_eq!(partition, 0);
+                (key == &initech).then(|| AccountScore {
+                    account: initech.clone(),
+                    score: 112.5,
+                    fit: 20.0,
+                    engagement: 92.5,
+                    breadth: 5,
+                    threshold: Some(110.0),
+                    breadth_threshold: None,
+                    qualified: true,
+                    alerted: true,
+                    fit_reasons: Vec::new(),
+                    people: vec![PersonShare {
+                        lead_id: "L-1".into(),
+                        contact: Contact {
+                            name: Some("Ana Lima".into()),
+                            title: Some("CTO".into()),
+                            company: None,
+                        },
+                        engagement: 25.0,
+                        engaged_at: Some(1_764_670_000_000),
+                        in_breadth: true,
+                        reasons: vec![AccountReason {
+                            rule_id: "webinar".into(),
+                            label: "Attended a webinar".into(),
+                            points: 15.0,
+                            last_seen: 1_764_670_000_000,
+                        }],
+                    }],
+                    updated_at: 1_764_670_000_000,
+                    model_version: "v1".into(),
+                })
+            });
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    });
+    let auth = format!("Authorization: Bearer {TOKEN}\r\n");
+
+    let (code, head, body) = get(addr, "/accounts/domain:initech.com", "");
+    assert_eq!(code, 401, "{body}");
+    assert!(head.contains("www-authenticate: bearer"), "{head}");
+
+    let (code, _, body) = get(addr, "/accounts/domain:initech.com", &auth);
+    assert_eq!(code, 200, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["account_key"], "domain:initech.com");
+    assert_eq!(v["score"], 112.5);
+    assert_eq!(v["breadth"], 5);
+    assert_eq!(v["alerted"], true);
+    assert_eq!(v["people"][0]["lead_id"], "L-1");
+    assert_eq!(v["people"][0]["lead_name"], "Ana Lima");
+    assert_eq!(v["people"][0]["reasons"][0]["label"], "Attended a webinar");
+    assert_eq!(v["partition"], 0);
+
+    let (code, _, body) = get(addr, "/accounts/domain:globex.com", &auth);
+    assert_eq!(code, 404, "{body}");
+    assert!(body.contains("no committed state"), "{body}");
+    let (code, _, body) = get(addr, "/accounts/initech.com", &auth);
+    assert_eq!(code, 400, "{body}");
+    assert!(body.contains("domain:<domain>"), "{body}");
+    running.store(false, Ordering::Relaxed);
+}

@@ -21,6 +21,7 @@ mod model_e2e;
 mod model_suggest;
 mod newcomer;
 mod notify;
+mod notify_account;
 mod notify_watch;
 mod ops;
 mod outage;

@@ -69,7 +69,14 @@ pub(crate) struct Notifier {
 impl Notifier {
     pub(crate) fn new(prefix: &str) -> Notifier {
         let d = Deployment::new(prefix, 3);
-        for t in ["alerts", "breaches", "overdue", "feedback", "watch-alerts"] {
+        for t in [
+            "alerts",
+            "breaches",
+            "overdue",
+            "feedback",
+            "watch-alerts",
+            "account-alerts",
+        ] {
             d.create_topic(&d.topic(t), &[]);
         }
         Notifier { d }
@@ -95,6 +102,7 @@ breaches = "{breaches}"
 overdue = "{overdue}"
 feedback = "{feedback}"
 watch_alerts = "{watch_alerts}"
+account_alerts = "{account_alerts}"
 notifications_dlq = "{dlq}"
 partitions = 3
 replication_factor = 1
@@ -108,6 +116,7 @@ replication_factor = 1
             overdue = d.topic("overdue"),
             feedback = d.topic("feedback"),
             watch_alerts = d.topic("watch-alerts"),
+            account_alerts = d.topic("account-alerts"),
             dlq = d.topic("notifications-dlq"),
         );
         std::fs::write(&path, text).unwrap();

@@ -146,6 +146,10 @@ struct AlertJson {
     fit_reasons: Vec<ReasonJson>,
     people: Vec<PersonJson>,
     model_version: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    owner_team: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    owner_rep: Option<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -396,6 +400,8 @@ pub fn encode_account_alert(a: &AccountAlert, format: Format) -> Vec<u8> {
             fit_reasons: reasons_json(&a.fit_reasons),
             people: people_json(&a.people),
             model_version: a.model_version.to_string(),
+            owner_team: a.owner_team.clone(),
+            owner_rep: a.owner_rep.clone(),
         }),
         Format::Protobuf => pb::AccountAlert {
             alert_id: a.alert_id.clone(),
@@ -412,6 +418,8 @@ pub fn encode_account_alert(a: &AccountAlert, format: Format) -> Vec<u8> {
             fit_reasons: reasons_pb(&a.fit_reasons),
             people: people_pb(&a.people),
             model_version: a.model_version.to_string(),
+            owner_team: a.owner_team.clone(),
+            owner_rep: a.owner_rep.clone(),
         }
         .encode_to_vec(),
     }
@@ -438,6 +446,8 @@ pub fn decode_account_alert(bytes: &[u8]) -> Result<AccountAlert, Rejection> {
                 breadth_threshold: a.breadth_threshold,
                 lead_id: a.lead_id,
                 model_version: Arc::from(a.model_version),
+                owner_team: a.owner_team.filter(|t| !t.is_empty()),
+                owner_rep: a.owner_rep.filter(|r| !r.is_empty()),
             })
         }
         Format::Protobuf => {
@@ -457,6 +467,8 @@ pub fn decode_account_alert(bytes: &[u8]) -> Result<AccountAlert, Rejection> {
                 breadth_threshold: a.breadth_threshold,
                 lead_id: a.lead_id,
                 model_version: Arc::from(a.model_version),
+                owner_team: a.owner_team.filter(|t| !t.is_empty()),
+                owner_rep: a.owner_rep.filter(|r| !r.is_empty()),
             })
         }
     }

@@ -79,6 +79,8 @@ fn alert() -> AccountAlert {
         fit_reasons: Vec::new(),
         people: people(),
         model_version: Arc::from("v7"),
+        owner_team: Some("emea".into()),
+        owner_rep: Some("lars".into()),
     }
 }
 

@@ -451,6 +451,8 @@ pub fn output_json_schema(name: &str) -> Option<&'static str> {
         "StageChange" => include_str!("../../../proto/json/StageChange.json"),
         "HandoffRecord" => include_str!("../../../proto/json/HandoffRecord.json"),
         "WatchAlert" => include_str!("../../../proto/json/WatchAlert.json"),
+        "AccountScore" => include_str!("../../../proto/json/AccountScore.json"),
+        "AccountAlert" => include_str!("../../../proto/json/AccountAlert.json"),
         _ => return None,
     })
 }

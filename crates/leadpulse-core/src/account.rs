@@ -5,9 +5,8 @@
 //! Pure and driven by event time, like the scorer: an [`AccountState`]
 //! takes one [`LeadContribution`] at a time (what a lead's latest score
 //! says about it, keyed by its account) and returns the account's score
-//! and, once per crossing, an [`AccountAlert`]. The state is plain data in
-//! sorted maps, so it can be kept on a changelog and replayed. The model's
-//! `[account]` section (`core::model::AccountModel`) says how.
+//! and, once per crossing, an [`AccountAlert`]. The state is plain sorted
+//! data, kept on a changelog and replayed; `[account]` says how.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -289,15 +288,16 @@ pub struct AccountAlert {
     pub breadth_threshold: Option<u32>,
     /// The account's latest contribution time when it crossed.
     pub crossed_at: Millis,
-    /// The lead whose contribution is the latest by event time (ties: the
-    /// greater lead id) when it crossed: the one at `crossed_at`. Event
-    /// time decides, not arrival, so contributions reaching the account
-    /// from several partitions in another order name the same lead.
+    /// The lead of the latest contribution by event time (ties: the greater
+    /// id), so arrival order across partitions names the same lead.
     pub lead_id: String,
     pub fit_reasons: Vec<AccountReason>,
     /// The most engaged people, at most [`MAX_SHOWN_PEOPLE`].
     pub people: Vec<PersonShare>,
     pub model_version: Arc<str>,
+    /// The named account's owner ([`crate::Desk::own_account_alert`]).
+    pub owner_team: Option<String>,
+    pub owner_rep: Option<String>,
 }
 
 /// What one contribution did to an account.
@@ -327,8 +327,7 @@ struct View {
 }
 
 impl AccountScorer {
-    /// `None` when the model has no `[account]`: then nothing about
-    /// accounts is computed.
+    /// `None` when the model has no `[account]`: nothing about accounts runs.
     pub fn new(model: Arc<Model>) -> Option<AccountScorer> {
         model.account.is_some().then_some(AccountScorer { model })
     }
@@ -405,6 +404,8 @@ impl AccountScorer {
                 fit_reasons: view.fit_reasons.clone(),
                 people: view.people.clone(),
                 model_version: self.model.version.clone(),
+                owner_team: None,
+                owner_rep: None,
             });
         }
         AccountOutcome {

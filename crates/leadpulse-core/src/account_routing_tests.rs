@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use super::account::{default_account_key, AccountKey};
+use super::account::{default_account_key, AccountAlert, AccountKey, AccountTrigger};
 use super::attributes::Attributes;
 use super::desk::Desk;
 use super::event::{EventKind, Millis};
@@ -324,4 +324,54 @@ fn the_desk_hands_a_named_accounts_lead_to_its_owner_with_the_reason() {
     );
     let h = lead.handoff.expect("handed off");
     assert_eq!((h.rep.as_str(), h.via.as_str()), ("bob", "named_account"));
+}
+
+/// An account alert of `account`, before any owner is named.
+fn account_alert(account: AccountKey) -> AccountAlert {
+    AccountAlert {
+        alert_id: "a-1".into(),
+        account,
+        trigger: AccountTrigger::Breadth,
+        score: 80.0,
+        fit: 20.0,
+        engagement: 60.0,
+        breadth: 5,
+        threshold: Some(70.0),
+        breadth_threshold: Some(5),
+        crossed_at: 1_000,
+        lead_id: "L".into(),
+        fit_reasons: Vec::new(),
+        people: Vec::new(),
+        model_version: "m".into(),
+        owner_team: None,
+        owner_rep: None,
+    }
+}
+
+#[test]
+fn an_account_alert_goes_to_the_named_account_owner_when_available() {
+    let desk = Desk::new(scorer_with(MODEL), Some(Arc::new(roster())));
+    let owned = |key: AccountKey| {
+        let mut a = account_alert(key);
+        desk.own_account_alert(&mut a);
+        (a.owner_team, a.owner_rep)
+    };
+    assert_eq!(
+        owned(AccountKey::Domain("acme.com".into())),
+        (Some("us".into()), Some("bob".into()))
+    );
+    assert_eq!(
+        owned(AccountKey::Id("001-GLOBEX".into())),
+        (Some("rest".into()), Some("zed".into()))
+    );
+    // lee, on leave, and an account nobody is named for: no owner.
+    assert_eq!(owned(AccountKey::Domain("initech.io".into())), (None, None));
+    assert_eq!(
+        owned(AccountKey::Domain("umbrella.com".into())),
+        (None, None)
+    );
+    // Without a roster, no owner either.
+    let mut a = account_alert(AccountKey::Domain("acme.com".into()));
+    Desk::new(scorer_with(MODEL), None).own_account_alert(&mut a);
+    assert_eq!((a.owner_team, a.owner_rep), (None, None));
 }

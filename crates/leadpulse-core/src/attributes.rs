@@ -132,11 +132,12 @@ fn take(s: &str, pos: &mut usize) -> u32 {
 #[derive(Clone, Default)]
 pub struct Attributes {
     packed: Box<str>,
-    /// Unique to this content among every change of the process (0 when
-    /// empty), so a cache of something read from the attributes (a lead's
-    /// [`crate::WatchMiss`]) checks it with one compare instead of reading
-    /// them again. Memory only; equality ignores it.
-    revision: u64,
+    /// Unique to these [`KEY_NAMES`] values among every change of the
+    /// process (0 while none was ever set), so a cache of something read
+    /// from the keys (a lead's [`crate::WatchMiss`]) checks it with one
+    /// compare instead of reading them again, and a profile update that
+    /// leaves them alone keeps it. Memory only; equality ignores it.
+    keys_revision: u64,
 }
 
 impl PartialEq for Attributes {
@@ -147,7 +148,35 @@ impl PartialEq for Attributes {
 
 impl Eq for Attributes {}
 
-/// Hands out attribute revisions; never 0, which is the empty set's.
+/// The names a lead is found by (the keys watches target, besides its id):
+/// the first four known names, so a tag tells them apart with a compare.
+pub const KEY_NAMES: [&str; 4] = ["company_domain", "account_id", "email", "email_domain"];
+
+/// Per known name, whether it sorts after every key name: a walk for the
+/// keys stops there.
+const AFTER_KEYS: [bool; KNOWN.len()] = {
+    let mut after = [false; KNOWN.len()];
+    let mut i = 0;
+    while i < KNOWN.len() {
+        after[i] = sorts_after(KNOWN[i].as_bytes(), KEY_NAMES[3].as_bytes());
+        i += 1;
+    }
+    after
+};
+
+/// `a > b` as `str` orders them, in a constant.
+const fn sorts_after(a: &[u8], b: &[u8]) -> bool {
+    let mut i = 0;
+    while i < a.len() && i < b.len() {
+        if a[i] != b[i] {
+            return a[i] > b[i];
+        }
+        i += 1;
+    }
+    a.len() > b.len()
+}
+
+/// Hands out key revisions; never 0, which means no key was ever set.
 static REVISIONS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 impl Attributes {
@@ -173,6 +202,39 @@ impl Attributes {
                 if *want == tag {
                     *slot = Some(value);
                 }
+            }
+        }
+        found
+    }
+
+    /// The values of [`KEY_NAMES`], in that order: what [`Attributes::get_each`]
+    /// gives for them, in a walk that compares tags only and stops at the
+    /// first name that sorts after the last key (a watched lead's keys are
+    /// read on each event its watches may match).
+    pub fn keys(&self) -> [Option<&str>; 4] {
+        let mut found = [None; 4];
+        let s = &*self.packed;
+        let mut pos = 0;
+        while pos < s.len() {
+            let tag = take(s, &mut pos);
+            if tag % 2 == 1 {
+                let i = (tag / 2) as usize;
+                if AFTER_KEYS[i] {
+                    break;
+                }
+                let len = take(s, &mut pos) as usize;
+                if i < found.len() {
+                    found[i] = Some(&s[pos..pos + len]);
+                }
+                pos += len;
+            } else {
+                let name = &s[pos..pos + (tag / 2) as usize];
+                if name > KEY_NAMES[3] {
+                    break;
+                }
+                pos += name.len();
+                let len = take(s, &mut pos) as usize;
+                pos += len;
             }
         }
         found
@@ -210,24 +272,26 @@ impl Attributes {
         if self.unchanged_by(pairs) {
             return false;
         }
+        let keys_changed = pairs.iter().any(|&(k, v)| {
+            known(k).is_some_and(|i| (i as usize) < KEY_NAMES.len())
+                && self.get(k) != (!v.is_empty()).then_some(v)
+        });
         let packed = pack(&self.merged(pairs));
         let changed = packed != self.packed;
-        if changed {
-            self.revision = if packed.is_empty() {
-                0
-            } else {
-                REVISIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-            };
+        if changed && keys_changed {
+            // A later pair may undo an earlier one: a new revision then is
+            // only a needless miss, never a false hit.
+            self.keys_revision = REVISIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
         self.packed = packed;
         changed
     }
 
-    /// Changes whenever the attributes do; equal revisions mean equal
-    /// attributes (not the reverse: a copy rebuilt from the same pairs
-    /// gets a revision of its own).
-    pub fn revision(&self) -> u64 {
-        self.revision
+    /// Changes whenever a value of [`KEY_NAMES`] does; equal revisions mean
+    /// equal keys (not the reverse: a copy rebuilt from the same pairs gets
+    /// a revision of its own).
+    pub fn keys_revision(&self) -> u64 {
+        self.keys_revision
     }
 
     fn unchanged_by(&self, pairs: &[(&str, &str)]) -> bool {
@@ -262,15 +326,26 @@ impl Attributes {
         if self.unchanged_by(pairs) {
             return Ok(());
         }
+        let (count, before) =
+            (self.iter()).fold((0, 0), |(n, b), (k, v)| (n + 1, b + k.len() + v.len()));
+        // Every pair adding itself is the most an update can grow by: within
+        // the limits, the merge (a sorted copy of every attribute) is not
+        // needed to say so.
+        let set = pairs.iter().filter(|(_, v)| !v.is_empty());
+        let (most, most_bytes) = set.fold((count, before), |(n, b), (k, v)| {
+            (n + 1, b + k.len() + v.len())
+        });
+        if most <= MAX_ATTRIBUTES && most_bytes <= MAX_ATTRIBUTE_BYTES {
+            return Ok(());
+        }
         let merged = self.merged(pairs);
         let bytes: usize = merged.iter().map(|(k, v)| k.len() + v.len()).sum();
-        if merged.len() > MAX_ATTRIBUTES && merged.len() > self.len() {
+        if merged.len() > MAX_ATTRIBUTES && merged.len() > count {
             return Err(format!(
                 "{} attributes (at most {MAX_ATTRIBUTES} per lead)",
                 merged.len()
             ));
         }
-        let before: usize = self.iter().map(|(k, v)| k.len() + v.len()).sum();
         if bytes > MAX_ATTRIBUTE_BYTES && bytes > before {
             return Err(format!(
                 "{bytes} bytes of attributes (at most {MAX_ATTRIBUTE_BYTES} per lead)"
@@ -404,101 +479,4 @@ impl fmt::Debug for Attributes {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_revision_changes_with_the_attributes_and_only_then() {
-        let mut a = Attributes::default();
-        assert_eq!(a.revision(), 0);
-        assert!(a.insert("email", "ana@acme.com"));
-        let first = a.revision();
-        assert_ne!(first, 0);
-        assert!(!a.insert("email", "ana@acme.com"));
-        assert_eq!(a.revision(), first, "an update that changes nothing");
-        let copy = a.clone();
-        assert!(a.insert("country", "PT"));
-        assert_ne!(a.revision(), first);
-        assert!(a.insert("country", ""));
-        assert_ne!(
-            a.revision(),
-            first,
-            "same content, new revision: a miss, never a false hit"
-        );
-        assert_eq!(a, copy, "equality ignores the revision");
-        assert!(a.insert("email", ""));
-        assert_eq!(a.revision(), 0, "empty again");
-    }
-
-    #[test]
-    fn known_matches_the_table() {
-        for (i, name) in KNOWN.iter().enumerate() {
-            assert_eq!(known(name), Some(i as u32), "{name}");
-        }
-        assert_eq!(known("emails"), None);
-        assert_eq!(known(""), None);
-    }
-
-    #[test]
-    fn get_each_finds_what_get_finds_in_one_pass() {
-        let a: Attributes = [("email", "a@x.io"), ("custom", "c"), ("account_id", "A1")]
-            .into_iter()
-            .collect();
-        let names = ["account_id", "custom", "company_domain", "email"];
-        assert_eq!(a.get_each(names), names.map(|n| a.get(n)));
-        assert_eq!(
-            a.get_each(names),
-            [Some("A1"), Some("c"), None, Some("a@x.io")]
-        );
-    }
-
-    #[test]
-    fn pairs_come_back_sorted_by_name_with_later_values_winning() {
-        let mut a = Attributes::default();
-        assert!(a.is_empty());
-        assert!(a.update(&[("job_title", "CTO"), ("zeta", "z"), ("Alpha", "a")]));
-        assert!(!a.update(&[("job_title", "CTO")]), "unchanged");
-        assert!(a.insert("job_title", "VP"));
-        assert_eq!(
-            a.iter().collect::<Vec<_>>(),
-            [("Alpha", "a"), ("job_title", "VP"), ("zeta", "z")]
-        );
-        assert_eq!(a.get("zeta"), Some("z"));
-        assert_eq!(a.get("missing"), None);
-        assert_eq!(a.len(), 3);
-        let b: Attributes = [("zeta", "z"), ("job_title", "VP"), ("Alpha", "a")]
-            .into_iter()
-            .collect();
-        assert_eq!(a, b);
-    }
-
-    #[test]
-    fn an_empty_value_removes_the_attribute() {
-        let mut a: Attributes = [("email_domain", "gmail.com"), ("job_title", "CTO")]
-            .into_iter()
-            .collect();
-        assert!(
-            !a.update(&[("country", "")]),
-            "removing nothing changes nothing"
-        );
-        assert!(a.update(&[("email_domain", "")]));
-        assert_eq!(a.get("email_domain"), None);
-        assert_eq!(a.iter().collect::<Vec<_>>(), [("job_title", "CTO")]);
-        assert_eq!(a.check_update(&[("email_domain", "")]), Ok(()));
-    }
-
-    #[test]
-    fn long_and_unicode_text_round_trips() {
-        let long_value = "é".repeat(40_000); // 80,000 bytes: cut to the limit
-        let name = "名前".repeat(10);
-        let mut a = Attributes::default();
-        a.update(&[(name.as_str(), "ünïcode"), ("email", &long_value)]);
-        assert_eq!(a.get(&name), Some("ünïcode"));
-        let kept = a.get("email").unwrap();
-        assert!(kept.len() <= MAX_VALUE_LEN && long_value.starts_with(kept));
-        let mid = "x".repeat(0xD900); // a length in the surrogate range
-        a.insert("notes", &mid);
-        assert_eq!(a.get("notes").map(str::len), Some(0xD900));
-        assert_eq!(a.get(&name), Some("ünïcode"));
-    }
-}
+mod tests;

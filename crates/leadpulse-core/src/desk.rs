@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use xxhash_rust::xxh3::xxh3_128;
 
-use super::account::{account_key, default_account_key, AccountKey};
+use super::account::{account_key, default_account_key, AccountAlert, AccountKey};
 use super::event::{Event, EventKind, Feedback, Millis};
 use super::lead::{Handoff, LeadState, SlaStatus, Stage};
 use super::outcome::{
@@ -36,6 +36,20 @@ impl Desk {
 
     pub fn roster(&self) -> Option<&Arc<Roster>> {
         self.roster.as_ref()
+    }
+
+    /// Names the owner of an account alert: the rep the roster's named
+    /// account gives, when they are available. Otherwise the alert has no
+    /// owner and `notify` sends it to its configured recipients.
+    pub fn own_account_alert(&self, alert: &mut AccountAlert) {
+        let owner = self
+            .roster
+            .as_ref()
+            .and_then(|r| r.named_account_owner(&alert.account));
+        if let Some(owner) = owner {
+            alert.owner_team = Some(owner.team.to_string());
+            alert.owner_rep = Some(owner.rep.to_string());
+        }
     }
 
     /// The next time [`Desk::fire`] has work for this lead: a decay

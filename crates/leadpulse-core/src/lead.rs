@@ -61,10 +61,11 @@ pub struct LeadState {
 }
 
 /// A stamp of a watch table's generation and a revision of the lead's
-/// attributes (which give its watch keys: email, domain, account; the lead
-/// id is the state's own) under which no watch targets the lead; 0 when
-/// unknown. It is a cache: not in the changelog, and two leads that differ
-/// only in it are equal.
+/// watch keys (email, domain, account; the lead id is the state's own), in
+/// the high bits, and in the low bits the event types that no watch on
+/// those keys can match (`core::watch`); 0, the default, skips nothing. It
+/// is a cache: not in the changelog, and two leads that differ only in it
+/// are equal.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct WatchMiss(pub(crate) u64);
 

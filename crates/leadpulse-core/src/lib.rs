@@ -26,7 +26,7 @@ pub mod watch;
 
 pub use account::{
     account_key, default_account_key, AccountAlert, AccountKey, AccountOutcome, AccountReason,
-    AccountScore, AccountScorer, AccountState, AccountTrigger, LeadContribution,
+    AccountScore, AccountScorer, AccountState, AccountTrigger, LeadContribution, PersonShare,
     ACCOUNT_KEY_PREFIX,
 };
 pub use admit::{admit, Rejection};

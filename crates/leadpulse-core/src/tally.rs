@@ -23,6 +23,12 @@ pub struct BatchCounts {
     pub score_updates: u64,
     /// Leads held for enrichment.
     pub holds: u64,
+    /// `lead-accounts` records applied to their accounts.
+    pub account_contributions: u64,
+    /// Account score records published.
+    pub account_score_updates: u64,
+    /// Account alerts published.
+    pub account_alerts: u64,
 }
 
 impl BatchCounts {
@@ -47,6 +53,9 @@ impl BatchCounts {
         self.alerts += other.alerts;
         self.score_updates += other.score_updates;
         self.holds += other.holds;
+        self.account_contributions += other.account_contributions;
+        self.account_score_updates += other.account_score_updates;
+        self.account_alerts += other.account_alerts;
         for (r, n) in &other.dead_lettered {
             for _ in 0..*n {
                 self.dead_letter(r);

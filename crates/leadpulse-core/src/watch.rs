@@ -202,8 +202,7 @@ struct WatchKeys<'a> {
 
 impl<'a> WatchKeys<'a> {
     fn of(event: &'a Event, attributes: &'a Attributes) -> WatchKeys<'a> {
-        let [email, company_domain, email_domain, account_id] =
-            attributes.get_each(["email", "company_domain", "email_domain", "account_id"]);
+        let [company_domain, account_id, email, email_domain] = attributes.keys();
         let id = event.lead_id.as_str();
         WatchKeys {
             lead_id: id,
@@ -227,13 +226,20 @@ impl<'a> WatchKeys<'a> {
     }
 }
 
-/// A lead's attributes under table `generation`, as a [`WatchMiss`]
-/// stamp. The keys come from the attributes and the lead id, which is the
-/// lead's own, so the attributes' revision stands for them: two integers
-/// hashed, where reading the four keys and hashing them cost a pass over
-/// the attributes on every event.
+/// The low bits of a [`WatchMiss`]: one per [`EventType`], set when no
+/// watch on the lead's keys can match an event of that type.
+const TYPE_BITS: u32 = EventType::ALL.len() as u32;
+const ALL_TYPES: u64 = (1 << TYPE_BITS) - 1;
+
+/// A lead's keys under table `generation`, as the high bits of a
+/// [`WatchMiss`]. The keys come from the attributes and the lead id, which
+/// is the lead's own, so the attributes' keys revision stands for them: two
+/// integers hashed, where reading the four keys cost a pass over the
+/// attributes. 46 bits of hash: a stale stamp taken for a fresh one (an
+/// alert missed) is one chance in 7·10¹³ per change of keys or table.
 fn stamp(generation: u64, attributes: &Attributes) -> u64 {
-    xxhash_rust::xxh3::xxh3_64_with_seed(&attributes.revision().to_le_bytes(), generation).max(1)
+    xxhash_rust::xxh3::xxh3_64_with_seed(&attributes.keys_revision().to_le_bytes(), generation)
+        << TYPE_BITS
 }
 
 impl Watches {
@@ -296,11 +302,12 @@ impl Watches {
             .0
     }
 
-    /// [`Watches::matching`] on keys already read; also whether any watch
-    /// targets one of the keys at all, whatever its condition.
-    fn matching_keys<'a>(&'a self, event: &Event, keys: &WatchKeys<'_>) -> (Vec<&'a Watch>, bool) {
+    /// [`Watches::matching`] on keys already read; also the event types
+    /// (bits by [`EventType::index`]) that any watch on the keys can match,
+    /// whatever its time or the event's other fields.
+    fn matching_keys<'a>(&'a self, event: &Event, keys: &WatchKeys<'_>) -> (Vec<&'a Watch>, u64) {
         let mut found: Vec<&Watch> = Vec::new();
-        let mut targeted = false;
+        let mut covered = 0u64;
         for (slot, key) in keys.slots() {
             let (Some(key), false) = (key, self.index[slot].is_empty()) else {
                 continue;
@@ -311,7 +318,7 @@ impl Watches {
                 self.index[slot].get(key)
             };
             for w in hit.into_iter().flatten() {
-                targeted = true;
+                covered |= u64::from(w.condition.event_types());
                 if w.in_effect(event.occurred_at) && w.condition.matches(&event.kind) {
                     found.push(w);
                 }
@@ -321,7 +328,7 @@ impl Watches {
             found.sort_by(|a, b| a.id.cmp(&b.id));
             found.dedup_by(|a, b| a.id == b.id);
         }
-        (found, targeted)
+        (found, covered)
     }
 
     fn changed(&mut self) {
@@ -343,17 +350,18 @@ impl Watches {
             return Vec::new();
         }
         let t = event.occurred_at;
-        // Most leads are nobody's target: once the index has said so for
-        // this table and these keys, it is not asked again.
+        // Most leads are nobody's target, and a watched lead's watches
+        // name a few event types: once the index has said which types no
+        // watch on this table and these keys can match, an event of such a
+        // type does not ask it again.
         let stamp = stamp(self.generation, &lead.attributes);
-        if lead.watch_miss.0 == stamp {
+        let type_bit = 1u64 << event.kind.event_type().index();
+        if lead.watch_miss.0 & !ALL_TYPES == stamp && lead.watch_miss.0 & type_bit != 0 {
             return Vec::new();
         }
         let keys = WatchKeys::of(event, &lead.attributes);
-        let (matched, targeted) = self.matching_keys(event, &keys);
-        if !targeted {
-            lead.watch_miss = WatchMiss(stamp);
-        }
+        let (matched, covered) = self.matching_keys(event, &keys);
+        lead.watch_miss = WatchMiss(stamp | (ALL_TYPES & !covered));
         if matched.is_empty() {
             return Vec::new();
         }

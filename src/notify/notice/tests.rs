@@ -275,3 +275,99 @@ fn templates_are_filled_and_encoded() {
     assert_eq!(clip("abcdef", 4), "abc…");
     assert_eq!(clip("abc", 4), "abc");
 }
+
+/// Three people of initech.com who together made the account cross its
+/// score threshold, owned by Lars of EMEA.
+pub(crate) fn account_alert() -> crate::core::AccountAlert {
+    use crate::core::{AccountKey, AccountReason, AccountTrigger, PersonShare};
+    let reason = |id: &str, label: &str, points: f64, at: Millis| AccountReason {
+        rule_id: id.into(),
+        label: label.into(),
+        points,
+        last_seen: at,
+    };
+    let person = |i: usize, name: Option<&str>, points: f64, at: Millis| PersonShare {
+        lead_id: format!("lead-{i}"),
+        contact: Contact {
+            name: name.map(str::to_owned),
+            title: name.map(|_| "VP Engineering".to_owned()),
+            company: Some("Initech".into()),
+        },
+        engagement: points,
+        engaged_at: Some(at),
+        in_breadth: true,
+        reasons: vec![
+            reason("webinar", "Attended a webinar", points - 10.0, at),
+            reason("pricing", "Visited pricing", 10.0, at - 3_600_000),
+        ],
+    };
+    crate::core::AccountAlert {
+        alert_id: "fedcba9876543210fedcba9876543210".into(),
+        account: AccountKey::Domain("initech.com".into()),
+        trigger: AccountTrigger::Score,
+        score: 92.5,
+        fit: 20.0,
+        engagement: 72.5,
+        breadth: 3,
+        threshold: Some(80.0),
+        breadth_threshold: Some(5),
+        crossed_at: 1_764_670_000_000,
+        lead_id: "lead-1".into(),
+        fit_reasons: vec![reason("target", "Target industry", 20.0, 1_764_670_000_000)],
+        people: vec![
+            person(1, Some("Peter Gibbons"), 30.0, 1_764_670_000_000),
+            person(2, Some("Ana Lima"), 25.0, 1_764_669_000_000),
+            person(3, None, 17.5, 1_764_668_000_000),
+        ],
+        model_version: "v1".into(),
+        owner_team: Some("emea".into()),
+        owner_rep: Some("lars".into()),
+    }
+}
+
+#[test]
+fn an_account_alert_goes_to_the_owner_and_names_its_people_and_their_reasons() {
+    let a = account_alert();
+    let n = Notice::of(&Record::Account(a.clone()), Some(&roster()));
+    assert_eq!(n.kind.event_type(), "account.surge");
+    assert_eq!(n.source_id, a.alert_id);
+    assert_eq!(n.recipients, vec![Arc::from("lars")]);
+    assert_eq!(n.team.as_deref(), Some("emea"));
+    assert!(!n.takes_feedback(), "feedback is about a lead's handoff");
+    assert_eq!(
+        n.headline(),
+        "Account in market: Initech (score 92, 3 people engaged)"
+    );
+    assert_eq!(
+        n.what.as_deref(),
+        Some("3 people of Initech engaged within the breadth window: score 92 reached 80 (fit 20, engagement 72).")
+    );
+    assert_eq!(n.reason_lines(), ["+20 Target industry"]);
+    let tz = jiff::tz::TimeZone::get("Europe/Berlin").unwrap();
+    assert_eq!(n.activity_heading(), "Who engaged");
+    assert_eq!(
+        n.activity_lines(&tz),
+        [
+            "Peter Gibbons, VP Engineering (lead lead-1): 30 points (+20 Attended a webinar, +10 Visited pricing); last engaged Tue 2 Dec 11:06 CET",
+            "Ana Lima, VP Engineering (lead lead-2): 25 points (+15 Attended a webinar, +10 Visited pricing); last engaged Tue 2 Dec 10:50 CET",
+            "lead lead-3: 18 points (+7.5 Attended a webinar, +10 Visited pricing); last engaged Tue 2 Dec 10:33 CET",
+        ]
+    );
+
+    // Without an owner, nobody is addressed by name; the webhook still
+    // carries it. A breadth crossing says so; without a company name the
+    // account reads as its domain.
+    let mut b = a;
+    b.owner_rep = None;
+    b.owner_team = None;
+    b.trigger = crate::core::AccountTrigger::Breadth;
+    b.breadth = 5;
+    b.people.iter_mut().for_each(|p| p.contact.company = None);
+    let n = Notice::of(&Record::Account(b), None);
+    assert!(n.recipients.is_empty());
+    assert_eq!(
+        n.headline(),
+        "Account in market: initech.com (score 92, 5 people engaged)"
+    );
+    assert!(n.what.unwrap().contains("breadth 5 reached 5"));
+}

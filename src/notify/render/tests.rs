@@ -245,3 +245,126 @@ fn every_channel_carries_who_the_score_reasons_activities_deadline_and_links() {
         }
     }
 }
+
+/// An account alert on every channel: the account, its score and breadth,
+/// each person with their reasons and when, and no lead links or feedback.
+#[test]
+fn every_channel_explains_an_account_surge() {
+    let roster = super::super::notice::tests::roster();
+    let signer = LinkSigner::new(&[7; 32], "https://lp.example");
+    let links = Links {
+        lead_url: Some("https://app.example/leads/{lead_id}"),
+        crm_url: Some("https://crm.example/leads/{lead_id}"),
+        signer: Some(&signer),
+        link_expires: 99,
+    };
+    let alert = super::super::notice::tests::account_alert();
+    let notice = Notice::of(&Record::Account(alert.clone()), Some(&roster));
+    let now = 1_764_670_000_000;
+    let view = View::new(
+        &notice,
+        roster.rep("lars"),
+        Some(&roster),
+        &links,
+        now,
+        "msg_1",
+    );
+    let text = view.text(Some(&signer), 99);
+    let html = view.html(Some(&signer), 99);
+    let blocks = view.slack_blocks(true);
+    assert_within_limits(&blocks);
+    let slack = serde_json::to_string(&blocks).unwrap();
+    let teams = serde_json::to_string(&view.teams_card()).unwrap();
+    let body = view.webhook_body(now);
+    let webhook = serde_json::to_string(&body).unwrap();
+    for want in [
+        "Account in market: Initech (score 92, 3 people engaged)",
+        "domain:initech.com",
+        "3 people of Initech engaged within the breadth window",
+        "Who engaged",
+        "Peter Gibbons, VP Engineering (lead lead-1): 30 points (+20 Attended a webinar, +10 Visited pricing); last engaged Tue 2 Dec 11:06 CET",
+        "lead lead-3",
+        "+20 Target industry",
+    ] {
+        for (channel, payload) in [
+            ("text", &text),
+            ("html", &html),
+            ("slack", &slack),
+            ("teams", &teams),
+        ] {
+            assert!(
+                payload.contains(want),
+                "{channel}: no {want:?} in\n{payload}"
+            );
+        }
+    }
+    for payload in [&text, &html, &slack, &teams, &webhook] {
+        assert!(!payload.contains("app.example"), "a lead link: {payload}");
+        assert!(!payload.contains("feedback?"), "a feedback link: {payload}");
+        assert!(
+            !payload.contains("\"accept\""),
+            "a feedback button: {payload}"
+        );
+    }
+    assert_eq!(body["type"], "account.surge");
+    let d = &body["data"];
+    assert_eq!(d["source_id"], alert.alert_id);
+    assert_eq!(d["rep_id"], "lars");
+    assert_eq!(d["team"], "emea");
+    assert_eq!(d["score"], 92.5);
+    assert_eq!(d["company_domain"], "initech.com");
+    let a = &d["account"];
+    assert_eq!(a["account_key"], "domain:initech.com");
+    assert_eq!(a["name"], "Initech");
+    assert_eq!(a["trigger"], "score");
+    assert_eq!(a["breadth"], 3);
+    assert_eq!(a["threshold"], 80.0);
+    assert_eq!(a["crossed_at"], "2025-12-02T10:06:40Z");
+    assert_eq!(a["fit_reasons"][0]["label"], "Target industry");
+    assert_eq!(a["people"].as_array().unwrap().len(), 3);
+    assert_eq!(a["people"][0]["lead_id"], "lead-1");
+    assert_eq!(a["people"][0]["name"], "Peter Gibbons");
+    assert_eq!(a["people"][0]["engaged_at"], "2025-12-02T10:06:40Z");
+    assert_eq!(a["people"][0]["reasons"][0]["label"], "Attended a webinar");
+    assert_eq!(a["people"][2]["name"], Value::Null);
+}
+
+#[test]
+fn an_account_surge_stays_within_block_kit_limits_even_for_huge_input() {
+    let roster = super::super::notice::tests::roster();
+    let mut alert = super::super::notice::tests::account_alert();
+    alert.account = crate::core::AccountKey::Id("k".repeat(5_000));
+    alert.fit_reasons = (0..40)
+        .map(|i| crate::core::AccountReason {
+            rule_id: format!("f{i}"),
+            label: "f".repeat(2_500),
+            points: 1.0,
+            last_seen: i,
+        })
+        .collect();
+    let template = alert.people[0].clone();
+    alert.people = (0..crate::core::account::MAX_SHOWN_PEOPLE)
+        .map(|i| {
+            let mut p = template.clone();
+            p.lead_id = format!("{i}{}", "l".repeat(1_000));
+            p.contact.name = Some("n".repeat(1_000));
+            p.contact.company = Some("c".repeat(1_000));
+            p.reasons
+                .iter_mut()
+                .for_each(|r| r.label = "r".repeat(1_000));
+            p
+        })
+        .collect();
+    let notice = Notice::of(&Record::Account(alert), Some(&roster));
+    let view = View::new(
+        &notice,
+        roster.rep("lars"),
+        Some(&roster),
+        &Links::default(),
+        0,
+        "msg_x",
+    );
+    let blocks = view.slack_blocks(true);
+    assert_within_limits(&blocks);
+    assert!(blocks.iter().all(|b| b["type"] != "actions"), "no buttons");
+}

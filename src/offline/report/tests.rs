@@ -562,6 +562,8 @@ mod account_figures {
             fit_reasons: Vec::new(),
             people: people.iter().map(|p| person(p)).collect(),
             model_version: "v1".into(),
+            owner_team: None,
+            owner_rep: None,
         }
     }
 

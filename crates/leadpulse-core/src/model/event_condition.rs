@@ -43,6 +43,8 @@ pub struct EventCondition {
     spec: EventConditionSpec,
     /// Indexed by [`EventType::index`]; `None` for types it does not cover.
     by_type: Vec<Option<EventMatcher>>,
+    /// The types `by_type` covers, a bit each by [`EventType::index`].
+    types: u32,
     /// [`EventCondition::describe`], once: every alert of a watch says it.
     described: Arc<str>,
 }
@@ -104,9 +106,13 @@ impl EventCondition {
                 return Err(errors.join("; "));
             }
         }
+        let types = (by_type.iter().enumerate())
+            .filter(|(_, m)| m.is_some())
+            .fold(0, |bits, (i, _)| bits | 1 << i);
         let mut condition = EventCondition {
             spec,
             by_type,
+            types,
             described: Arc::from(""),
         };
         condition.described = condition.describe().into();
@@ -123,6 +129,12 @@ impl EventCondition {
         self.by_type[kind.event_type().index()]
             .as_ref()
             .is_some_and(|m| m.matches(kind))
+    }
+
+    /// The event types the condition can match, a bit each by
+    /// [`EventType::index`]: an event of another type never meets it.
+    pub fn event_types(&self) -> u32 {
+        self.types
     }
 
     /// [`EventCondition::describe`], shared.

@@ -261,6 +261,21 @@ impl Roster {
         })
     }
 
+    /// The available rep the roster's `[[named_account]]` names for the
+    /// account: who hears of the account's surge alerts.
+    pub fn named_account_owner(&self, account: &AccountKey) -> Option<Owner> {
+        let rep = self.account_owners.named.get(account)?;
+        self.available_owner(rep, "named_account")
+    }
+
+    /// `rep` as an owner, if the roster has them and they are available.
+    fn available_owner(&self, rep: &str, via: &'static str) -> Option<Owner> {
+        let owner = self.owner(rep, via)?;
+        self.rep(&owner.rep)
+            .is_some_and(|r| r.available)
+            .then_some(owner)
+    }
+
     /// The available owner of the lead's account: the roster's named
     /// account, else the rep the account owner attribute names. An owner
     /// on leave (`available = false`), or not on the roster, leaves the
@@ -280,10 +295,7 @@ impl Roster {
             Some((rep, "account_owner"))
         };
         let (rep, via) = named.or_else(crm)?;
-        let owner = self.owner(rep, via)?;
-        self.rep(&owner.rep)
-            .is_some_and(|r| r.available)
-            .then_some(owner)
+        self.available_owner(rep, via)
     }
 
     /// What is valid but probably not meant, in words, for the commands

@@ -254,6 +254,36 @@ fn arb_event() -> impl Strategy<Value = Event> {
         })
 }
 
+/// A watch on page views (as `arb_watch` makes it), on forms, or on any
+/// activity, by `c`.
+fn typed(mut w: Watch, c: u8) -> Watch {
+    match c {
+        0 => {}
+        1 => w.condition = cond(&[EventType::FormSubmit], None),
+        _ => w.condition = cond(&[], None),
+    }
+    w
+}
+
+/// The event as a page view, a form or an email open, by `k`.
+fn retyped(mut e: Event, k: u8) -> Event {
+    match k {
+        0 => {}
+        1 => {
+            e.kind = EventKind::FormSubmit {
+                form_id: "demo".into(),
+                fields: BTreeMap::new(),
+            }
+        }
+        _ => {
+            e.kind = EventKind::EmailOpen {
+                campaign_id: "c-1".into(),
+            }
+        }
+    }
+    e
+}
+
 /// What the index must find: a scan over every watch.
 fn scan<'a>(all: &'a [Watch], e: &Event, lead: &LeadState) -> Vec<&'a str> {
     let mut hit: Vec<&str> = all
@@ -309,16 +339,18 @@ proptest! {
         }
     }
 
-    /// A lead's remembered miss never hides a watch: events interleaved
-    /// with upserts, removals and changes of the lead's keys raise the same
-    /// alerts as when the index is asked every time.
+    /// A lead's remembered miss never hides a watch: events of several
+    /// types interleaved with upserts, removals, changes of the lead's keys
+    /// and of its other attributes raise the same alerts as when the index
+    /// is asked every time.
     #[test]
     fn the_remembered_miss_never_hides_a_watch(
         steps in prop::collection::vec(
             prop_oneof![
-                arb_watch().prop_map(|w| (Some(w), None, None)),
+                (arb_watch(), 0..3u8).prop_map(|(w, c)| (Some(typed(w, c)), None, None)),
                 (0..40u32).prop_map(|r| (None, Some(r), None)),
-                arb_event().prop_map(|e| (None, None, Some(e))),
+                (arb_event(), 0..3u8, 0..4u8)
+                    .prop_map(|(e, k, a)| (None, None, Some((retyped(e, k), a)))),
             ],
             1..60,
         ),
@@ -329,13 +361,15 @@ proptest! {
             match step {
                 (Some(w), _, _) => ws.upsert(w),
                 (_, Some(r), _) => { ws.remove(&format!("w-{r:02}")); }
-                (_, _, Some(mut e)) => {
+                (_, _, Some((mut e, other))) => {
                     e.event_id = format!("e-{i}");
                     e.lead_id = "L-1".into();
+                    let country = format!("C{other}");
                     for lead in [&mut cached, &mut asked] {
-                        let mut attrs = vec![];
+                        let mut attrs = vec![("country", country.as_str())];
                         if let Some(d) = &e.company_domain { attrs.push(("company_domain", d.as_str())); }
                         if let Some(a) = &e.account_id { attrs.push(("account_id", a.as_str())); }
+                        if other == 0 { attrs.push(("email", "a@x.io")); }
                         lead.attributes.update(&attrs);
                     }
                     asked.watch_miss = WatchMiss::default();
