@@ -113,7 +113,7 @@ impl ReplayOutcome {
         accounts: Option<&AccountScorer>,
         lead_id: &str,
         lead: &LeadState,
-        scorer: &Scorer,
+        desk: &Desk,
     ) {
         let Some(accounts) = accounts else {
             return;
@@ -121,10 +121,11 @@ impl ReplayOutcome {
         let Some(key) = accounts.key_of(&lead.attributes) else {
             return;
         };
-        let score = scorer.score_of(lead_id, lead);
+        let score = desk.scorer().score_of(lead_id, lead);
         let c = LeadContribution::of(key, &score, lead, accounts.rules());
         let state = self.accounts.entry(c.account.clone()).or_default();
-        if let Some(alert) = accounts.apply(state, &c).alert {
+        if let Some(mut alert) = accounts.apply(state, &c).alert {
+            desk.own_account_alert(&mut alert);
             self.account_alerts.push(alert);
         }
     }
@@ -283,7 +284,7 @@ fn apply_event(
         out.counts.scored += 1;
     }
     if step.outcome.score_changed {
-        out.contribute(accounts, &event.lead_id, step.lead, desk.scorer());
+        out.contribute(accounts, &event.lead_id, step.lead, desk);
     }
     out.absorb(record, step.outcome, on_alert);
     step.merge
@@ -354,7 +355,7 @@ fn fire_due(
                 .then(|| HandoffRecord::of(&lead_id, step.lead))
                 .flatten();
             if step.outcome.score_changed {
-                out.contribute(accounts, &lead_id, step.lead, desk.scorer());
+                out.contribute(accounts, &lead_id, step.lead, desk);
             }
             out.absorb(record, step.outcome, on_alert);
         }
@@ -524,6 +525,35 @@ half_life_days = 14
             seen.push(out.account_alerts);
         }
         assert_eq!(seen[0], seen[1], "the same on any number of partitions");
+    }
+
+    #[test]
+    fn the_backtest_shows_accounts_alerted_per_day_and_the_top_accounts() {
+        let out = replay_committee("initech.io", 2);
+        let model = Arc::new(Model::from_toml("m.toml", ACCOUNT_MODEL).expect("model"));
+        let b = crate::offline::backtest::Backtest::new(&Scorer::new(model), &out);
+        let acc = b.accounts.as_ref().expect("the model scores accounts");
+        let day = 1_795_132_800_000_i64.div_euclid(crate::core::DAY_MS); // 2026-11-20
+        assert_eq!(acc.alerted_per_day, BTreeMap::from([(day, 1)]));
+        assert_eq!((acc.alerts, acc.accounts, acc.top.len()), (1, 1, 1));
+        assert_eq!(
+            (
+                acc.top[0].account.as_str(),
+                acc.top[0].alerts,
+                acc.top[0].breadth
+            ),
+            ("domain:initech.io", 1, 5)
+        );
+        let text = crate::offline::backtest::render(&b, None);
+        assert!(
+            text.contains("## Accounts alerted per day (acct-replay)\n\n2026-11-20     1 "),
+            "{text}"
+        );
+        assert!(
+            text.contains("## Top accounts (acct-replay: 1 scored, 1 alerts)"),
+            "{text}"
+        );
+        assert!(text.contains("domain:initech.io"), "{text}");
     }
 
     #[test]

@@ -10,7 +10,9 @@
 //! - median, p90 and mean follow-up time;
 //! - conversion by stage (MQL → SAL → SQL → opportunity → customer);
 //! - accept, reject (by reason) and overdue feedback;
-//! - won and lost (count and amount) by the rule that qualified the lead.
+//! - won and lost (count and amount) by the rule that qualified the lead;
+//! - accounts passed (account alerts), their follow-up, and conversion per
+//!   account ([`accounts`]).
 //!
 //! Where the records come from (a `replay --outputs` folder or the topics
 //! of a running deployment) is [`crate::offline::report_input`]'s business; how the
@@ -19,8 +21,11 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use crate::core::{HandoffRecord, Millis, SlaBreach, SlaStatus, Stage, StageChange};
+use crate::core::{
+    AccountAlert, AccountKey, HandoffRecord, Millis, SlaBreach, SlaStatus, Stage, StageChange,
+};
 
+pub mod accounts;
 pub mod html;
 pub mod markdown;
 
@@ -46,6 +51,10 @@ pub struct ReportInput {
     pub stages: Vec<StageChange>,
     /// Every SLA breach.
     pub breaches: Vec<SlaBreach>,
+    /// Every account alert.
+    pub account_alerts: Vec<AccountAlert>,
+    /// Lead id → its account, as the account records name their people.
+    pub lead_accounts: BTreeMap<String, AccountKey>,
 }
 
 impl ReportInput {
@@ -287,6 +296,8 @@ pub struct Report {
     pub teams: Vec<Group>,
     /// One row per rep, by team then rep id.
     pub reps: Vec<Group>,
+    /// Accounts passed, their follow-up and conversion.
+    pub accounts: accounts::Accounts,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -380,7 +391,9 @@ impl Report {
             teams.entry(team.clone()).or_default().breaches += 1;
             reps.entry((team, rep)).or_default().breaches += 1;
         }
+        let accounts = accounts::Accounts::new(input, period, &judged);
         Report {
+            accounts,
             period,
             as_of,
             span,

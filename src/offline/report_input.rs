@@ -1,7 +1,8 @@
 //! Where `leadpulse report` reads the sales loop's records: a
 //! `replay --outputs` folder, or the output topics of a running deployment
 //! (read_committed, from the beginning to the end; the latest
-//! `lead-handoffs` record of each key). Records may be JSON or protobuf.
+//! `lead-handoffs` record of each key; the account records when the model
+//! scores accounts). Records may be JSON or protobuf.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -57,10 +58,18 @@ enum Kind {
     Handoffs,
     Lifecycle,
     Breaches,
+    AccountScores,
+    AccountAlerts,
 }
 
 impl Kind {
-    const ALL: [Kind; 3] = [Kind::Handoffs, Kind::Lifecycle, Kind::Breaches];
+    const ALL: [Kind; 5] = [
+        Kind::Handoffs,
+        Kind::Lifecycle,
+        Kind::Breaches,
+        Kind::AccountScores,
+        Kind::AccountAlerts,
+    ];
 
     /// Where records of this kind are published.
     fn topic(self) -> Topic {
@@ -68,7 +77,15 @@ impl Kind {
             Kind::Handoffs => Topic::Handoffs,
             Kind::Lifecycle => Topic::Lifecycle,
             Kind::Breaches => Topic::Breaches,
+            Kind::AccountScores => Topic::AccountScores,
+            Kind::AccountAlerts => Topic::AccountAlerts,
         }
+    }
+
+    /// Account records exist only with a model that scores accounts: a
+    /// missing file or topic is no account records, not an error.
+    fn optional(self) -> bool {
+        matches!(self, Kind::AccountScores | Kind::AccountAlerts)
     }
 
     /// The `replay --outputs` file of the topic.
@@ -95,22 +112,28 @@ fn absorb(
         (Kind::Handoffs, Some(b)) => input.add_handoff(codec::decode_handoff(b)?),
         (Kind::Lifecycle, Some(b)) => input.stages.push(codec::decode_stage(b)?),
         (Kind::Breaches, Some(b)) => input.breaches.push(codec::decode_breach(b)?),
+        (Kind::AccountScores, Some(b)) => input.add_account_score(&codec::decode_account_score(b)?),
+        (Kind::AccountAlerts, Some(b)) => input.add_account_alert(codec::decode_account_alert(b)?),
     }
     Ok(())
 }
 
 /// Reads a `replay --outputs` folder: `lead-handoffs.ndjson` (a later line
-/// of the same handoff replaces an earlier one), `lead-lifecycle.ndjson`
-/// and `sla-breaches.ndjson`.
+/// of the same handoff replaces an earlier one), `lead-lifecycle.ndjson`,
+/// `sla-breaches.ndjson` and, if there, `account-scores.ndjson` and
+/// `account-alerts.ndjson`.
 pub fn from_dir(dir: &Path) -> Result<(ReportInput, Skipped), InputError> {
     let mut input = ReportInput::default();
     let mut skipped = Skipped::default();
     for kind in Kind::ALL {
         let path = dir.join(kind.file());
-        let text = std::fs::read(&path).map_err(|source| InputError::File {
-            path: path.display().to_string(),
-            source,
-        })?;
+        let text = match std::fs::read(&path) {
+            Err(e) if kind.optional() && e.kind() == std::io::ErrorKind::NotFound => continue,
+            read => read.map_err(|source| InputError::File {
+                path: path.display().to_string(),
+                source,
+            })?,
+        };
         for (i, line) in text.split(|&b| b == b'\n').enumerate() {
             if line.iter().all(u8::is_ascii_whitespace) {
                 continue;
@@ -151,6 +174,7 @@ pub fn from_kafka(
             Some(m) if m.error().is_none() && !m.partitions().is_empty() => {
                 m.partitions().iter().map(|p| p.id()).collect()
             }
+            _ if kind.optional() => continue,
             _ => return Err(InputError::MissingTopic(topic.to_owned())),
         };
         let mut tpl = TopicPartitionList::new();
