@@ -3,7 +3,7 @@
 //! its teams, with deadlines a 2026 handoff can represent.
 #![no_main]
 
-use leadpulse_core::{Attributes, Grade, Roster, RoutingState};
+use leadpulse_core::{default_account_key, Attributes, Grade, Roster, RoutingState};
 use leadpulse_fuzz::check_file_error;
 use libfuzzer_sys::fuzz_target;
 
@@ -36,9 +36,19 @@ fuzz_target!(|data: &[u8]| {
             leads.push(a);
         }
     }
+    // A lead of each named account.
+    for key in roster.account_owners.named.keys().take(8) {
+        let mut a = Attributes::default();
+        match key {
+            leadpulse_core::AccountKey::Id(id) => a.insert("account_id", id),
+            leadpulse_core::AccountKey::Domain(d) => a.insert("company_domain", d),
+        }
+        leads.push(a);
+    }
     for (i, attributes) in leads.iter().take(64).enumerate() {
         let grade = [Grade::A, Grade::B, Grade::C, Grade::D][i % 4];
-        let owner = roster.route(&mut state, attributes, grade, None, None);
+        let account = default_account_key(attributes);
+        let owner = roster.route(&mut state, attributes, account.as_ref(), grade, None, None);
         let team = roster
             .team(&owner.team)
             .unwrap_or_else(|| panic!("{owner:?} is not of a team of the roster"));
@@ -59,6 +69,7 @@ fuzz_target!(|data: &[u8]| {
         let again = roster.route(
             &mut state,
             attributes,
+            None,
             grade,
             Some(&owner.rep),
             Some(&team.id),

@@ -1,13 +1,15 @@
 //! The backtest report of `leadpulse replay --report`: what a model would
 //! have done on past events, alone or side by side with another model, so
-//! marketing and sales can agree on a change before it goes live.
+//! marketing and sales can agree on a change before it goes live. With an
+//! `[account]` section, it also shows the accounts alerted per day and the
+//! top accounts.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 
 use crate::codec::format_rfc3339;
 use crate::core::admit::Shown;
-use crate::core::{LeadScore, ReasonKind, Scorer, DAY_MS};
+use crate::core::{AccountKey, AccountScorer, LeadScore, ReasonKind, Scorer, DAY_MS};
 use crate::offline::replay::ReplayOutcome;
 
 /// The figures of one model's replay.
@@ -36,6 +38,108 @@ pub struct Backtest {
     pub still_held: BTreeMap<String, Vec<String>>,
     /// Disqualified leads at the end, by reason label.
     pub disqualified: BTreeMap<String, u64>,
+    /// The accounts, if the model scores them (`[account]`).
+    pub accounts: Option<AccountBacktest>,
+}
+
+/// What a model's `[account]` did in the replay.
+#[derive(Debug, Default)]
+pub struct AccountBacktest {
+    /// Accounts that alerted, per event-time day (each counted once a day).
+    pub alerted_per_day: BTreeMap<i64, u64>,
+    /// Account alerts in all.
+    pub alerts: u64,
+    /// The accounts with the most alerts, then the highest final score:
+    /// at most [`TOP_ACCOUNTS`].
+    pub top: Vec<TopAccount>,
+    /// Accounts scored.
+    pub accounts: usize,
+}
+
+/// One account of [`AccountBacktest::top`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct TopAccount {
+    pub account: String,
+    pub alerts: u64,
+    /// Final score and breadth.
+    pub score: f64,
+    pub breadth: u32,
+}
+
+/// How many accounts the top list shows.
+pub const TOP_ACCOUNTS: usize = 10;
+
+impl AccountBacktest {
+    fn new(scorer: &Scorer, outcome: &ReplayOutcome) -> Option<AccountBacktest> {
+        let accounts = AccountScorer::new(scorer.model().clone())?;
+        let mut per_day: BTreeMap<i64, BTreeSet<&AccountKey>> = BTreeMap::new();
+        let mut alerts: BTreeMap<&AccountKey, u64> = BTreeMap::new();
+        for a in &outcome.account_alerts {
+            per_day
+                .entry(a.crossed_at.div_euclid(DAY_MS))
+                .or_default()
+                .insert(&a.account);
+            *alerts.entry(&a.account).or_default() += 1;
+        }
+        let mut top: Vec<TopAccount> = outcome
+            .account_scores(&accounts)
+            .into_iter()
+            .map(|s| TopAccount {
+                alerts: alerts.get(&s.account).copied().unwrap_or(0),
+                account: s.account.to_string(),
+                score: s.score,
+                breadth: s.breadth,
+            })
+            .collect();
+        top.sort_by(|x, y| {
+            y.alerts
+                .cmp(&x.alerts)
+                .then(y.score.total_cmp(&x.score))
+                .then_with(|| x.account.cmp(&y.account))
+        });
+        top.truncate(TOP_ACCOUNTS);
+        Some(AccountBacktest {
+            alerted_per_day: per_day
+                .into_iter()
+                .map(|(d, a)| (d, a.len() as u64))
+                .collect(),
+            alerts: outcome.account_alerts.len() as u64,
+            top,
+            accounts: outcome.accounts.len(),
+        })
+    }
+
+    /// The two account sections of the report for model `version`.
+    fn render(&self, version: &str, out: &mut String) {
+        let _ = writeln!(out, "\n## Accounts alerted per day ({version})\n");
+        if self.alerted_per_day.is_empty() {
+            let _ = writeln!(out, "(no account alerts)");
+        }
+        let max = self.alerted_per_day.values().copied().max().unwrap_or(0);
+        for (d, n) in &self.alerted_per_day {
+            let _ = writeln!(out, "{}  {:>4} {}", day(*d), n, bar(*n, max, 40));
+        }
+        let _ = writeln!(
+            out,
+            "\n## Top accounts ({version}: {} scored, {} alerts)\n",
+            self.accounts, self.alerts
+        );
+        let _ = writeln!(
+            out,
+            "{:<40} {:>6} {:>8} {:>7}",
+            "account", "alerts", "score", "breadth"
+        );
+        for t in &self.top {
+            let _ = writeln!(
+                out,
+                "{:<40} {:>6} {:>8.1} {:>7}",
+                Shown(&t.account).to_string(),
+                t.alerts,
+                t.score,
+                t.breadth
+            );
+        }
+    }
 }
 
 impl Backtest {
@@ -104,6 +208,7 @@ impl Backtest {
             held_leads: outcome.holds.iter().map(|h| h.lead_id.clone()).collect(),
             still_held,
             disqualified,
+            accounts: AccountBacktest::new(scorer, outcome),
         }
     }
 
@@ -286,6 +391,13 @@ pub fn render(a: &Backtest, b: Option<&Backtest>) -> String {
     }
     if a.still_held.len() > 20 {
         let _ = writeln!(out, "… and {} more", a.still_held.len() - 20);
+    }
+
+    // Accounts, for each model that scores them.
+    for x in std::iter::once(a).chain(b) {
+        if let Some(acc) = &x.accounts {
+            acc.render(&x.model_version, &mut out);
+        }
     }
 
     // Who alerts under one model and not the other.

@@ -125,7 +125,7 @@ impl ReplayOutcome {
         accounts: Option<&AccountScorer>,
         lead_id: &str,
         lead: &LeadState,
-        scorer: &Scorer,
+        desk: &Desk,
     ) {
         let Some(accounts) = accounts else {
             return;
@@ -133,10 +133,11 @@ impl ReplayOutcome {
         let Some(key) = accounts.key_of(&lead.attributes) else {
             return;
         };
-        let score = scorer.score_of(lead_id, lead);
+        let score = desk.scorer().score_of(lead_id, lead);
         let c = LeadContribution::of(key, &score, lead, accounts.rules());
         let state = self.accounts.entry(c.account.clone()).or_default();
-        if let Some(alert) = accounts.apply(state, &c).alert {
+        if let Some(mut alert) = accounts.apply(state, &c).alert {
+            desk.own_account_alert(&mut alert);
             self.account_alerts.push(alert);
         }
     }
@@ -295,7 +296,7 @@ fn apply_event(
         out.counts.scored += 1;
     }
     if step.outcome.score_changed {
-        out.contribute(accounts, &event.lead_id, step.lead, desk.scorer());
+        out.contribute(accounts, &event.lead_id, step.lead, desk);
     }
     if let Some(shadow) = &options.shadow {
         // As `run`: after the champion, on every event it applied; each
@@ -374,7 +375,7 @@ fn fire_due(
                 .then(|| HandoffRecord::of(&lead_id, step.lead))
                 .flatten();
             if step.outcome.score_changed {
-                out.contribute(accounts, &lead_id, step.lead, desk.scorer());
+                out.contribute(accounts, &lead_id, step.lead, desk);
             }
             out.absorb(record, step.outcome, on_alert);
         }

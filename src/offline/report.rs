@@ -11,6 +11,8 @@
 //! - conversion by stage (MQL → SAL → SQL → opportunity → customer);
 //! - accept, reject (by reason) and overdue feedback;
 //! - won and lost (count and amount) by the rule that qualified the lead;
+//! - accounts passed (account alerts), their follow-up, and conversion per
+//!   account ([`accounts`]).
 //! - with `[[shadow]]` alerts, the champion's and the challenger's alerts
 //!   compared by lead ([`shadow`]).
 //!
@@ -21,8 +23,12 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use crate::core::{Alert, HandoffRecord, Millis, SlaBreach, SlaStatus, Stage, StageChange};
+use crate::core::{
+    AccountAlert, AccountKey, Alert, HandoffRecord, Millis, SlaBreach, SlaStatus, Stage,
+    StageChange,
+};
 
+pub mod accounts;
 pub mod html;
 pub mod markdown;
 pub mod shadow;
@@ -49,6 +55,10 @@ pub struct ReportInput {
     pub stages: Vec<StageChange>,
     /// Every SLA breach.
     pub breaches: Vec<SlaBreach>,
+    /// Every account alert.
+    pub account_alerts: Vec<AccountAlert>,
+    /// Lead id → its account, as the account records name their people.
+    pub lead_accounts: BTreeMap<String, AccountKey>,
     /// Every champion alert (`hot-lead-alerts`).
     pub alerts: Vec<Alert>,
     /// Every challenger alert (`shadow-alerts`, with `[[shadow]]`).
@@ -294,6 +304,8 @@ pub struct Report {
     pub teams: Vec<Group>,
     /// One row per rep, by team then rep id.
     pub reps: Vec<Group>,
+    /// Accounts passed, their follow-up and conversion.
+    pub accounts: accounts::Accounts,
     /// Champion and challenger compared, with `[[shadow]]` alerts.
     pub shadow: Option<shadow::Comparison>,
 }
@@ -389,7 +401,9 @@ impl Report {
             teams.entry(team.clone()).or_default().breaches += 1;
             reps.entry((team, rep)).or_default().breaches += 1;
         }
+        let accounts = accounts::Accounts::new(input, period, &judged);
         Report {
+            accounts,
             period,
             as_of,
             span,

@@ -1,7 +1,8 @@
 //! Where `leadpulse report` reads the sales loop's records: a
 //! `replay --outputs` folder, or the output topics of a running deployment
 //! (read_committed, from the beginning to the end; the latest
-//! `lead-handoffs` record of each key). Records may be JSON or protobuf.
+//! `lead-handoffs` record of each key; the account records when the model
+//! scores accounts). Records may be JSON or protobuf.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -57,6 +58,8 @@ enum Kind {
     Handoffs,
     Lifecycle,
     Breaches,
+    AccountScores,
+    AccountAlerts,
     /// The challenger's alerts (`[[shadow]]`); optional.
     ShadowAlerts,
     /// The champion's alerts, read only to compare with the challenger's.
@@ -66,18 +69,24 @@ enum Kind {
 impl Kind {
     /// The challenger's before the champion's: without challenger alerts
     /// the champion's are not read.
-    const ALL: [Kind; 5] = [
+    const ALL: [Kind; 7] = [
         Kind::Handoffs,
         Kind::Lifecycle,
         Kind::Breaches,
+        Kind::AccountScores,
+        Kind::AccountAlerts,
         Kind::ShadowAlerts,
         Kind::Alerts,
     ];
 
-    /// Whether a missing file or topic is an error: the comparison's are
-    /// absent where no challenger ran.
+    /// Whether a missing file or topic is an error: account records exist
+    /// only with a model that scores accounts, the comparison's only where
+    /// a challenger ran.
     fn required(self) -> bool {
-        !matches!(self, Kind::ShadowAlerts | Kind::Alerts)
+        !matches!(
+            self,
+            Kind::AccountScores | Kind::AccountAlerts | Kind::ShadowAlerts | Kind::Alerts
+        )
     }
 
     /// Whether to read this kind at all, given what was read before it.
@@ -91,6 +100,8 @@ impl Kind {
             Kind::Handoffs => Topic::Handoffs,
             Kind::Lifecycle => Topic::Lifecycle,
             Kind::Breaches => Topic::Breaches,
+            Kind::AccountScores => Topic::AccountScores,
+            Kind::AccountAlerts => Topic::AccountAlerts,
             Kind::ShadowAlerts => Topic::ShadowAlerts,
             Kind::Alerts => Topic::Alerts,
         }
@@ -120,6 +131,8 @@ fn absorb(
         (Kind::Handoffs, Some(b)) => input.add_handoff(codec::decode_handoff(b)?),
         (Kind::Lifecycle, Some(b)) => input.stages.push(codec::decode_stage(b)?),
         (Kind::Breaches, Some(b)) => input.breaches.push(codec::decode_breach(b)?),
+        (Kind::AccountScores, Some(b)) => input.add_account_score(&codec::decode_account_score(b)?),
+        (Kind::AccountAlerts, Some(b)) => input.add_account_alert(codec::decode_account_alert(b)?),
         (Kind::ShadowAlerts, Some(b)) => input.shadow_alerts.push(codec::decode_alert(b)?),
         (Kind::Alerts, Some(b)) => input.alerts.push(codec::decode_alert(b)?),
     }
@@ -127,8 +140,9 @@ fn absorb(
 }
 
 /// Reads a `replay --outputs` folder: `lead-handoffs.ndjson` (a later line
-/// of the same handoff replaces an earlier one), `lead-lifecycle.ndjson`
-/// and `sla-breaches.ndjson`; `shadow-alerts.ndjson` and
+/// of the same handoff replaces an earlier one), `lead-lifecycle.ndjson`,
+/// `sla-breaches.ndjson` and, if there, `account-scores.ndjson` and
+/// `account-alerts.ndjson`; `shadow-alerts.ndjson` and
 /// `hot-lead-alerts.ndjson` if `replay --shadow` wrote them.
 pub fn from_dir(dir: &Path) -> Result<(ReportInput, Skipped), InputError> {
     let mut input = ReportInput::default();

@@ -134,9 +134,10 @@ impl Engine {
         if out.changed {
             book.staged.insert(c.account, state);
         }
-        let Some(alert) = out.alert else {
+        let Some(mut alert) = out.alert else {
             return Ok(Ok(()));
         };
+        self.desk.own_account_alert(&mut alert);
         let outputs = Outputs::new(
             &self.txn,
             &self.topics,

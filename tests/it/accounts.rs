@@ -128,14 +128,20 @@ fn replayed(
     records: &[InputRecord],
     dir: &Path,
     model: &Path,
+    routing: Option<&Path>,
 ) -> (BTreeMap<String, AccountScore>, Vec<AccountAlert>) {
     let events = dir.join("account-events.ndjson");
     let outputs = dir.join("replayed");
     let text: String = records.iter().map(|r| format!("{}\n", r.ndjson)).collect();
     std::fs::write(&events, text).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_leadpulse"))
+    let mut replay = Command::new(env!("CARGO_BIN_EXE_leadpulse"));
+    replay
         .args(["replay", "--partitions", "3", "--model"])
-        .arg(model)
+        .arg(model);
+    if let Some(routing) = routing {
+        replay.arg("--routing").arg(routing);
+    }
+    let out = replay
         .arg("--events")
         .arg(&events)
         .arg("--outputs")
@@ -193,7 +199,19 @@ fn a_committee_spread_over_partitions_alerts_its_account_once_through_kill_9_and
         records.extend(person(&free[i], i as i64 + 1, "gmail.com", base));
     }
 
-    let config = d.config_with_model("a", "", &model);
+    // The first company is a named account: its surge alert names cat.
+    let routing = d.dir.path().join("routing.toml");
+    std::fs::write(
+        &routing,
+        format!(
+            "[[named_account]]\naccount = \"{}\"\nrep = \"cat\"\n\n\
+             [[team]]\nid = \"abm\"\nlead = \"lee\"\n[[team.rep]]\nid = \"cat\"\n",
+            companies[0].0
+        ),
+    )
+    .unwrap();
+    let extra = format!("[routing]\npath = \"{}\"\n", routing.display());
+    let config = d.config_with_model("a", &extra, &model);
     let mut a = d.spawn_with_config("a", 1, &config);
     a.wait_for_log("restored lead state", Duration::from_secs(60));
     let topic = d.topic("events");
@@ -206,7 +224,7 @@ fn a_committee_spread_over_partitions_alerts_its_account_once_through_kill_9_and
     a.kill9();
     let mut a = d.spawn_with_config("a", 2, &config);
     a.wait_for_log("transaction committed", Duration::from_secs(90));
-    let config_b = d.config_with_model("b", "", &model);
+    let config_b = d.config_with_model("b", &extra, &model);
     let mut b = d.spawn_with_config("b", 1, &config_b);
     b.wait_for_log("restored lead state", Duration::from_secs(90));
     a.wait_for_log("partitions revoked", Duration::from_secs(90));
@@ -246,8 +264,19 @@ fn a_committee_spread_over_partitions_alerts_its_account_once_through_kill_9_and
         assert_eq!(named, expected);
     }
 
+    for a in &alerts {
+        let named = a.account.to_string() == format!("domain:{}", companies[0].0);
+        let owner = named.then(|| ("abm".to_owned(), "cat".to_owned()));
+        assert_eq!(
+            a.owner_team.clone().zip(a.owner_rep.clone()),
+            owner,
+            "{}",
+            a.account
+        );
+    }
+
     // The oracle: replay of the same events, on as many partitions.
-    let (want_scores, mut want_alerts) = replayed(&records, d.dir.path(), &model);
+    let (want_scores, mut want_alerts) = replayed(&records, d.dir.path(), &model, Some(&routing));
     assert_eq!(scores, want_scores);
     alerts.sort_by(|x, y| x.alert_id.cmp(&y.alert_id));
     want_alerts.sort_by(|x, y| x.alert_id.cmp(&y.alert_id));
@@ -270,7 +299,7 @@ fn replayed_account_records_match_their_json_schemas() {
         .enumerate()
         .flat_map(|(i, lead)| person(lead, i as i64 + 1, "schemas.example", base))
         .collect();
-    let (scores, alerts) = replayed(&records, dir.path(), &model);
+    let (scores, alerts) = replayed(&records, dir.path(), &model, None);
     assert_eq!((scores.len(), alerts.len()), (1, 1));
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let outputs = dir.path().join("replayed");

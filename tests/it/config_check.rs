@@ -213,3 +213,34 @@ fn a_bad_schema_registry_section_is_refused_naming_the_field() {
         &[("LEADPULSE_SCHEMA_REGISTRY__TIMEOUT_MS", "500")],
     );
 }
+
+#[test]
+fn a_named_account_of_an_unknown_rep_is_refused_naming_the_field_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let roster = dir.path().join("routing.toml");
+    std::fs::write(
+        &roster,
+        "[[team]]\nid = \"t\"\nlead = \"boss\"\n[[team.rep]]\nid = \"ann\"\n\n\
+         [[named_account]]\naccount = \"acme.com\"\nrep = \"zoe\"\n",
+    )
+    .unwrap();
+    let config = format!("[routing]\npath = \"{}\"\n", roster.display());
+    let err = refused(&config, &[]);
+    assert!(
+        err.contains("routing.toml:9:")
+            && err.contains("`named_account.rep`")
+            && err.contains("`zoe`"),
+        "{err}"
+    );
+    std::fs::write(
+        &roster,
+        "[[team]]\nid = \"t\"\nlead = \"boss\"\n[[team.rep]]\nid = \"ann\"\n\n\
+         [[named_account]]\naccount = \"acme.com\"\nrep = \"ann\"\n",
+    )
+    .unwrap();
+    accepted(&config, &[]);
+    // A roster path of another machine is noted, not refused.
+    let out = check("[routing]\npath = \"/nowhere/routing.toml\"\n", &[]);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not checked"));
+}

@@ -5,6 +5,7 @@
 
 mod support;
 
+mod account_routing;
 mod accounts;
 mod admin_http;
 mod architecture;

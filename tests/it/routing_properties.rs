@@ -46,7 +46,7 @@ proptest! {
         let mut per_rep: BTreeMap<String, [u32; 4]> = BTreeMap::new();
         for (g, key) in &leads {
             let p = key % partitions;
-            let owner = roster.route(&mut states[p], &attrs, *g, None, None);
+            let owner = roster.route(&mut states[p], &attrs, None, *g, None, None);
             prop_assert!(owner.rep.starts_with('r'), "unavailable reps get no leads ({})", owner.rep);
             per_rep.entry(owner.rep.to_string()).or_default()[*g as usize] += 1;
         }

@@ -82,7 +82,17 @@ fn shadow_alerts_equal_replay_through_kill_9_and_leave_the_champion_alone() {
             outputs.to_str().unwrap(),
         ],
     );
-    let plain = oracle_with(&records, &without, &["--partitions", "3"]);
+    let plain_outputs = without.join("outputs");
+    let plain = oracle_with(
+        &records,
+        &without,
+        &[
+            "--partitions",
+            "3",
+            "--outputs",
+            plain_outputs.to_str().unwrap(),
+        ],
+    );
     assert!(shadowed.summary.contains("shadow:"), "{}", shadowed.summary);
 
     // (c) The champion: the same under replay with or without the
@@ -91,6 +101,32 @@ fn shadow_alerts_equal_replay_through_kill_9_and_leave_the_champion_alone() {
     assert_eq!(shadowed.alerts, plain.alerts);
     assert_eq!(shadowed.scores, plain.scores);
     assert_matches_oracle(&d, &records, &plain);
+    // Byte for byte: the champion's committed alerts are the lines replay
+    // writes with the challenger and without it.
+    let lines = |file: std::path::PathBuf| -> Vec<Vec<u8>> {
+        let mut v: Vec<Vec<u8>> = std::fs::read_to_string(file)
+            .unwrap()
+            .lines()
+            .map(|l| l.as_bytes().to_vec())
+            .collect();
+        v.sort();
+        v
+    };
+    let mut champion_bytes: Vec<Vec<u8>> = read_all(&d.topic("alerts"))
+        .into_iter()
+        .map(|r| r.payload.unwrap())
+        .collect();
+    champion_bytes.sort();
+    assert_eq!(
+        champion_bytes,
+        lines(plain_outputs.join("hot-lead-alerts.ndjson")),
+        "the champion's alerts are not replay's bytes"
+    );
+    assert_eq!(
+        lines(outputs.join("hot-lead-alerts.ndjson")),
+        lines(plain_outputs.join("hot-lead-alerts.ndjson")),
+        "replay's champion alerts change with a challenger"
+    );
 
     // (b) The challenger: every committed shadow alert once, and exactly
     // replay's.

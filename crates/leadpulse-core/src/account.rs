@@ -5,9 +5,8 @@
 //! Pure and driven by event time, like the scorer: an [`AccountState`]
 //! takes one [`LeadContribution`] at a time (what a lead's latest score
 //! says about it, keyed by its account) and returns the account's score
-//! and, once per crossing, an [`AccountAlert`]. The state is plain data in
-//! sorted maps, so it can be kept on a changelog and replayed. The model's
-//! `[account]` section (`core::model::AccountModel`) says how.
+//! and, once per crossing, an [`AccountAlert`]. The state is plain sorted
+//! data, kept on a changelog and replayed; `[account]` says how.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -18,7 +17,9 @@ use xxhash_rust::xxh3::xxh3_128;
 use super::attributes::Attributes;
 use super::event::Millis;
 use super::lead::LeadState;
-use super::model::{normalise_domain, AccountModel, Aggregate, Model, ACCOUNT_ATTRIBUTE};
+use super::model::{
+    is_default_free_mail, normalise_domain, AccountModel, Aggregate, Model, ACCOUNT_ATTRIBUTE,
+};
 use super::outcome::{Contact, LeadScore, Reason, ReasonKind};
 use super::scorer::{halving, round2};
 
@@ -64,9 +65,7 @@ impl AccountKey {
             _ => None,
         }
     }
-}
 
-impl AccountKey {
     /// The account's key in the changelog (see [`ACCOUNT_KEY_PREFIX`]).
     pub fn changelog_key(&self) -> String {
         format!("{ACCOUNT_KEY_PREFIX}{self}")
@@ -87,6 +86,19 @@ impl fmt::Display for AccountKey {
 /// (`email_domain`, or the part of `email` after `@`), unless free mail.
 /// `None`: the lead belongs to no account (a private person, or unknown).
 pub fn account_key(attributes: &Attributes, rules: &AccountModel) -> Option<AccountKey> {
+    account_key_by(attributes, |d| rules.is_free_mail(d))
+}
+
+/// [`account_key`] with the default free-mail list, for a model without `[account]`.
+pub fn default_account_key(attributes: &Attributes) -> Option<AccountKey> {
+    account_key_by(attributes, is_default_free_mail)
+}
+
+/// [`account_key`], `is_free_mail` telling the domains of no account.
+fn account_key_by(
+    attributes: &Attributes,
+    is_free_mail: impl Fn(&str) -> bool,
+) -> Option<AccountKey> {
     let attr = |name: &str| {
         attributes
             .get(name)
@@ -105,7 +117,7 @@ pub fn account_key(attributes: &Attributes, rules: &AccountModel) -> Option<Acco
         .into_iter()
         .flatten()
         .filter_map(normalise_domain)
-        .find(|d| !rules.is_free_mail(d))
+        .find(|d| !is_free_mail(d))
         .map(AccountKey::Domain)
 }
 
@@ -276,18 +288,14 @@ pub struct AccountAlert {
     pub breadth_threshold: Option<u32>,
     /// The account's latest contribution time when it crossed.
     pub crossed_at: Millis,
-    /// The lead whose contribution is the latest by event time (ties: the
-    /// greater lead id) when it crossed: the one at `crossed_at`. Event
-    /// time decides, not arrival, so contributions reaching the account
-    /// from several partitions in another order name the same lead.
+    /// The lead of the latest contribution by event time (ties: the greater
+    /// id), so arrival order across partitions names the same lead.
     pub lead_id: String,
     pub fit_reasons: Vec<AccountReason>,
     /// The most engaged people, at most [`MAX_SHOWN_PEOPLE`].
     pub people: Vec<PersonShare>,
     pub model_version: Arc<str>,
-    /// The account's owner, when account routing names one: `leadpulse
-    /// notify` tells this rep, and this team's channel, as it does a
-    /// hot-lead alert's `owner_rep` and `owner_team`.
+    /// The named account's owner ([`crate::Desk::own_account_alert`]).
     pub owner_team: Option<String>,
     pub owner_rep: Option<String>,
 }
@@ -319,8 +327,7 @@ struct View {
 }
 
 impl AccountScorer {
-    /// `None` when the model has no `[account]`: then nothing about
-    /// accounts is computed.
+    /// `None` when the model has no `[account]`: nothing about accounts runs.
     pub fn new(model: Arc<Model>) -> Option<AccountScorer> {
         model.account.is_some().then_some(AccountScorer { model })
     }

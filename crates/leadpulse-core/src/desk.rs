@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use xxhash_rust::xxh3::xxh3_128;
 
+use super::account::{account_key, default_account_key, AccountAlert, AccountKey};
 use super::event::{Event, EventKind, Feedback, Millis};
 use super::lead::{Handoff, LeadState, SlaStatus, Stage};
 use super::outcome::{
@@ -35,6 +36,20 @@ impl Desk {
 
     pub fn roster(&self) -> Option<&Arc<Roster>> {
         self.roster.as_ref()
+    }
+
+    /// Names the owner of an account alert: the rep the roster's named
+    /// account gives, when they are available. Otherwise the alert has no
+    /// owner and `notify` sends it to its configured recipients.
+    pub fn own_account_alert(&self, alert: &mut AccountAlert) {
+        let owner = self
+            .roster
+            .as_ref()
+            .and_then(|r| r.named_account_owner(&alert.account));
+        if let Some(owner) = owner {
+            alert.owner_team = Some(owner.team.to_string());
+            alert.owner_rep = Some(owner.rep.to_string());
+        }
     }
 
     /// The next time [`Desk::fire`] has work for this lead: a decay
@@ -223,6 +238,19 @@ impl Desk {
         lead.next_refresh_at = self.scorer.next_refresh(lead, refresh, at);
     }
 
+    /// The lead's account, when the roster names accounts: by the model's
+    /// `[account]` keys, or the default free-mail list without one, so a
+    /// named account is the account that `account-scores` shows.
+    fn account_for_routing(&self, roster: &Roster, lead: &LeadState) -> Option<AccountKey> {
+        if !roster.account_owners.names_accounts() {
+            return None;
+        }
+        match &self.scorer.model().account {
+            Some(rules) => account_key(&lead.attributes, rules),
+            None => default_account_key(&lead.attributes),
+        }
+    }
+
     /// Routes a new alert, stamps its owner and SLA deadline, and opens the
     /// handoff with its timers.
     fn hand_off(&self, routing: &mut RoutingState, lead: &mut LeadState, alert: &mut Alert) {
@@ -241,7 +269,15 @@ impl Desk {
             ..Handoff::default()
         };
         if let Some(roster) = &self.roster {
-            let owner = roster.route(routing, &lead.attributes, alert.grade, None, None);
+            let account = self.account_for_routing(roster, lead);
+            let owner = roster.route(
+                routing,
+                &lead.attributes,
+                account.as_ref(),
+                alert.grade,
+                None,
+                None,
+            );
             let team = roster
                 .team(&owner.team)
                 .expect("route returns a roster team");
@@ -309,6 +345,7 @@ impl Desk {
                 let owner = roster.route(
                     routing,
                     &lead.attributes,
+                    None,
                     grade,
                     Some(&h.rep),
                     Some(&team.id),

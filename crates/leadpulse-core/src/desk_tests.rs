@@ -160,7 +160,7 @@ fn routing_balances_count_and_grade_and_skips_unavailable_reps() {
         Grade::A,
     ];
     for g in grades.iter().cycle().take(101) {
-        let o = roster.route(&mut state, &us, *g, None, None);
+        let o = roster.route(&mut state, &us, None, *g, None, None);
         assert_ne!(&*o.rep, "lee", "unavailable reps get no leads");
     }
     let ann = state.assigned["ann"];

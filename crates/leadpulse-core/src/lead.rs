@@ -259,7 +259,8 @@ pub struct Handoff {
     pub team: String,
     /// The current owner.
     pub rep: String,
-    /// How the owner was chosen (`owner`, `territory`, `team_lead`).
+    /// How the owner was chosen (`owner`, `named_account`, `account_owner`,
+    /// `territory`, `team_lead`).
     pub via: String,
     /// Event time of the handoff (the alert's `crossed_at`).
     pub handed_at: Millis,

@@ -26,8 +26,9 @@ pub mod visitor;
 pub mod watch;
 
 pub use account::{
-    account_key, AccountAlert, AccountKey, AccountOutcome, AccountReason, AccountScore,
-    AccountScorer, AccountState, AccountTrigger, LeadContribution, PersonShare, ACCOUNT_KEY_PREFIX,
+    account_key, default_account_key, AccountAlert, AccountKey, AccountOutcome, AccountReason,
+    AccountScore, AccountScorer, AccountState, AccountTrigger, LeadContribution, PersonShare,
+    ACCOUNT_KEY_PREFIX,
 };
 pub use admit::{admit, Rejection};
 pub use attributes::Attributes;
@@ -47,13 +48,17 @@ pub use outcome::{
     Outcome, Reason, ReasonKind, Scored, SlaBreach, StageCause, StageChange,
 };
 pub use partition::{PartitionState, Step};
-pub use routing::{Owner, Rep, Roster, RoutingState, Team, DEFAULT_REJECTION_REASONS};
+pub use routing::{
+    AccountOwners, Owner, Rep, Roster, RoutingState, Team, DEFAULT_REJECTION_REASONS,
+};
 pub use scorer::Scorer;
 pub use shadow::{shadow_key, Agreement, Shadow, ShadowStep, ShadowTally, SHADOW_KEY_PREFIX};
 pub use store::{LeadId, LeadStore, Staged, ROUTING_KEY};
 pub use visitor::{Merge, VisitorState, VisitorStore, VISITOR_KEY_PREFIX};
 pub use watch::{Target, Watch, WatchAlert, Watches};
 
+#[cfg(test)]
+mod account_routing_tests;
 #[cfg(test)]
 mod account_tests;
 #[cfg(test)]

@@ -79,7 +79,8 @@ pub struct Alert {
     pub owner_team: Option<String>,
     /// The owning rep.
     pub owner_rep: Option<String>,
-    /// How the owner was chosen: `owner`, `territory` or `team_lead`.
+    /// How the owner was chosen: `owner`, `named_account`, `account_owner`,
+    /// `territory` or `team_lead`.
     pub routed_via: Option<String>,
     /// Who the lead is, as far as its attributes say.
     pub contact: Contact,

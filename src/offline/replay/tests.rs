@@ -163,6 +163,35 @@ fn five_people_under_the_lead_threshold_make_one_account_alert_naming_them() {
 }
 
 #[test]
+fn the_backtest_shows_accounts_alerted_per_day_and_the_top_accounts() {
+    let out = replay_committee("initech.io", 2);
+    let model = Arc::new(Model::from_toml("m.toml", ACCOUNT_MODEL).expect("model"));
+    let b = crate::offline::backtest::Backtest::new(&Scorer::new(model), &out);
+    let acc = b.accounts.as_ref().expect("the model scores accounts");
+    let day = 1_795_132_800_000_i64.div_euclid(crate::core::DAY_MS); // 2026-11-20
+    assert_eq!(acc.alerted_per_day, BTreeMap::from([(day, 1)]));
+    assert_eq!((acc.alerts, acc.accounts, acc.top.len()), (1, 1, 1));
+    assert_eq!(
+        (
+            acc.top[0].account.as_str(),
+            acc.top[0].alerts,
+            acc.top[0].breadth
+        ),
+        ("domain:initech.io", 1, 5)
+    );
+    let text = crate::offline::backtest::render(&b, None);
+    assert!(
+        text.contains("## Accounts alerted per day (acct-replay)\n\n2026-11-20     1 "),
+        "{text}"
+    );
+    assert!(
+        text.contains("## Top accounts (acct-replay: 1 scored, 1 alerts)"),
+        "{text}"
+    );
+    assert!(text.contains("domain:initech.io"), "{text}");
+}
+
+#[test]
 fn the_same_people_on_free_mail_make_no_account() {
     let out = replay_committee("gmail.com", 1);
     assert!(out.accounts.is_empty());

@@ -5,8 +5,9 @@
 use std::fmt::Write;
 
 use super::markdown::{
-    funnel_rows, group_reason_rows, group_rule_rows, group_table, headers, keyed, overall_rows,
-    reasons_sorted, rule_rows, stage_label, FUNNEL_HEADERS, RULE_BY_GROUP_HEADERS, RULE_HEADERS,
+    account_rows, account_summary, funnel_rows, group_reason_rows, group_rule_rows, group_table,
+    headers, keyed, overall_rows, reasons_sorted, rule_rows, stage_label, ACCOUNT_HEADERS,
+    FUNNEL_HEADERS, RULE_BY_GROUP_HEADERS, RULE_HEADERS,
 };
 use super::{
     describe_period, fmt_duration, fmt_pct, ratio, Currency, Report, FOLLOW_UP_BUCKETS_MIN, FUNNEL,
@@ -424,6 +425,16 @@ pub fn render(report: &Report, currency: &Currency) -> String {
         out.push_str("</div>");
     }
     out.push_str("</section>\n");
+    // Only a model that scores accounts has account records.
+    if !report.accounts.rows.is_empty() {
+        let a = &report.accounts;
+        out.push_str("<h2>Accounts</h2>");
+        let h = headers(&["figure", "value"], currency);
+        table(&mut out, "accounts", &h, &account_summary(a), 1);
+        out.push_str("<h2>By account</h2>");
+        let h = headers(&ACCOUNT_HEADERS, currency);
+        table(&mut out, "by-account", &h, &account_rows(a), 1);
+    }
     if let Some(c) = &report.shadow {
         out.push_str("<h2>Champion and challenger</h2>");
         let headers: Vec<String> = super::shadow::HEADERS.map(String::from).into();

@@ -2,6 +2,7 @@
 
 use std::fmt::Write;
 
+use super::accounts::Accounts;
 use super::{
     describe_period, fmt_amount, fmt_count_share, fmt_duration, fmt_pct, ratio, Currency, Figures,
     Group, Report, FUNNEL,
@@ -257,6 +258,62 @@ pub(super) fn keyed(with_rep: bool, rest: &[&str], currency: &Currency) -> Vec<S
     headers(&h, currency)
 }
 
+/// Columns of the account table.
+pub(super) const ACCOUNT_HEADERS: [&str; 11] = [
+    "account",
+    "alerts",
+    "followed up",
+    "people alerted",
+    "leads passed",
+    "within SLA",
+    "accepted",
+    "SQL",
+    "customer",
+    "won",
+    AMOUNT,
+];
+
+/// The accounts summary as (label, value) rows.
+pub(super) fn account_summary(a: &Accounts) -> Vec<Vec<String>> {
+    vec![
+        vec!["Accounts passed to sales".into(), a.passed.to_string()],
+        vec!["Account alerts".into(), a.alerts.to_string()],
+        vec![
+            "Account alerts followed up".into(),
+            fmt_count_share(a.followed_up, a.alerts),
+        ],
+    ]
+}
+
+/// One row per account: alerts, follow-up, and its leads' conversion.
+pub(super) fn account_rows(a: &Accounts) -> Vec<Vec<String>> {
+    let sql = FUNNEL
+        .iter()
+        .position(|&s| s == Stage::Sql)
+        .expect("SQL is a stage");
+    let customer = FUNNEL.len() - 1;
+    a.rows
+        .iter()
+        .map(|r| {
+            let f = &r.figures;
+            let s = &f.sla;
+            vec![
+                r.account.clone(),
+                r.alerts.to_string(),
+                fmt_count_share(r.followed_up, r.alerts),
+                r.people.to_string(),
+                f.passed.to_string(),
+                format!("{} ({}/{})", fmt_pct(s.within()), s.met, s.judged()),
+                fmt_count_share(f.accepted, f.passed),
+                fmt_count_share(f.funnel[sql], f.passed),
+                fmt_count_share(f.funnel[customer], f.passed),
+                f.won.to_string(),
+                fmt_amount(f.won_amount),
+            ]
+        })
+        .collect()
+}
+
 /// Renders the report as Markdown, amounts in `currency`.
 pub fn render(report: &Report, currency: &Currency) -> String {
     let f = &report.overall;
@@ -326,6 +383,21 @@ pub fn render(report: &Report, currency: &Currency) -> String {
         out.push_str(&table(
             &keyed(with_rep, &RULE_BY_GROUP_HEADERS, currency),
             &rows,
+        ));
+    }
+
+    // Only a model that scores accounts has account records.
+    if !report.accounts.rows.is_empty() {
+        let _ = writeln!(out, "\n## Accounts\n");
+        let a = &report.accounts;
+        out.push_str(&table(
+            &headers(&["figure", "value"], currency),
+            &account_summary(a),
+        ));
+        let _ = writeln!(out, "\n## By account\n");
+        out.push_str(&table(
+            &headers(&ACCOUNT_HEADERS, currency),
+            &account_rows(a),
         ));
     }
     if let Some(c) = &report.shadow {

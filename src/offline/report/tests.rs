@@ -607,3 +607,128 @@ fn champion_and_challenger_compare_by_lead_in_the_period_and_only_with_a_challen
     );
     assert!(html.contains(r#"<table id="shadow">"#), "{html}");
 }
+
+mod account_figures {
+    use super::*;
+    use crate::core::account::PersonShare;
+    use crate::core::{AccountAlert, AccountKey, AccountTrigger};
+
+    fn person(lead: &str) -> PersonShare {
+        PersonShare {
+            lead_id: lead.to_owned(),
+            contact: Contact::default(),
+            engagement: 20.0,
+            engaged_at: Some(T0),
+            in_breadth: true,
+            reasons: Vec::new(),
+        }
+    }
+
+    fn account_alert(domain: &str, n: u32, at_min: i64, people: &[&str]) -> AccountAlert {
+        AccountAlert {
+            alert_id: format!("{domain}-{n}"),
+            account: AccountKey::Domain(domain.to_owned()),
+            trigger: AccountTrigger::Breadth,
+            score: 120.0,
+            fit: 20.0,
+            engagement: 100.0,
+            breadth: people.len() as u32,
+            threshold: Some(110.0),
+            breadth_threshold: Some(3),
+            crossed_at: T0 + at_min * MIN,
+            lead_id: people[0].to_owned(),
+            fit_reasons: Vec::new(),
+            people: people.iter().map(|p| person(p)).collect(),
+            model_version: "v1".into(),
+            owner_team: None,
+            owner_rep: None,
+        }
+    }
+
+    /// acme.com: two alerts naming L-a1..L-a3, whose handoffs are contacted
+    /// after the first alert only, one accepted and won; initech.io: one
+    /// alert nobody followed up; L-x: a handoff of no known account.
+    fn input() -> ReportInput {
+        let mut input = ReportInput::default();
+        input.add_account_alert(account_alert("acme.com", 1, 10, &["L-a1", "L-a2"]));
+        input.add_account_alert(account_alert("acme.com", 2, 500, &["L-a2", "L-a3"]));
+        input.add_account_alert(account_alert("initech.io", 1, 20, &["L-i1"]));
+        let won = |mut r: HandoffRecord| {
+            r.handoff.won_amount = Some(5000.0);
+            r
+        };
+        input.add_handoff(won(feedback(
+            contacted(record("a1", "us", "ann", 30), 20),
+            "accepted",
+            None,
+        )));
+        input.add_handoff(contacted(record("a2", "us", "ann", 40), 90));
+        input.add_handoff(record("i1", "us", "bob", 25));
+        input.add_handoff(record("x", "us", "bob", 25));
+        input
+            .stages
+            .push(stage("a1", Stage::Customer, T0 + 600 * MIN));
+        input
+    }
+
+    #[test]
+    fn accounts_passed_followed_up_and_converted_follow_from_the_records() {
+        let report = Report::new(&input(), Period::default());
+        let a = &report.accounts;
+        assert_eq!((a.passed, a.alerts, a.followed_up), (2, 3, 1));
+        let rows: Vec<(&str, u32, u32, u32)> = a
+            .rows
+            .iter()
+            .map(|r| (r.account.as_str(), r.alerts, r.followed_up, r.people))
+            .collect();
+        assert_eq!(
+            rows,
+            [("domain:acme.com", 2, 1, 3), ("domain:initech.io", 1, 0, 1)]
+        );
+        let acme = &a.rows[0].figures;
+        assert_eq!((acme.passed, acme.accepted, acme.won), (2, 1, 1));
+        assert_eq!((acme.sla.met, acme.sla.breached), (1, 1));
+        assert_eq!(acme.funnel, [2, 1, 1, 1, 1]);
+        assert_eq!(a.rows[1].figures.passed, 1);
+        // A lead of no known account counts overall, for no account.
+        assert_eq!(report.overall.passed, 4);
+        let by_accounts: u32 = a.rows.iter().map(|r| r.figures.passed).sum();
+        assert_eq!(by_accounts, 3);
+    }
+
+    #[test]
+    fn the_period_selects_account_alerts_by_their_time() {
+        let period = Period {
+            since: Some(T0 + 100 * MIN),
+            until: None,
+        };
+        let report = Report::new(&input(), period);
+        let a = &report.accounts;
+        assert_eq!((a.passed, a.alerts), (1, 1));
+        assert_eq!(a.rows[0].account, "domain:acme.com");
+        assert_eq!(
+            a.rows[0].figures.passed, 0,
+            "its handoffs are before the period"
+        );
+    }
+
+    #[test]
+    fn both_renderings_show_the_accounts_and_none_without_account_records() {
+        let report = Report::new(&input(), Period::default());
+        let currency = Currency::default();
+        let md = markdown::render(&report, &currency);
+        for line in [
+            "| Accounts passed to sales | 2 |",
+            "| Account alerts followed up | 1 (33.3%) |",
+            "| domain:acme.com | 2 | 1 (50.0%) | 3 | 2 | 50.0% (1/2) | 1 (50.0%) |",
+            "| domain:initech.io | 1 | 0 (0.0%) | 1 | 1 |",
+        ] {
+            assert!(md.contains(line), "missing {line:?} in\n{md}");
+        }
+        let page = html::render(&report, &currency);
+        assert!(page.contains(r#"<table id="by-account">"#) && page.contains("domain:initech.io"));
+        let plain = Report::new(&sample(), Period::default());
+        assert!(!markdown::render(&plain, &currency).contains("## Accounts"));
+        assert!(!html::render(&plain, &currency).contains("by-account"));
+    }
+}

@@ -115,16 +115,7 @@ impl AccountModel {
 
     /// True when `domain` (normalised) or a domain it is under is free mail.
     pub fn is_free_mail(&self, domain: &str) -> bool {
-        let mut d = domain;
-        loop {
-            if self.free_mail.contains(d) {
-                return true;
-            }
-            match d.split_once('.') {
-                Some((_, parent)) if parent.contains('.') => d = parent,
-                _ => return false,
-            }
-        }
+        under_any(domain, |d| self.free_mail.contains(d))
     }
 
     /// The attribute names the account's fit rules read, besides
@@ -151,6 +142,29 @@ impl AccountModel {
             .map(|r| r.points)
             .sum::<f64>()
             + 0.0
+    }
+}
+
+/// True when `domain` (normalised) or a domain it is under is in
+/// [`DEFAULT_FREE_MAIL_DOMAINS`].
+pub fn is_default_free_mail(domain: &str) -> bool {
+    under_any(domain, |d| {
+        DEFAULT_FREE_MAIL_DOMAINS.binary_search(&d).is_ok()
+    })
+}
+
+/// True when `listed` holds `domain` or a domain it is under (`mail.gmx.de`
+/// is under `gmx.de`; a top-level domain alone is never tried).
+fn under_any(domain: &str, listed: impl Fn(&str) -> bool) -> bool {
+    let mut d = domain;
+    loop {
+        if listed(d) {
+            return true;
+        }
+        match d.split_once('.') {
+            Some((_, parent)) if parent.contains('.') => d = parent,
+            _ => return false,
+        }
     }
 }
 

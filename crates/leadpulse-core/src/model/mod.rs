@@ -36,7 +36,8 @@ mod summary;
 mod url;
 
 pub use account::{
-    normalise_domain, AccountModel, Aggregate, ACCOUNT_ATTRIBUTE, DEFAULT_FREE_MAIL_DOMAINS,
+    is_default_free_mail, normalise_domain, AccountModel, Aggregate, ACCOUNT_ATTRIBUTE,
+    DEFAULT_FREE_MAIL_DOMAINS,
 };
 pub use condition::AttrCondition;
 use condition::EventMatcher;

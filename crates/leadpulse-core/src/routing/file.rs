@@ -6,10 +6,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Deserialize;
 use toml::Spanned;
 
+use super::super::account::AccountKey;
 use super::super::event::Millis;
 use super::super::hours::{self, BusinessHours, MAX_WORKING_DAYS};
-use super::super::model::ModelError;
-use super::{Rep, Roster, Team};
+use super::super::model::{is_default_free_mail, normalise_domain, ModelError};
+use super::{AccountOwners, Rep, Roster, Team};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -26,6 +27,34 @@ struct RosterFile {
     hours: Option<HoursFile>,
     #[serde(default, rename = "team")]
     teams: Vec<TeamFile>,
+    /// The lead attribute that holds its account's owner (a rep id).
+    account_owner_attribute: Option<Spanned<String>>,
+    #[serde(default, rename = "named_account")]
+    named_accounts: Vec<NamedAccountFile>,
+}
+
+/// `[[named_account]]`: an account and the rep who owns it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NamedAccountFile {
+    /// `id:<account_id>`, `domain:<domain>`, or a bare domain.
+    account: Spanned<String>,
+    rep: Spanned<String>,
+}
+
+/// A named account's key as written, or why it is none.
+fn named_key(raw: &str) -> Result<AccountKey, &'static str> {
+    let raw = raw.trim();
+    let domain = |d: &str| match normalise_domain(d) {
+        Some(d) if is_default_free_mail(&d) => Err("is a free-mail domain, which is no account"),
+        Some(d) => Ok(AccountKey::Domain(d)),
+        None => Err("must be `id:<account_id>`, `domain:<domain>` or a domain like `acme.com`"),
+    };
+    match raw.split_once(':') {
+        Some(("id", id)) if !id.trim().is_empty() => Ok(AccountKey::Id(id.trim().to_owned())),
+        Some(("domain", d)) => domain(d),
+        _ => domain(raw),
+    }
 }
 
 /// The rejection reasons when a roster names none.
@@ -391,11 +420,50 @@ impl Roster {
                 "`rejection_reasons` must list between 1 and 20 reasons".into(),
             ));
         }
+        let mut named = BTreeMap::new();
+        for n in &file.named_accounts {
+            let written = n.account.get_ref();
+            let key = named_key(written).map_err(|e| {
+                at(
+                    n.account.span(),
+                    format!("`named_account.account` `{written}` {e}"),
+                )
+            })?;
+            let rep = n.rep.get_ref().trim();
+            if !rep_ids.contains(rep) {
+                return Err(at(
+                    n.rep.span(),
+                    format!(
+                        "`named_account.rep`: `{rep}` (for account `{key}`) is not a rep of any \
+                         team; name a `[[team.rep]]` id"
+                    ),
+                ));
+            }
+            if named.insert(key.clone(), rep.into()).is_some() {
+                return Err(at(
+                    n.account.span(),
+                    format!("`named_account.account`: account `{key}` is named twice"),
+                ));
+            }
+        }
+        let attribute = match &file.account_owner_attribute {
+            Some(a) if a.get_ref().trim().is_empty() => {
+                return Err(at(
+                    a.span(),
+                    "`account_owner_attribute` must name a lead attribute, e.g. \
+                     `account_owner`"
+                        .into(),
+                ))
+            }
+            Some(a) => Some(a.get_ref().trim().to_owned()),
+            None => None,
+        };
         Ok(Roster {
             teams,
             feedback_business_days: file.feedback_business_days.into_inner(),
             max_reassignments: file.max_reassignments,
             rejection_reasons: reasons.clone(),
+            account_owners: AccountOwners { named, attribute },
         })
     }
 }

@@ -1,13 +1,16 @@
-//! Routing: who gets a hot lead. The lead's existing owner wins; otherwise
-//! territory rules pick a team, and within the team the lead goes to the
-//! available rep with the fewest leads of its grade (then the fewest
-//! leads), so reps get a fair share by count **and** by quality.
+//! Routing: who gets a hot lead. The lead's existing owner wins; then the
+//! owner of its account (a named account on the roster, else the CRM's
+//! account owner attribute on the lead); otherwise territory rules pick a
+//! team, and within the team the lead goes to the available rep with the
+//! fewest leads of its grade (then the fewest leads), so reps get a fair
+//! share by count **and** by quality.
 //!
 //! The roster is a TOML file (see `docs/sales-loop.md`). Routing is pure and
 //! deterministic: the same leads in the same order give the same owners.
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::account::AccountKey;
 use super::attributes::Attributes;
 use std::sync::Arc;
 
@@ -87,6 +90,28 @@ pub struct Roster {
     /// one-click buttons, and the only values of the rejections metric's
     /// `reason` label (anything else counts as `other`).
     pub rejection_reasons: Vec<String>,
+    /// Who owns which accounts: their leads go to the owner, not by
+    /// territory.
+    pub account_owners: AccountOwners,
+}
+
+/// Account ownership: the account owner gets every lead of the account,
+/// ahead of territory and round-robin.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AccountOwners {
+    /// Account → rep id, from the roster's `[[named_account]]`: the
+    /// agreement sales made, so it wins over the CRM attribute.
+    pub named: BTreeMap<AccountKey, Arc<str>>,
+    /// The lead attribute in which the CRM syncs the owner of the lead's
+    /// account (a rep id), e.g. `account_owner`; read on the lead routed.
+    pub attribute: Option<String>,
+}
+
+impl AccountOwners {
+    /// True when routing needs the lead's account key.
+    pub fn names_accounts(&self) -> bool {
+        !self.named.is_empty()
+    }
 }
 
 /// Who owns a lead, and why.
@@ -94,8 +119,10 @@ pub struct Roster {
 pub struct Owner {
     pub team: Arc<str>,
     pub rep: Arc<str>,
-    /// `owner` (the lead's existing owner attribute), `territory`, or
-    /// `team_lead` (no rep of the team was available).
+    /// `owner` (the lead's existing owner attribute), `named_account` (the
+    /// roster names the lead's account), `account_owner` (the lead's
+    /// account owner attribute), `territory`, or `team_lead` (no rep of the
+    /// team was available).
     pub via: &'static str,
 }
 
@@ -170,29 +197,25 @@ impl Roster {
     }
 
     /// Picks the owner of a lead that is being handed to sales, and counts
-    /// it. `exclude` skips a rep (the one who just breached).
+    /// it. `account` is the lead's account, when the roster names accounts
+    /// (see [`AccountOwners::names_accounts`]). `exclude` skips a rep (the
+    /// one who just breached): a reassignment stays in the team, by
+    /// territory.
     pub fn route(
         &self,
         state: &mut RoutingState,
         attributes: &Attributes,
+        account: Option<&AccountKey>,
         grade: Grade,
         exclude: Option<&str>,
         team_hint: Option<&str>,
     ) -> Owner {
         if exclude.is_none() {
-            if let Some(owner) = attributes.get("owner") {
-                if let Some(team) = self.team_of_rep(owner) {
-                    let rep = team
-                        .reps
-                        .iter()
-                        .find(|r| &*r.id == owner)
-                        .expect("found above");
-                    return Owner {
-                        team: team.id.clone(),
-                        rep: rep.id.clone(),
-                        via: "owner",
-                    };
-                }
+            if let Some(owner) = attributes.get("owner").and_then(|o| self.owner(o, "owner")) {
+                return owner;
+            }
+            if let Some(owner) = self.account_owner(attributes, account) {
+                return owner;
             }
         }
         let team = team_hint
@@ -225,6 +248,54 @@ impl Roster {
                 via: "team_lead",
             },
         }
+    }
+
+    /// `rep` of its team, if the roster has that rep.
+    fn owner(&self, rep: &str, via: &'static str) -> Option<Owner> {
+        let team = self.team_of_rep(rep)?;
+        let rep = team.reps.iter().find(|r| &*r.id == rep)?;
+        Some(Owner {
+            team: team.id.clone(),
+            rep: rep.id.clone(),
+            via,
+        })
+    }
+
+    /// The available rep the roster's `[[named_account]]` names for the
+    /// account: who hears of the account's surge alerts.
+    pub fn named_account_owner(&self, account: &AccountKey) -> Option<Owner> {
+        let rep = self.account_owners.named.get(account)?;
+        self.available_owner(rep, "named_account")
+    }
+
+    /// `rep` as an owner, if the roster has them and they are available.
+    fn available_owner(&self, rep: &str, via: &'static str) -> Option<Owner> {
+        let owner = self.owner(rep, via)?;
+        self.rep(&owner.rep)
+            .is_some_and(|r| r.available)
+            .then_some(owner)
+    }
+
+    /// The available owner of the lead's account: the roster's named
+    /// account, else the rep the account owner attribute names. An owner
+    /// on leave (`available = false`), or not on the roster, leaves the
+    /// lead to territory routing.
+    fn account_owner(
+        &self,
+        attributes: &Attributes,
+        account: Option<&AccountKey>,
+    ) -> Option<Owner> {
+        let owners = &self.account_owners;
+        let named = account
+            .and_then(|a| owners.named.get(a))
+            .map(|rep| (&**rep, "named_account"));
+        let crm = || {
+            let attr = owners.attribute.as_deref()?;
+            let rep = attributes.get(attr)?.trim();
+            Some((rep, "account_owner"))
+        };
+        let (rep, via) = named.or_else(crm)?;
+        self.available_owner(rep, via)
     }
 
     /// What is valid but probably not meant, in words, for the commands

@@ -16,6 +16,20 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
     let Command::Check { file } = command;
     match Settings::load(file.as_deref(), std::env::vars()) {
         Ok(s) => {
+            // The roster `run` would load, checked the same way: a bad team,
+            // rep or named account is refused here, naming its line. A path
+            // of another machine (a container's) is noted, not refused.
+            if let Some(path) = &s.routing.path {
+                if !path.exists() {
+                    eprintln!(
+                        "config check: routing file {} is not here; not checked",
+                        path.display()
+                    );
+                } else if let Err(e) = super::load_roster(path) {
+                    eprintln!("{e:#}");
+                    return Ok(ExitCode::from(1));
+                }
+            }
             println!(
                 "config ok: bootstrap {}, group {}, transactional.id {}, events topic `{}`",
                 s.kafka.bootstrap_servers,
