@@ -109,6 +109,12 @@ impl Settings {
         if self.pipeline.max_future_skew_secs < 0 {
             return bad("pipeline.max_future_skew_secs", "must not be negative");
         }
+        if self.shadow.len() > 1 {
+            return bad(
+                "shadow",
+                "names more than one challenger; one [[shadow]] model is scored at a time",
+            );
+        }
         self.topics.check(&self.kafka.group_id)?;
         Ok(())
     }

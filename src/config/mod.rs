@@ -25,7 +25,7 @@ pub use notify::{
     endpoint_problem, webhook_key, ChannelSettings, EmailChannel, FeedbackSettings, NotifySettings,
     SlackChannel, SmtpTls, TeamsChannel, WebhookChannel,
 };
-pub use pipeline::{ModelSettings, PipelineSettings, RoutingSettings};
+pub use pipeline::{ModelSettings, PipelineSettings, RoutingSettings, ShadowSettings};
 pub use registry::SchemaRegistrySettings;
 pub use topics::{
     Role, Topic, TopicNames, TopicSettings, MAX_PARTITIONS, MAX_REPLICATION_FACTOR,
@@ -80,6 +80,9 @@ pub struct Settings {
     pub model: ModelSettings,
     #[serde(default)]
     pub routing: RoutingSettings,
+    /// At most one challenger model scored in shadow (`[[shadow]]`).
+    #[serde(default)]
+    pub shadow: Vec<ShadowSettings>,
     #[serde(default)]
     pub log: LogSettings,
     #[serde(default)]

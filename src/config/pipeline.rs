@@ -53,6 +53,16 @@ impl Default for ModelSettings {
     }
 }
 
+/// A `[[shadow]]` entry: a challenger model scored live beside the
+/// champion (`model.path`) on the same events, its alerts on
+/// `topics.shadow_alerts` only.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShadowSettings {
+    /// The challenger's model file.
+    pub model: PathBuf,
+}
+
 /// Where the sales roster lives.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]

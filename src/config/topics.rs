@@ -52,6 +52,9 @@ pub enum Topic {
     AccountScores,
     /// `topics.account_alerts`: accounts that became in market.
     AccountAlerts,
+    /// `topics.shadow_alerts`: the alerts a challenger model (`[[shadow]]`)
+    /// would have raised; never routed, never notified.
+    ShadowAlerts,
 }
 
 /// What leadpulse does with a topic.
@@ -92,7 +95,7 @@ const CHANGELOG: &[(&str, &str)] = &[
 
 impl Topic {
     /// Every topic, inputs first.
-    pub const ALL: [Topic; 18] = [
+    pub const ALL: [Topic; 19] = [
         Topic::Events,
         Topic::Feedback,
         Topic::Scores,
@@ -111,6 +114,7 @@ impl Topic {
         Topic::Accounts,
         Topic::AccountScores,
         Topic::AccountAlerts,
+        Topic::ShadowAlerts,
     ];
 
     /// The key under `[topics]`, e.g. `feedback`.
@@ -134,6 +138,7 @@ impl Topic {
             Topic::Accounts => "accounts",
             Topic::AccountScores => "account_scores",
             Topic::AccountAlerts => "account_alerts",
+            Topic::ShadowAlerts => "shadow_alerts",
         }
     }
 
@@ -158,6 +163,7 @@ impl Topic {
             Topic::Accounts => "topics.accounts",
             Topic::AccountScores => "topics.account_scores",
             Topic::AccountAlerts => "topics.account_alerts",
+            Topic::ShadowAlerts => "topics.shadow_alerts",
         }
     }
 
@@ -222,6 +228,7 @@ impl Topic {
             Topic::Accounts => "lead-accounts".into(),
             Topic::AccountScores => "account-scores".into(),
             Topic::AccountAlerts => "account-alerts".into(),
+            Topic::ShadowAlerts => "shadow-alerts".into(),
         }
     }
 
@@ -253,6 +260,7 @@ pub struct TopicNames {
     pub accounts: String,
     pub account_scores: String,
     pub account_alerts: String,
+    pub shadow_alerts: String,
 }
 
 impl TopicNames {
@@ -280,6 +288,7 @@ impl TopicNames {
             accounts: t.accounts.clone(),
             account_scores: t.account_scores.clone(),
             account_alerts: t.account_alerts.clone(),
+            shadow_alerts: t.shadow_alerts.clone(),
         }
     }
 
@@ -304,6 +313,7 @@ impl TopicNames {
             Topic::Accounts => &self.accounts,
             Topic::AccountScores => &self.account_scores,
             Topic::AccountAlerts => &self.account_alerts,
+            Topic::ShadowAlerts => &self.shadow_alerts,
         }
     }
 
@@ -402,6 +412,8 @@ pub struct TopicSettings {
     pub account_scores: String,
     /// Output: accounts that became in market.
     pub account_alerts: String,
+    /// Output: the alerts of the challenger model (`[[shadow]]`).
+    pub shadow_alerts: String,
     /// Create missing topics at startup.
     pub create_missing: bool,
     /// Partitions for a created `events` topic (outputs follow it).
@@ -432,6 +444,7 @@ impl Default for TopicSettings {
             accounts: name(Topic::Accounts),
             account_scores: name(Topic::AccountScores),
             account_alerts: name(Topic::AccountAlerts),
+            shadow_alerts: name(Topic::ShadowAlerts),
             create_missing: true,
             partitions: 6,
             replication_factor: -1,

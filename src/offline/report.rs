@@ -13,6 +13,8 @@
 //! - won and lost (count and amount) by the rule that qualified the lead;
 //! - accounts passed (account alerts), their follow-up, and conversion per
 //!   account ([`accounts`]).
+//! - with `[[shadow]]` alerts, the champion's and the challenger's alerts
+//!   compared by lead ([`shadow`]).
 //!
 //! Where the records come from (a `replay --outputs` folder or the topics
 //! of a running deployment) is [`crate::offline::report_input`]'s business; how the
@@ -22,12 +24,14 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::core::{
-    AccountAlert, AccountKey, HandoffRecord, Millis, SlaBreach, SlaStatus, Stage, StageChange,
+    AccountAlert, AccountKey, Alert, HandoffRecord, Millis, SlaBreach, SlaStatus, Stage,
+    StageChange,
 };
 
 pub mod accounts;
 pub mod html;
 pub mod markdown;
+pub mod shadow;
 
 /// The funnel stages a handoff can reach, in order.
 pub const FUNNEL: [Stage; 5] = [
@@ -55,6 +59,10 @@ pub struct ReportInput {
     pub account_alerts: Vec<AccountAlert>,
     /// Lead id → its account, as the account records name their people.
     pub lead_accounts: BTreeMap<String, AccountKey>,
+    /// Every champion alert (`hot-lead-alerts`).
+    pub alerts: Vec<Alert>,
+    /// Every challenger alert (`shadow-alerts`, with `[[shadow]]`).
+    pub shadow_alerts: Vec<Alert>,
 }
 
 impl ReportInput {
@@ -298,6 +306,8 @@ pub struct Report {
     pub reps: Vec<Group>,
     /// Accounts passed, their follow-up and conversion.
     pub accounts: accounts::Accounts,
+    /// Champion and challenger compared, with `[[shadow]]` alerts.
+    pub shadow: Option<shadow::Comparison>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -414,6 +424,7 @@ impl Report {
                     figures,
                 })
                 .collect(),
+            shadow: shadow::Comparison::new(&input.alerts, &input.shadow_alerts, period),
         }
     }
 }

@@ -60,16 +60,39 @@ enum Kind {
     Breaches,
     AccountScores,
     AccountAlerts,
+    /// The challenger's alerts (`[[shadow]]`); optional.
+    ShadowAlerts,
+    /// The champion's alerts, read only to compare with the challenger's.
+    Alerts,
 }
 
 impl Kind {
-    const ALL: [Kind; 5] = [
+    /// The challenger's before the champion's: without challenger alerts
+    /// the champion's are not read.
+    const ALL: [Kind; 7] = [
         Kind::Handoffs,
         Kind::Lifecycle,
         Kind::Breaches,
         Kind::AccountScores,
         Kind::AccountAlerts,
+        Kind::ShadowAlerts,
+        Kind::Alerts,
     ];
+
+    /// Whether a missing file or topic is an error: account records exist
+    /// only with a model that scores accounts, the comparison's only where
+    /// a challenger ran.
+    fn required(self) -> bool {
+        !matches!(
+            self,
+            Kind::AccountScores | Kind::AccountAlerts | Kind::ShadowAlerts | Kind::Alerts
+        )
+    }
+
+    /// Whether to read this kind at all, given what was read before it.
+    fn wanted(self, input: &ReportInput) -> bool {
+        !matches!(self, Kind::Alerts) || !input.shadow_alerts.is_empty()
+    }
 
     /// Where records of this kind are published.
     fn topic(self) -> Topic {
@@ -79,13 +102,9 @@ impl Kind {
             Kind::Breaches => Topic::Breaches,
             Kind::AccountScores => Topic::AccountScores,
             Kind::AccountAlerts => Topic::AccountAlerts,
+            Kind::ShadowAlerts => Topic::ShadowAlerts,
+            Kind::Alerts => Topic::Alerts,
         }
-    }
-
-    /// Account records exist only with a model that scores accounts: a
-    /// missing file or topic is no account records, not an error.
-    fn optional(self) -> bool {
-        matches!(self, Kind::AccountScores | Kind::AccountAlerts)
     }
 
     /// The `replay --outputs` file of the topic.
@@ -114,6 +133,8 @@ fn absorb(
         (Kind::Breaches, Some(b)) => input.breaches.push(codec::decode_breach(b)?),
         (Kind::AccountScores, Some(b)) => input.add_account_score(&codec::decode_account_score(b)?),
         (Kind::AccountAlerts, Some(b)) => input.add_account_alert(codec::decode_account_alert(b)?),
+        (Kind::ShadowAlerts, Some(b)) => input.shadow_alerts.push(codec::decode_alert(b)?),
+        (Kind::Alerts, Some(b)) => input.alerts.push(codec::decode_alert(b)?),
     }
     Ok(())
 }
@@ -121,14 +142,18 @@ fn absorb(
 /// Reads a `replay --outputs` folder: `lead-handoffs.ndjson` (a later line
 /// of the same handoff replaces an earlier one), `lead-lifecycle.ndjson`,
 /// `sla-breaches.ndjson` and, if there, `account-scores.ndjson` and
-/// `account-alerts.ndjson`.
+/// `account-alerts.ndjson`; `shadow-alerts.ndjson` and
+/// `hot-lead-alerts.ndjson` if `replay --shadow` wrote them.
 pub fn from_dir(dir: &Path) -> Result<(ReportInput, Skipped), InputError> {
     let mut input = ReportInput::default();
     let mut skipped = Skipped::default();
     for kind in Kind::ALL {
+        if !kind.wanted(&input) {
+            continue;
+        }
         let path = dir.join(kind.file());
         let text = match std::fs::read(&path) {
-            Err(e) if kind.optional() && e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !kind.required() => continue,
             read => read.map_err(|source| InputError::File {
                 path: path.display().to_string(),
                 source,
@@ -147,6 +172,7 @@ pub fn from_dir(dir: &Path) -> Result<(ReportInput, Skipped), InputError> {
 }
 
 /// Reads the handoff, lifecycle and breach topics named in `settings`
+/// (and `shadow-alerts`, then with challenger alerts `hot-lead-alerts`)
 /// from the beginning to their end (the last stable offset: read_committed
 /// skips aborted and open transactions). Gives up after `timeout` when no
 /// broker answers, with one error rather than librdkafka's log of every
@@ -162,6 +188,9 @@ pub fn from_kafka(
     let mut input = ReportInput::default();
     let mut skipped = Skipped::default();
     for kind in Kind::ALL {
+        if !kind.wanted(&input) {
+            continue;
+        }
         let topic = names.name(kind.topic());
         let consumer: BaseConsumer<crate::service::Reader> =
             crate::service::reader_config(settings)
@@ -174,7 +203,7 @@ pub fn from_kafka(
             Some(m) if m.error().is_none() && !m.partitions().is_empty() => {
                 m.partitions().iter().map(|p| p.id()).collect()
             }
-            _ if kind.optional() => continue,
+            _ if !kind.required() => continue,
             _ => return Err(InputError::MissingTopic(topic.to_owned())),
         };
         let mut tpl = TopicPartitionList::new();

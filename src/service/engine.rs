@@ -59,6 +59,8 @@ pub(super) struct Batch {
     sales: SalesCounts,
     /// Kafka timestamps of the events that raised this batch's alerts.
     alert_event_times: Vec<i64>,
+    /// The champion's and the challenger's alerts compared (`super::shadow`).
+    pub(super) shadow: crate::core::ShadowTally,
 }
 
 pub(super) struct Engine {
@@ -70,6 +72,10 @@ pub(super) struct Engine {
     pub(super) partitions: BTreeMap<i32, PartitionState>,
     /// The accounts of each assigned partition (`super::accounts`).
     pub(super) accounts: BTreeMap<i32, super::accounts::AccountBook>,
+    /// The challenger of `[[shadow]]`, and each assigned partition's shadow
+    /// lead state (`super::shadow`).
+    pub(super) shadow: Option<crate::core::Shadow>,
+    pub(super) shadows: BTreeMap<i32, crate::core::LeadStore>,
     /// Next offset to read per input partition, to tell when it is caught up.
     pub(super) positions: BTreeMap<(Topic, i32), i64>,
     pub(super) topics: TopicNames,
@@ -196,6 +202,7 @@ impl Engine {
             }
         }
         let merge = step.merge.take();
+        let champion_alerted = step.outcome.alert.is_some();
         let outputs = Outputs::new(txn, topics, *format, desk, framing);
         let sent = outputs
             .emit(&step.outcome, &mut batch.counts)
@@ -211,7 +218,8 @@ impl Engine {
                 ),
                 false => Ok(()),
             });
-        Ok(sent.and_then(|()| merge.map_or(Ok(()), |m| self.send_merge(&m))))
+        let sent = sent.and_then(|()| merge.map_or(Ok(()), |m| self.send_merge(&m)));
+        Ok(sent.and_then(|()| self.shadow_event(partition, event, champion_alerted)))
     }
 
     /// Acts on the result of producing in the open transaction: an
@@ -443,6 +451,7 @@ impl Engine {
                 for book in self.accounts.values_mut() {
                     book.commit();
                 }
+                self.shadow_committed();
                 let batch = std::mem::take(&mut self.batch);
                 tracing::debug!(
                     consumed = batch.counts.consumed,
@@ -504,6 +513,7 @@ impl Engine {
             &self.framing,
         );
         self.batch.counts.account_score_updates = self.publish_accounts()?;
+        self.publish_shadow()?;
         let mut score_updates = 0;
         for (&partition, part) in &self.partitions {
             let store = part.store();

@@ -17,6 +17,7 @@ pub mod registry;
 mod restore;
 mod run;
 mod schemas;
+mod shadow;
 mod stats;
 pub mod status;
 mod topics;

@@ -43,6 +43,15 @@ impl<'a> Outputs<'a> {
         }
     }
 
+    /// The same, with the `leadpulse-model-version` header of another model
+    /// (the challenger's on `shadow-alerts`).
+    pub(super) fn for_model(self, model_version: &'a str) -> Self {
+        Outputs {
+            model_version,
+            ..self
+        }
+    }
+
     /// Publishes what one event or timer produced (in the open transaction).
     pub(super) fn emit(&self, outcome: &Outcome, counts: &mut BatchCounts) -> Result<(), TxnError> {
         let (f, t) = (self.format, self.topics);

@@ -124,6 +124,7 @@ impl Engine {
             self.positions.remove(&(Topic::Merges, *p));
             self.positions.remove(&(Topic::Accounts, *p));
             self.accounts.remove(p);
+            self.shadows.remove(p);
         }
         let mut feedback = TopicPartitionList::new();
         for &p in partitions {

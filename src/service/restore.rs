@@ -4,7 +4,8 @@
 //! Two threads in a pipeline: this one reads the changelog and hands the
 //! records over in batches; a second decodes them into the partitions'
 //! stores, a later record of a lead replacing the state of an earlier one.
-//! The partition's anonymous visitors and accounts are read with its leads:
+//! The partition's anonymous visitors, accounts and shadow leads
+//! (`[[shadow]]`) are read with its leads:
 //! their keys have prefixes of their own.
 //! Reading and decoding then overlap on two cores, and memory holds the
 //! states plus a few batches, never every record.
@@ -23,7 +24,7 @@ use crate::codec;
 use crate::config::Settings;
 use crate::core::{
     AccountKey, AccountState, LeadId, LeadStore, PartitionState, Rejection, VisitorLimits,
-    VisitorStore, ACCOUNT_KEY_PREFIX, ROUTING_KEY, VISITOR_KEY_PREFIX,
+    VisitorStore, ACCOUNT_KEY_PREFIX, ROUTING_KEY, SHADOW_KEY_PREFIX, VISITOR_KEY_PREFIX,
 };
 
 /// Records handed from the reader to the decoder, their payloads in one
@@ -40,6 +41,8 @@ pub struct Restored {
     pub leads: LeadStore,
     pub visitors: VisitorStore,
     pub accounts: BTreeMap<AccountKey, AccountState>,
+    /// The challenger's lead state (`[[shadow]]`).
+    pub shadow: LeadStore,
 }
 
 struct Record {
@@ -137,6 +140,7 @@ impl super::engine::Engine {
             self.partitions.insert(p, part);
             let accounts = super::accounts::AccountBook::restored(restored.accounts);
             self.accounts.insert(p, accounts);
+            self.shadows.insert(p, restored.shadow);
         }
         Ok(leads)
     }
@@ -275,6 +279,7 @@ fn decode(
                 leads: store,
                 visitors,
                 accounts,
+                shadow,
             } = stores
                 .get_mut(&p)
                 .expect("only assigned partitions are read");
@@ -297,6 +302,23 @@ fn decode(
                         broken.insert((p, key), (offset, e));
                     }
                 }
+                continue;
+            }
+            if let Some(lead_id) = key.strip_prefix(SHADOW_KEY_PREFIX) {
+                let decoded = match payload {
+                    None => {
+                        shadow.forget(lead_id);
+                        Ok(())
+                    }
+                    Some(bytes) => reader.read(bytes).map(|s| shadow.restore(lead_id, s)),
+                };
+                match decoded {
+                    Ok(()) => broken.remove(&(p, key)),
+                    Err(e) => {
+                        shadow.forget(lead_id);
+                        broken.insert((p, key), (offset, e))
+                    }
+                };
                 continue;
             }
             if let Some(account) = key.strip_prefix(ACCOUNT_KEY_PREFIX) {

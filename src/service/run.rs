@@ -122,6 +122,8 @@ pub fn run_with_status(
         feedback: Arc::new(feedback),
         partitions: BTreeMap::new(),
         accounts: BTreeMap::new(),
+        shadow: super::shadow::load(settings)?,
+        shadows: BTreeMap::new(),
         positions: BTreeMap::new(),
         topics,
         format: settings.pipeline.output_format,

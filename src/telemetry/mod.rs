@@ -107,6 +107,8 @@ pub const METRICS: &[(&str, &str)] = &[
     (ACCOUNT_SCORE_UPDATES, "counter"),
     (ACCOUNT_ALERTS, "counter"),
     (ACCOUNTS, "gauge"),
+    (SHADOW_ALERTS, "counter"),
+    (SHADOW_AGREEMENT, "counter"),
 ];
 
 const EVENTS_CONSUMED: &str = "leadpulse_events_consumed_total";
@@ -158,6 +160,8 @@ const FEEDBACK_CLICKS: &str = "leadpulse_feedback_clicks_total";
 const FEEDBACK_REFUSED: &str = "leadpulse_feedback_refused_total";
 const SCHEMA_LOOKUPS: &str = "leadpulse_schema_registry_lookups_total";
 const SCHEMA_WAITING: &str = "leadpulse_schema_registry_waiting_partitions";
+const SHADOW_ALERTS: &str = "leadpulse_shadow_alerts_total";
+const SHADOW_AGREEMENT: &str = "leadpulse_shadow_agreement_total";
 
 /// Installs the Prometheus recorder; the handle renders `/metrics`.
 pub fn install_prometheus() -> Result<PrometheusHandle, String> {
@@ -233,6 +237,14 @@ pub fn install_prometheus() -> Result<PrometheusHandle, String> {
     describe_gauge!(
         SCHEMA_WAITING,
         "Input partitions paused until the schema registry answers."
+    );
+    describe_counter!(
+        SHADOW_ALERTS,
+        "With [[shadow]]: alerts on lead events under each model (committed)."
+    );
+    describe_counter!(
+        SHADOW_AGREEMENT,
+        "With [[shadow]]: lead events alerted on by both models, or by one only (committed)."
     );
     describe_counter!(RESTORED_LEADS, "Leads restored from the changelog.");
     describe_counter!(RESTORE_RECORDS, "Changelog records read while restoring.");
@@ -414,6 +426,16 @@ pub fn alerts_committed(event_times: &[i64]) {
     for &t in event_times {
         histogram!(EVENT_TO_ALERT_SECONDS).record((now - t).max(0) as f64 / 1000.0);
     }
+}
+
+/// Records the committed comparison of the champion's and the
+/// challenger's alerts (`[[shadow]]`).
+pub fn shadow_committed(t: &crate::core::ShadowTally) {
+    counter!(SHADOW_ALERTS, "model" => "champion").increment(t.champion_alerts);
+    counter!(SHADOW_ALERTS, "model" => "challenger").increment(t.challenger_alerts);
+    counter!(SHADOW_AGREEMENT, "agreement" => "both").increment(t.both);
+    counter!(SHADOW_AGREEMENT, "agreement" => "champion_only").increment(t.champion_only);
+    counter!(SHADOW_AGREEMENT, "agreement" => "challenger_only").increment(t.challenger_only);
 }
 
 /// Records changelog records read during a restore.

@@ -147,6 +147,7 @@ pub fn run(
         &t.accounts,
         &t.account_scores,
         &t.account_alerts,
+        &t.shadow_alerts,
         &t.notifications_dlq,
         &t.changelog(&settings.kafka.group_id),
     ] {

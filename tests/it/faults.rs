@@ -104,6 +104,7 @@ fn aborted_transactions_change_no_output() {
         "accounts",
         "account-scores",
         "account-alerts",
+        "shadow-alerts",
     ] {
         cluster.create_topic(&d.topic(what), PARTITIONS, 1).unwrap();
     }

@@ -34,5 +34,6 @@ mod sales_e2e;
 mod schema_registry;
 mod scoring_properties;
 mod security;
+mod shadow;
 mod visitors;
 mod watches;

@@ -529,7 +529,7 @@ fn compose_creates_every_topic_of_the_asyncapi_document_with_its_cleanup_policy(
     channels.sort();
     let mut created_sorted = created.clone();
     created_sorted.sort();
-    assert_eq!(channels.len(), 18, "{channels:?}");
+    assert_eq!(channels.len(), 19, "{channels:?}");
     assert_eq!(created_sorted, channels, "kafka-init vs docs/asyncapi.yaml");
     let comment = read("docker-compose.yml");
     assert!(comment.contains("Creates every topic of docs/topics.md"));

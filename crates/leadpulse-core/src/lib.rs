@@ -19,6 +19,7 @@ pub mod partitioner;
 pub mod refresh;
 pub mod routing;
 pub mod scorer;
+pub mod shadow;
 pub mod store;
 pub mod tally;
 pub mod visitor;
@@ -51,6 +52,7 @@ pub use routing::{
     AccountOwners, Owner, Rep, Roster, RoutingState, Team, DEFAULT_REJECTION_REASONS,
 };
 pub use scorer::Scorer;
+pub use shadow::{shadow_key, Agreement, Shadow, ShadowStep, ShadowTally, SHADOW_KEY_PREFIX};
 pub use store::{LeadId, LeadStore, Staged, ROUTING_KEY};
 pub use visitor::{Merge, VisitorState, VisitorStore, VISITOR_KEY_PREFIX};
 pub use watch::{Target, Watch, WatchAlert, Watches};

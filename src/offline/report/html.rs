@@ -435,6 +435,14 @@ pub fn render(report: &Report, currency: &Currency) -> String {
         let h = headers(&ACCOUNT_HEADERS, currency);
         table(&mut out, "by-account", &h, &account_rows(a), 1);
     }
+    if let Some(c) = &report.shadow {
+        out.push_str("<h2>Champion and challenger</h2>");
+        let headers: Vec<String> = super::shadow::HEADERS.map(String::from).into();
+        table(&mut out, "shadow", &headers, &c.rows(), 1);
+        for line in c.only_lines() {
+            let _ = write!(out, "<p>{}</p>", escape(&line));
+        }
+    }
     out.push_str("</body></html>\n");
     out
 }

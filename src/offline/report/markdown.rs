@@ -400,5 +400,13 @@ pub fn render(report: &Report, currency: &Currency) -> String {
             &account_rows(a),
         ));
     }
+    if let Some(c) = &report.shadow {
+        let _ = writeln!(out, "\n## Champion and challenger\n");
+        let headers: Vec<String> = super::shadow::HEADERS.map(String::from).into();
+        out.push_str(&table(&headers, &c.rows()));
+        for line in c.only_lines() {
+            let _ = writeln!(out, "\n{line}");
+        }
+    }
     out
 }

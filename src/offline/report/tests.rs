@@ -530,6 +530,84 @@ fn html_names_the_currency_and_aligns_text_left_and_figures_right() {
     }
 }
 
+fn alert(lead: &str, model: &str, at_min: i64) -> Alert {
+    Alert {
+        alert_id: format!("{model}-{lead}-{at_min}"),
+        lead_id: lead.to_owned(),
+        score: 80.0,
+        fit: 30.0,
+        engagement: 50.0,
+        grade: crate::core::Grade::A,
+        threshold: 70.0,
+        qualification: "score ≥ 70".into(),
+        crossed_at: T0 + at_min * MIN,
+        respond_by: T0 + (at_min + 60) * MIN,
+        model_version: model.into(),
+        event_id: format!("e-{lead}"),
+        reasons: Vec::new(),
+        company_domain: None,
+        account_id: None,
+        owner_team: None,
+        owner_rep: None,
+        routed_via: None,
+        contact: Contact::default(),
+    }
+}
+
+#[test]
+fn champion_and_challenger_compare_by_lead_in_the_period_and_only_with_a_challenger() {
+    let mut input = ReportInput {
+        alerts: vec![
+            alert("L-1", "v1", 0),
+            alert("L-2", "v1", 10),
+            alert("L-2", "v1", 20),
+            alert("L-9", "v1", -10),
+        ],
+        ..ReportInput::default()
+    };
+    let period = Period {
+        since: Some(T0),
+        until: None,
+    };
+    assert_eq!(
+        Report::new(&input, period).shadow,
+        None,
+        "no challenger ran"
+    );
+    input.shadow_alerts = vec![
+        alert("L-2", "v2", 5),
+        alert("L-3", "v2", 6),
+        alert("L-4", "v2", 7),
+    ];
+    let c = Report::new(&input, period)
+        .shadow
+        .expect("a challenger ran");
+    assert_eq!(
+        (c.champion.alerts, c.champion.leads),
+        (3, 2),
+        "L-9 is before"
+    );
+    assert_eq!((c.challenger.alerts, c.challenger.leads), (3, 3));
+    assert_eq!(
+        (c.champion.models.clone(), c.challenger.models.clone()),
+        (vec!["v1".to_owned()], vec!["v2".to_owned()])
+    );
+    assert_eq!(c.both, 1);
+    assert_eq!(c.champion_only, ["L-1"]);
+    assert_eq!(c.challenger_only, ["L-3", "L-4"]);
+    let text = markdown::render(
+        &Report::new(&input, period),
+        &Currency::parse("USD").unwrap(),
+    );
+    assert!(text.contains("## Champion and challenger"), "{text}");
+    assert!(text.contains("only the challenger (2): L-3 L-4"), "{text}");
+    let html = html::render(
+        &Report::new(&input, period),
+        &Currency::parse("USD").unwrap(),
+    );
+    assert!(html.contains(r#"<table id="shadow">"#), "{html}");
+}
+
 mod account_figures {
     use super::*;
     use crate::core::account::PersonShare;

@@ -44,13 +44,14 @@ impl Engine {
         let dirty: Vec<(i32, Millis)> = self
             .partitions
             .iter()
-            .filter(|(_, part)| part.is_dirty())
+            .filter(|(&p, part)| part.is_dirty() || self.shadow_dirty(p))
             .map(|(&p, part)| (p, part.stream_time()))
             .collect();
         if !dirty.is_empty() {
             let ids: Vec<i32> = dirty.iter().map(|(p, _)| *p).collect();
             for p in &ids {
                 self.partitions.remove(p);
+                self.shadows.remove(p);
             }
             tracing::info!(partitions = ?ids, "restoring the state the aborted transaction changed");
             let restored = self.restore_partitions(&ids);
@@ -123,6 +124,7 @@ impl Engine {
         let owned: Vec<i32> = self.partitions.keys().copied().collect();
         self.partitions.clear();
         self.accounts.clear();
+        self.shadows.clear();
         let restored = self.restore_partitions(&owned);
         self.status
             .restore_finished(&owned, restored.is_ok(), self.leads_changed());

@@ -81,6 +81,7 @@ merges = "{merges}"
 accounts = "{accounts}"
 account_scores = "{account_scores}"
 account_alerts = "{account_alerts}"
+shadow_alerts = "{shadow_alerts}"
 partitions = {partitions}
 replication_factor = 1
 
@@ -109,6 +110,7 @@ reload_interval_ms = 200
             accounts = self.topic("accounts"),
             account_scores = self.topic("account-scores"),
             account_alerts = self.topic("account-alerts"),
+            shadow_alerts = self.topic("shadow-alerts"),
             partitions = self.partitions,
             model = model.display(),
         );

@@ -11,7 +11,7 @@ use anyhow::Context;
 
 use leadpulse::codec::{self, parse_rfc3339, Format};
 use leadpulse::config::MAX_PARTITIONS;
-use leadpulse::core::{AccountScorer, LeadScore, Model, Scorer};
+use leadpulse::core::{AccountScorer, LeadScore, Model, Scorer, Shadow};
 use leadpulse::offline::{backtest, replay};
 
 #[derive(clap::Args)]
@@ -56,7 +56,7 @@ pub struct Args {
     /// topic (hot-lead-alerts, lead-scores, leads-needing-enrichment,
     /// sla-breaches, feedback-overdue, lead-lifecycle, lead-handoffs,
     /// watch-alerts; with the model's `[account]`, account-scores and
-    /// account-alerts too).
+    /// account-alerts too; with `--shadow`, shadow-alerts).
     #[arg(long)]
     outputs: Option<PathBuf>,
     /// The reps' watches to match events against: NDJSON (one
@@ -68,6 +68,11 @@ pub struct Args {
     /// Also write every watch alert as NDJSON to this file.
     #[arg(long, requires = "watches")]
     watch_alerts: Option<PathBuf>,
+    /// A challenger model scored in shadow on the same lead events, as
+    /// `[[shadow]]` in `run`; its alerts go to `--outputs
+    /// DIR/shadow-alerts.ndjson`. The champion's outputs are unchanged.
+    #[arg(long, conflicts_with = "report")]
+    shadow: Option<PathBuf>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -89,6 +94,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if let Some(path) = &args.watches {
         options.watches = Arc::new(super::watch::load_file(path, options.roster.as_deref())?);
     }
+    options.shadow = match &args.shadow {
+        Some(path) => Some(Shadow::new(super::load_model(path)?)),
+        None => None,
+    };
     options.until = args
         .until
         .map(|t| parse_rfc3339(&t).map_err(|e| anyhow::anyhow!("--until: {e}")))
@@ -141,11 +150,20 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     if let Some(dir) = args.outputs {
         write_outputs(&dir, &outcome, &final_scores, account_scores.as_deref())?;
+        if options.shadow.is_some() {
+            super::write_ndjson(
+                &dir.join("shadow-alerts.ndjson"),
+                outcome
+                    .shadow_alerts
+                    .iter()
+                    .map(|a| codec::encode_alert(a, Format::Json)),
+            )?;
+        }
     }
     let c = &outcome.counts;
     eprintln!(
         "replay: {} events, {} scored, {} re-sent, {} leads, {} alerts, {} dead-lettered; \
-         {} SLA breaches, {} overdue feedback, {} stage changes, {} watch alerts{}",
+         {} SLA breaches, {} overdue feedback, {} stage changes, {} watch alerts{}{}",
         c.consumed,
         c.scored,
         c.duplicates,
@@ -162,6 +180,20 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 a.len(),
                 outcome.account_alerts.len()
             ),
+            None => String::new(),
+        },
+        match &options.shadow {
+            Some(_) => {
+                let t = &outcome.shadow;
+                format!(
+                    "; shadow: {} challenger alerts, {} on the same event as the champion's, \
+                     {} champion only, {} challenger only",
+                    outcome.shadow_alerts.len(),
+                    t.both,
+                    t.champion_only,
+                    t.challenger_only
+                )
+            }
             None => String::new(),
         }
     );
