@@ -39,10 +39,11 @@ fuzz_target!(|data: &[u8]| {
     // A lead of each named account.
     for key in roster.account_owners.named.keys().take(8) {
         let mut a = Attributes::default();
-        match key {
-            leadpulse_core::AccountKey::Id(id) => a.insert("account_id", id),
-            leadpulse_core::AccountKey::Domain(d) => a.insert("company_domain", d),
-        }
+        let (name, value) = match key {
+            leadpulse_core::AccountKey::Id(id) => ("account_id", id),
+            leadpulse_core::AccountKey::Domain(d) => ("company_domain", d),
+        };
+        a.insert(name, value);
         leads.push(a);
     }
     for (i, attributes) in leads.iter().take(64).enumerate() {
